@@ -1,0 +1,43 @@
+"""img2img: image-to-image translation with a conditional GAN (samples from p(x|y)) beside an MSE-regression
+baseline (the conditional mean E[x|y]), with tasks as pluggy plugins.
+
+Public API: :class:`Task` (and its helpers), :data:`hookimpl`, :func:`load_model`, :func:`translate`.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations calls PyPI on import otherwise
+
+from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
+
+from .hookspecs import hookimpl  # noqa: E402
+from .task import AppHints, Control, LossTerm, Task  # noqa: E402
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from .inference import Translator
+
+__version__ = "0.1.0"
+__all__ = ["Task", "LossTerm", "Control", "AppHints", "hookimpl", "load_model", "translate", "__version__"]
+
+
+def load_model(task: str, model: str = "cgan", weights: str | Path | None = None, device: str = "auto") -> "Translator":
+    """Load a trained model for ``task``: the shipped weights for ``model`` unless ``weights`` is given."""
+    from .inference import Translator, default_weights_path
+    from .plugins import load_plugins
+
+    task_obj = load_plugins().get(task)
+    return Translator(task_obj, Path(weights) if weights else default_weights_path(task, model), device=device)
+
+
+def translate(image: "str | Path | Image.Image", task: str, model: str = "cgan", samples: int = 1, seed: int = 0,
+              weights: str | Path | None = None, **controls: Any) -> "list[Image.Image]":
+    """One-shot helper: translate a PIL image (or an image path) and return K PIL images."""
+    from .data.io import load_image
+
+    pil = image if not isinstance(image, (str, Path)) else load_image(image)
+    return load_model(task, model, weights).translate_pil(pil, samples=samples, seed=seed, **controls)

@@ -1,0 +1,259 @@
+"""Command line: ``img2img train | predict | tasks``. Every user error is one line on stderr and a non-zero
+exit; ``--debug`` shows the traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Sequence
+
+from .errors import ConfigError, DataError, Img2ImgError
+
+EXIT_USER_ERROR = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USER_ERROR
+    try:
+        return int(args.func(args) or 0)
+    except Img2ImgError as exc:
+        _fail(str(exc), args.debug)
+    except KeyboardInterrupt:
+        print("img2img: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug of ours: still one line, with the way to the traceback
+        _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", args.debug)
+    return EXIT_USER_ERROR
+
+
+def _fail(message: str, debug: bool) -> None:
+    if debug:
+        traceback.print_exc()
+    print(f"img2img: error: {message}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser = argparse.ArgumentParser(prog="img2img", description=__doc__.split("\n")[0], parents=[common])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = sub.add_parser("train", parents=[common], help="train a cgan or its regression baseline")
+    train.add_argument("--task", help="task name (see `img2img tasks`)")
+    train.add_argument("--data", help="data folder (default: the task's embedded procedural dataset)")
+    train.add_argument("--model", choices=["cgan", "regression"], help="cgan (default) or the MSE baseline")
+    train.add_argument("--size", type=int, help="training crop size in px (default 128)")
+    train.add_argument("--batch-size", type=int)
+    length = train.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, help="generator updates (default 2000)")
+    length.add_argument("--epochs", type=int)
+    train.add_argument("--out", help="run folder (default runs/TASK-MODEL, numbered if taken)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
+    train.add_argument("--config", help="a .json or .toml config file")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override any config key, e.g. generator.ngf=32 or task_options.mask=bands")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--noise", type=int, metavar="NZ", help="latent size of the cgan generator (0 = deterministic)")
+    train.add_argument("--precision", choices=["auto", "bf16", "fp16", "fp32"])
+    train.add_argument("--device", help="auto, cpu, cuda, cuda:N")
+    train.add_argument("--num-workers", type=int)
+    train.add_argument("--val-fraction", type=float)
+    train.add_argument("--sample-every", type=int)
+    train.add_argument("--checkpoint-every", type=int)
+    train.add_argument("--tensorboard", action="store_true", default=None)
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=cmd_train)
+
+    predict = sub.add_parser("predict", parents=[common], help="translate an image or a folder of images")
+    predict.add_argument("--task", required=True)
+    predict.add_argument("--weights", help="a .safetensors file (default: the shipped weights for --model)")
+    predict.add_argument("--model", choices=["cgan", "regression"], default="cgan")
+    predict.add_argument("--input", required=True, help="an image file or a folder of images")
+    predict.add_argument("--output", required=True, help="output file (for one input) or folder")
+    predict.add_argument("--samples", type=int, default=1, help="K samples per input (cgan)")
+    predict.add_argument("--seed", type=int, default=0)
+    predict.add_argument("--noise-scale", type=float, default=1.0)
+    predict.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                         help="task input control, e.g. sides=left+right amount=0.3 for uncrop")
+    predict.add_argument("--device", default="auto")
+    predict.add_argument("--force", action="store_true", help="overwrite existing output files")
+    predict.set_defaults(func=cmd_predict)
+
+    tasks = sub.add_parser("tasks", parents=[common], help="list registered tasks and broken plugins")
+    tasks.add_argument("--json", action="store_true", help="machine-readable output")
+    tasks.set_defaults(func=cmd_tasks)
+    return parser
+
+
+# -- train ---------------------------------------------------------------------------------------
+def cmd_train(args: argparse.Namespace) -> int:
+    from .config import TrainConfig, apply_dict, load_config_file, set_dotted, set_value
+    from .engine.trainer import Trainer
+    from .plugins import load_plugins
+
+    file_cfg = load_config_file(args.config) if args.config else {}
+    task_name = args.task or file_cfg.get("task")
+    if not task_name:
+        raise ConfigError("--task is required (see `img2img tasks`)")
+    task = load_plugins().get(task_name)
+
+    cfg = TrainConfig(task=task_name)
+    for key, value in task.defaults.items():
+        set_value(cfg, key, value)
+    apply_dict(cfg, file_cfg)
+    flags = {"data": args.data, "model": args.model, "size": args.size, "batch_size": args.batch_size,
+             "steps": args.steps, "epochs": args.epochs, "seed": args.seed, "precision": args.precision,
+             "device": args.device, "num_workers": args.num_workers, "val_fraction": args.val_fraction,
+             "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
+             "tensorboard": args.tensorboard}
+    apply_dict(cfg, {k: v for k, v in flags.items() if v is not None})
+    if args.steps is not None:
+        cfg.epochs = None
+    if args.noise is not None:
+        cfg.generator.nz = args.noise
+    for assignment in args.set:
+        set_dotted(cfg, assignment)
+    cfg.task = task_name
+    if cfg.data is not None and not Path(cfg.data).is_dir():
+        raise DataError(f"data folder not found: {cfg.data}")
+
+    out = _run_dir(args.out, cfg, args.resume)
+    trainer = Trainer(cfg, task, out, resume=args.resume, progress=not args.quiet)
+    if args.resume and trainer.step:
+        print(f"resuming {out} at step {trainer.step}", file=sys.stderr)
+    weights = trainer.fit()
+    print(f"done: {trainer.step} steps; weights {weights}; samples {out / 'samples'}; log {out / 'log.jsonl'}")
+    return 0
+
+
+def _run_dir(out: str | None, cfg: Any, resume: bool) -> Path:
+    from .engine.checkpoint import list_checkpoints
+
+    if out is None:
+        base = Path("runs") / f"{cfg.task}-{cfg.model}"
+        if resume:
+            return base
+        path, n = base, 2
+        while path.exists():
+            path, n = base.with_name(f"{base.name}-{n}"), n + 1
+        return path
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--out {path} exists and is not a folder")
+    has_run = bool(list_checkpoints(path / "checkpoints")) or (path / "log.jsonl").exists()
+    if has_run and not resume:
+        raise ConfigError(f"{path} already holds a training run; add --resume to continue it or choose another --out")
+    if resume and not has_run:
+        print(f"img2img: nothing to resume in {path}; starting a new run there", file=sys.stderr)
+    return path
+
+
+# -- predict ---------------------------------------------------------------------------------------
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .data.io import list_images, load_image, pil_to_tensor, tensor_to_pil
+    from .errors import UnreadableImageError
+    from .inference import Translator, default_weights_path
+    from .plugins import load_plugins
+
+    if args.samples < 1 or args.samples > 64:
+        raise ConfigError(f"--samples must be between 1 and 64, got {args.samples}")
+    task = load_plugins().get(args.task)
+    weights = Path(args.weights) if args.weights else default_weights_path(args.task, args.model)
+    controls = _parse_options(args.option, task)
+    source, target = Path(args.input), Path(args.output)
+    if not source.exists():
+        raise DataError(f"input not found: {source}")
+    if source.is_dir():
+        inputs = list_images(source)
+        if not inputs:
+            raise DataError(f"no images found in {source}")
+        if target.exists() and not target.is_dir():
+            raise ConfigError(f"--output {target} must be a folder when --input is a folder")
+        outputs = [target / (p.relative_to(source).with_suffix("")) for p in inputs]
+    else:
+        inputs = [source]
+        outputs = [target / source.stem if target.is_dir() else target.with_suffix("")]
+    translator = Translator(task, weights, device=args.device)
+    k = args.samples if translator.stochastic else 1
+
+    plans = [(src, _output_names(dst, k)) for src, dst in zip(inputs, outputs)]
+    for src, names in plans:
+        for name in names:
+            if name.resolve() == src.resolve():
+                raise ConfigError(f"refusing to overwrite the input {src}")
+            if name.exists() and not args.force:
+                raise ConfigError(f"{name} exists; use --force to overwrite or choose another --output")
+    written = skipped = 0
+    for src, names in plans:
+        try:
+            image = pil_to_tensor(load_image(src)).unsqueeze(0)
+        except UnreadableImageError as exc:
+            print(f"img2img: skipping {exc}", file=sys.stderr)
+            skipped += 1
+            continue
+        results = translator.translate(image, samples=k, seed=args.seed, noise_scale=args.noise_scale, **controls)
+        for name, tensor in zip(names, results):
+            name.parent.mkdir(parents=True, exist_ok=True)
+            tensor_to_pil(tensor.cpu()).save(name)
+            written += 1
+    print(f"wrote {written} image(s) with {translator.weights.name}" + (f"; skipped {skipped} unreadable" if skipped else ""))
+    return 0 if written else EXIT_USER_ERROR
+
+
+def _output_names(stem_path: Path, k: int) -> list[Path]:
+    if k == 1:
+        return [stem_path.with_name(stem_path.name + ".png")]
+    return [stem_path.with_name(f"{stem_path.name}_{i}.png") for i in range(k)]
+
+
+def _parse_options(options: list[str], task: Any) -> dict[str, Any]:
+    from .config import parse_scalar
+
+    known = {c.name: c for c in task.app.controls}
+    parsed: dict[str, Any] = {}
+    for item in options:
+        if "=" not in item:
+            raise ConfigError(f"--option expects NAME=VALUE, got '{item}'")
+        name, raw = item.split("=", 1)
+        if name not in known:
+            names = ", ".join(known) or "none"
+            raise ConfigError(f"task '{task.name}' has no input option '{name}' (options: {names})")
+        value = parse_scalar(raw)
+        control = known[name]
+        if control.kind == "choice" and value not in control.choices:
+            raise ConfigError(f"--option {name} must be one of {', '.join(map(str, control.choices))}")
+        parsed[name] = value
+    return parsed
+
+
+# -- tasks -------------------------------------------------------------------------------------------
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from .plugins import load_plugins
+
+    host = load_plugins()
+    rows = [{"name": n, "description": i.task.description, "plugin": i.plugin, "version": i.version,
+             "input": i.task.app.input_kind, "status": "ok"} for n, i in sorted(host.tasks.items())]
+    rows += [{"name": None, "plugin": b.plugin, "status": "broken", "error": b.error} for b in host.broken]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no tasks registered (is img2img installed? `pip install -e .`)")
+        return 0
+    for row in rows:
+        if row["status"] == "ok":
+            print(f"{row['name']:<14} {row['plugin']} {row['version']:<8} {row['description']}")
+        else:
+            print(f"{'BROKEN':<14} {row['plugin']}: {row['error']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""Dataclass configs. The whole TrainConfig is saved in every checkpoint; the GeneratorConfig travels in the
+metadata of every ``.safetensors`` file so a weights file alone is enough to rebuild its network.
+
+Precedence when building a config: dataclass defaults < the task's ``defaults`` < ``--config FILE`` <
+explicit CLI flags (``--size``, ``--steps`` ...) < ``--set key=value``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+NORMS = ("batch", "instance", "none")
+UPSAMPLES = ("transposed", "resize")
+ADVERSARIAL_LOSSES = ("minimax", "nonsaturating", "lsgan", "hinge", "wgan-gp")
+MODELS = ("cgan", "regression")
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+
+
+@dataclass
+class GeneratorConfig:
+    in_channels: int = 3
+    out_channels: int = 3
+    ngf: int = 64
+    depth: int | None = None  # None: log2 of the training size (bottleneck 1x1, as pix2pix)
+    max_mult: int = 8  # cap on the channel multiplier (8 in the paper; smaller keeps weights small)
+    norm: str = "instance"  # pix2pix used batch norm at batch size 1, which *is* instance norm
+    upsample: str = "transposed"  # or "resize" (nearest upsample + conv, no checkerboard)
+    dropout: float = 0.5  # in the innermost decoder blocks, training only (z supplies the randomness)
+    nz: int = 8  # latent size; 0 = deterministic generator
+
+    def validate(self) -> None:
+        _check_choice("generator.norm", self.norm, NORMS)
+        _check_choice("generator.upsample", self.upsample, UPSAMPLES)
+        _check_positive("generator.ngf", self.ngf)
+        _check_positive("generator.max_mult", self.max_mult)
+        if self.nz < 0:
+            raise ConfigError(f"generator.nz must be >= 0, got {self.nz}")
+        if self.depth is not None and not 1 <= self.depth <= 10:
+            raise ConfigError(f"generator.depth must be between 1 and 10, got {self.depth}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"generator.dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass
+class DiscriminatorConfig:
+    ndf: int = 64
+    n_layers: int = 3  # 3 -> 70x70 receptive field
+    norm: str = "instance"
+    spectral_norm: bool = False
+    num_scales: int = 1  # 2-3 = multi-scale (pix2pixHD)
+
+    def validate(self) -> None:
+        _check_choice("discriminator.norm", self.norm, NORMS)
+        _check_positive("discriminator.ndf", self.ndf)
+        _check_positive("discriminator.n_layers", self.n_layers)
+        if not 1 <= self.num_scales <= 3:
+            raise ConfigError(f"discriminator.num_scales must be 1, 2 or 3, got {self.num_scales}")
+
+
+@dataclass
+class LossConfig:
+    adversarial: str = "nonsaturating"
+    adversarial_weight: float = 1.0
+    l1_weight: float = 100.0
+    l2_weight: float = 0.0
+    mode_seeking_weight: float = 1.0  # needs generator.nz > 0
+    label_smoothing: float = 0.0  # one-sided: real targets become 1 - s
+    r1_weight: float = 0.0
+    gp_weight: float = 10.0  # used by wgan-gp only
+    task_weights: dict[str, float] = field(default_factory=dict)  # override a task term's weight
+
+    def validate(self) -> None:
+        _check_choice("loss.adversarial", self.adversarial, ADVERSARIAL_LOSSES)
+        if not 0.0 <= self.label_smoothing < 0.5:
+            raise ConfigError(f"loss.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        for name in ("adversarial_weight", "l1_weight", "l2_weight", "mode_seeking_weight", "r1_weight", "gp_weight"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 2e-4
+    lr_d: float | None = None  # None: same as lr
+    beta1: float = 0.5
+    beta2: float = 0.999
+    d_steps: int = 1  # k discriminator steps per generator step (Algorithm 1 of the GAN paper)
+    decay_start: float = 0.5  # fraction of the run at constant lr, then linear decay to 0
+    ema_decay: float = 0.999
+
+    def validate(self) -> None:
+        _check_positive("optim.lr", self.lr)
+        _check_positive("optim.d_steps", self.d_steps)
+        if not 0.0 <= self.decay_start <= 1.0:
+            raise ConfigError(f"optim.decay_start must be in [0, 1], got {self.decay_start}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"optim.ema_decay must be in [0, 1), got {self.ema_decay}")
+
+
+@dataclass
+class TrainConfig:
+    task: str = "uncrop"
+    model: str = "cgan"  # cgan | regression (same generator, MSE only: the E[x|y] baseline)
+    data: str | None = None  # None: the task's embedded default dataset
+    size: int = 128
+    batch_size: int = 4
+    steps: int = 2000
+    epochs: int | None = None  # when set, overrides steps
+    seed: int = 0
+    precision: str = "auto"  # auto: bf16 autocast where supported, else fp32
+    device: str = "auto"
+    num_workers: int = 2
+    val_fraction: float = 0.1
+    log_every: int = 10
+    sample_every: int = 250
+    checkpoint_every: int = 250
+    keep_checkpoints: int = 3
+    tensorboard: bool = False
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    task_options: dict[str, Any] = field(default_factory=dict)  # read by the task (mask kind, direction ...)
+
+    def validate(self) -> None:
+        _check_choice("model", self.model, MODELS)
+        _check_choice("precision", self.precision, PRECISIONS)
+        if self.size < 8 or self.size % 8:
+            raise ConfigError(f"size must be a multiple of 8 and at least 8, got {self.size}")
+        for name in ("batch_size", "steps", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
+            _check_positive(name, getattr(self, name))
+        if self.epochs is not None:
+            _check_positive("epochs", self.epochs)
+        if self.num_workers < 0:
+            raise ConfigError(f"num_workers must be >= 0, got {self.num_workers}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        self.generator.validate()
+        self.discriminator.validate()
+        self.loss.validate()
+        self.optim.validate()
+
+    # -- serialisation -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        cfg = cls()
+        apply_dict(cfg, data)
+        return cfg
+
+
+def generator_config_from_dict(data: dict[str, Any]) -> GeneratorConfig:
+    cfg = GeneratorConfig()
+    apply_dict(cfg, data)
+    return cfg
+
+
+def apply_dict(obj: Any, data: dict[str, Any], prefix: str = "") -> None:
+    """Recursively set dataclass fields from a (possibly nested) dict, coercing and checking types."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"config section '{prefix.rstrip('.') or '<root>'}' must be a table/object")
+    known = {f.name: f for f in fields(obj)}
+    for key, value in data.items():
+        if key not in known:
+            raise ConfigError(f"unknown config key '{prefix}{key}' (known: {', '.join(sorted(known))})")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            apply_dict(current, value, f"{prefix}{key}.")
+        else:
+            setattr(obj, key, _coerce(f"{prefix}{key}", value, _field_type(obj, key)))
+
+
+def set_dotted(cfg: TrainConfig, assignment: str) -> None:
+    """Apply one ``key=value`` string override (``generator.ngf=32``, ``task_options.mask=bands``)."""
+    if "=" not in assignment:
+        raise ConfigError(f"--set expects key=value, got '{assignment}'")
+    key, raw = assignment.split("=", 1)
+    set_value(cfg, key.strip(), parse_scalar(raw))
+
+
+def set_value(cfg: TrainConfig, key: str, value: Any) -> None:
+    """Set a dotted key to a Python value, with the field's type checked."""
+    parts = key.split(".")
+    obj: Any = cfg
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(obj, dict):
+            obj = obj.setdefault(part, {})
+            continue
+        if not dataclasses.is_dataclass(obj) or part not in {f.name for f in fields(obj)}:
+            raise ConfigError(f"unknown config key '{'.'.join(parts[: i + 1])}'")
+        obj = getattr(obj, part)
+    last = parts[-1]
+    if isinstance(obj, dict):  # free-form sections (task_options, loss.task_weights)
+        obj[last] = value
+        return
+    if not dataclasses.is_dataclass(obj) or last not in {f.name for f in fields(obj)}:
+        raise ConfigError(f"unknown config key '{key}'")
+    setattr(obj, last, _coerce(key, value, _field_type(obj, last)))
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a ``.json`` or ``.toml`` config file into a nested dict."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".toml":
+            try:
+                import tomllib
+            except ModuleNotFoundError as exc:  # Python 3.10
+                raise ConfigError("TOML configs need Python >= 3.11; use a .json config") from exc
+            return tomllib.loads(text)
+        return json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot parse config file {path}: {exc}") from exc
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def _field_type(obj: Any, name: str) -> Any:
+    hints = typing.get_type_hints(type(obj))
+    return hints[name]
+
+
+def parse_scalar(raw: str) -> Any:
+    raw = raw.strip()
+    lowered = raw.lower()
+    if lowered in ("true", "yes", "on"):
+        return True
+    if lowered in ("false", "no", "off"):
+        return False
+    if lowered in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(raw)
+        except ValueError:
+            pass
+    if raw[:1] in "[{":
+        try:
+            return json.loads(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def _coerce(key: str, value: Any, typ: Any) -> Any:
+    origin = typing.get_origin(typ)
+    args = typing.get_args(typ)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None and type(None) in args:
+            return None
+        non_none = [a for a in args if a is not type(None)]
+        return _coerce(key, value, non_none[0])
+    if origin is dict or typ is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a table/object, got {value!r}")
+        return dict(value)
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    if typ is int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+            raise ConfigError(f"{key} must be an integer, got {value!r}")
+        return int(value)
+    if typ is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key} must be a number, got {value!r}")
+        return float(value)
+    if typ is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} must be a string, got {value!r}")
+        return value
+    return value
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got '{value}'")
+
+
+def _check_positive(name: str, value: float) -> None:
+    if value is None or value <= 0:
+        raise ConfigError(f"{name} must be > 0, got {value}")

@@ -1,0 +1,392 @@
+"""One trainer, two models.
+
+``cgan``: generator G(y, z) and conditional PatchGAN D(y, x), trained as Algorithm 1 of Goodfellow et al. 2014
+(k discriminator steps per generator step) with pix2pix's L1 term and a mode-seeking term so that G does not
+ignore z. ``regression``: the same G with z switched off, trained with MSE only: it converges to the
+conditional mean E[x|y], the blurry baseline the cGAN is compared with.
+
+Every step's randomness (latents, masks/degradations, dropout, augmentation) is derived from
+``(seed, step)``, so N steps + resume + M steps gives the same weights as N + M steps in one go.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from ..config import TrainConfig
+from ..data.io import make_grid, save_image
+from ..errors import ConfigError, DataError, TrainingDivergedError
+from ..losses import AdversarialLoss, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
+from ..models import UNetGenerator, build_discriminator, sample_latent
+from ..seeding import make_generator, stable_seed
+from ..task import Task
+from ..weights import save_generator
+from . import checkpoint as ckpt
+from .ema import EMA
+from .logging import RunLogger, plot_loss_curves
+from .precision import autocast, resolve_device, resolve_precision
+from .stream import ResumableSampler
+
+# Keys that may differ between the run on disk and a --resume invocation.
+RESUMABLE_KEYS = {"steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
+                  "num_workers", "tensorboard", "device", "data"}
+N_PREVIEW = 4  # rows in the sample grids
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, task: Task, out_dir: Path, resume: bool = False, progress: bool = True) -> None:
+        cfg.validate()
+        self.task = task.configure(**cfg.task_options)
+        self.out = Path(out_dir)
+        self.progress = progress
+        state = self._resume_state(cfg) if resume else None
+        if state is not None:
+            cfg = _merge_resumed_config(TrainConfig.from_dict(state["config"]), cfg)
+        self.cfg = cfg
+        self.device = resolve_device(cfg.device)
+        self.precision = resolve_precision(cfg.precision, self.device)
+        self.is_gan = cfg.model == "cgan"
+        torch.manual_seed(cfg.seed)
+
+        # -- data ------------------------------------------------------------------------------
+        data_dir = Path(cfg.data) if cfg.data else None
+        self.train_set = self.task.build_dataset(data_dir, "train", cfg.size, cfg.val_fraction)
+        if len(self.train_set) == 0:
+            raise DataError(f"the training split of {cfg.data or 'the embedded dataset'} is empty")
+        self.preview_set = self._preview_dataset(data_dir)
+        self.steps = cfg.steps
+        if cfg.epochs is not None:
+            self.steps = cfg.epochs * math.ceil(len(self.train_set) / (cfg.batch_size * cfg.optim.d_steps))
+
+        # -- models ----------------------------------------------------------------------------
+        depth = cfg.generator.depth or int(math.log2(cfg.size))
+        gen_cfg = replace(cfg.generator, in_channels=self.task.in_channels, out_channels=self.task.out_channels,
+                          depth=depth, nz=cfg.generator.nz if self.is_gan else 0)
+        self.G = UNetGenerator(gen_cfg, size=cfg.size).to(self.device)
+        self.ema = EMA(self.G, cfg.optim.ema_decay)
+        betas = (cfg.optim.beta1, cfg.optim.beta2)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.optim.lr, betas=betas)
+        self.sched_G = torch.optim.lr_scheduler.LambdaLR(self.opt_G, self._lr_factor)
+        self.D = self.opt_D = self.sched_D = None
+        if self.is_gan:
+            _check_discriminator_fits(cfg)
+            self.D = build_discriminator(self.task.in_channels + self.task.out_channels, cfg.discriminator).to(self.device)
+            self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.optim.lr_d or cfg.optim.lr, betas=betas)
+            self.sched_D = torch.optim.lr_scheduler.LambdaLR(self.opt_D, self._lr_factor_d)
+            self.adversarial = AdversarialLoss(cfg.loss.adversarial, cfg.loss.label_smoothing)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
+        self.task_terms = [t for t in self.task.loss_terms() if cfg.model in t.models]
+        unknown = set(cfg.loss.task_weights) - {t.name for t in self.task_terms}
+        if unknown:
+            raise ConfigError(f"loss.task_weights names unknown terms {sorted(unknown)} of task '{self.task.name}'")
+        self.step = 0
+        if state is not None:
+            self._load_state(state)
+
+    # -- public ----------------------------------------------------------------------------------
+    def fit(self) -> Path:
+        """Train to ``self.steps``; returns the exported ``.safetensors`` path."""
+        cfg = self.cfg
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "config.json").write_text(_json(cfg.to_dict()), encoding="utf-8")
+        logger = RunLogger(self.out / "log.jsonl", self.out / "tensorboard" if cfg.tensorboard else None)
+        logger.truncate_after(self.step)
+        batches = self._batches()
+        bar = tqdm(total=self.steps, initial=self.step, desc=f"{self.task.name}/{cfg.model}", disable=not self.progress,
+                   dynamic_ncols=True)
+        tick, images = time.perf_counter(), 0
+        try:
+            while self.step < self.steps:
+                scalars = self.train_step(batches)
+                self.step += 1
+                images += cfg.batch_size * cfg.optim.d_steps
+                logger.accumulate(scalars)
+                bar.update(1)
+                if self.step % cfg.log_every == 0 or self.step == self.steps:
+                    rate = images / max(time.perf_counter() - tick, 1e-9)
+                    record = logger.write(self.step, {"lr": self.sched_G.get_last_lr()[0], "images_per_s": round(rate, 2)})
+                    bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in record.items() if k.startswith("loss/")}
+                                    | {"img/s": f"{rate:.1f}"})
+                    tick, images = time.perf_counter(), 0
+                if self.step % cfg.sample_every == 0 or self.step == self.steps:
+                    self.save_samples()
+                if self.step % cfg.checkpoint_every == 0 or self.step == self.steps:
+                    logger.write(self.step, {"val/l1": self.validation_l1()}) if self.preview_set else None
+                    self.save_checkpoint()
+        finally:
+            bar.close()
+            logger.close()
+        plot_loss_curves(self.out / "log.jsonl", self.out / "loss_curve.png")
+        return self.weights_path
+
+    @property
+    def weights_path(self) -> Path:
+        return self.out / f"{self.task.name}-{self.cfg.model}.safetensors"
+
+    def train_step(self, batches: Iterator[dict[str, Any]]) -> dict[str, float]:
+        # Re-seed from (seed, step): dropout and any global-RNG use are then identical after a resume.
+        torch.manual_seed(stable_seed(self.cfg.seed, "step", self.step))
+        self.G.train()
+        if not self.is_gan:
+            x, y, _ = self._prepare(next(batches), 0)
+            return self._regression_step(x, y)
+        assert self.D is not None
+        self.D.train()
+        for k in range(self.cfg.optim.d_steps):
+            x, y, z = self._prepare(next(batches), k)
+            d_scalars = self._discriminator_step(x, y, z)
+        return {**d_scalars, **self._generator_step(x, y, z)}
+
+    # -- the three updates -----------------------------------------------------------------------
+    def _discriminator_step(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> dict[str, float]:
+        cfg = self.cfg.loss
+        with torch.no_grad(), self._autocast():
+            fake = self.task.compose(self.G(y, z), y).float()
+        real_in = torch.cat([y, x], 1)
+        if cfg.r1_weight > 0:
+            real_in.requires_grad_(True)
+        with self._autocast():
+            real_logits = self.D(real_in)
+            fake_logits = self.D(torch.cat([y, fake], 1))
+        terms = {"d_adversarial": self.adversarial.discriminator_loss(_f32(real_logits), _f32(fake_logits))}
+        if cfg.adversarial == "wgan-gp":
+            terms["d_gradient_penalty"] = cfg.gp_weight * gradient_penalty(self.D, x, fake, y)
+        if cfg.r1_weight > 0:
+            terms["d_r1"] = cfg.r1_weight * r1_penalty(_f32(real_logits), real_in)
+        loss = self._check(terms)
+        self.opt_D.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt_D)
+        self.scaler.update()
+        self.sched_D.step()
+        return {f"loss/{k}": v.item() for k, v in terms.items()} | {"d/real": _mean(real_logits), "d/fake": _mean(fake_logits)}
+
+    def _generator_step(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> dict[str, float]:
+        cfg = self.cfg.loss
+        self.D.requires_grad_(False)  # G's update must not accumulate gradients in D
+        with self._autocast():
+            fake = self.task.compose(self.G(y, z), y)
+            fake_logits = self.D(torch.cat([y, fake], 1))
+        fake = fake.float()
+        terms = {"adversarial": cfg.adversarial_weight * self.adversarial.generator_loss(_f32(fake_logits))}
+        if cfg.l1_weight:
+            terms["l1"] = cfg.l1_weight * l1_loss(fake, x)
+        if cfg.l2_weight:
+            terms["l2"] = cfg.l2_weight * l2_loss(fake, x)
+        if self._mode_seeking:
+            h = x.shape[0] // 2
+            terms["mode_seeking"] = cfg.mode_seeking_weight * mode_seeking_loss(fake[:h], fake[h:], z[:h], z[h:])
+        terms |= self._task_terms(fake, x, y)
+        loss = self._check(terms)
+        self.opt_G.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt_G)
+        self.scaler.update()
+        self.sched_G.step()
+        self.D.requires_grad_(True)
+        self.ema.update(self.G)
+        return {f"loss/{k}": v.item() for k, v in terms.items()}
+
+    def _regression_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+        with self._autocast():
+            fake = self.task.compose(self.G(y), y)
+        fake = fake.float()
+        terms = {"mse": F.mse_loss(fake, x)} | self._task_terms(fake, x, y)
+        loss = self._check(terms)
+        self.opt_G.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt_G)
+        self.scaler.update()
+        self.sched_G.step()
+        self.ema.update(self.G)
+        return {f"loss/{k}": v.item() for k, v in terms.items()}
+
+    # -- pieces ------------------------------------------------------------------------------------
+    @property
+    def _mode_seeking(self) -> bool:
+        return self.is_gan and self.G.nz > 0 and self.cfg.loss.mode_seeking_weight > 0
+
+    def _prepare(self, batch: dict[str, Any], k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Move a batch to the device, build y for self-supervised tasks and draw the latents.
+
+        With the mode-seeking term on, the second half of the batch repeats the first half's conditions
+        with fresh latents (MSGAN pairs), so the step costs the same as without it.
+        """
+        gen = make_generator(stable_seed(self.cfg.seed, "condition", self.step, k), self.device)
+        x = batch["x"].to(self.device, non_blocking=True)
+        y = batch["y"].to(self.device, non_blocking=True) if "y" in batch else self.task.make_condition(x, gen)
+        if self._mode_seeking and x.shape[0] >= 2:
+            h = x.shape[0] // 2
+            x, y = torch.cat([x[:h], x[:h]]), torch.cat([y[:h], y[:h]])
+        z = sample_latent(x.shape[0], self.G.nz, gen, self.device)
+        return x, y, z
+
+    def _task_terms(self, fake: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        weights = self.cfg.loss.task_weights
+        return {t.name: weights.get(t.name, t.weight) * t.fn(fake, x, y) for t in self.task_terms}
+
+    def _check(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        for name, value in terms.items():
+            v = float(value.detach())
+            if not math.isfinite(v):
+                raise TrainingDivergedError(self.step + 1, name, v)
+        return sum(terms.values())
+
+    def _autocast(self):
+        return autocast(self.device, self.precision)
+
+    def _lr_factor(self, updates: int) -> float:
+        """Constant, then linear decay to 0 (pix2pix's niter + niter_decay), in generator steps."""
+        start = self.cfg.optim.decay_start * self.steps
+        if updates < start:
+            return 1.0
+        return max(0.0, 1.0 - (updates - start) / max(self.steps - start, 1))
+
+    def _lr_factor_d(self, updates: int) -> float:
+        return self._lr_factor(updates // self.cfg.optim.d_steps)  # D is updated k times per G step
+
+    def _batches(self) -> Iterator[dict[str, Any]]:
+        start = self.step * self.cfg.batch_size * self.cfg.optim.d_steps
+        sampler = ResumableSampler(len(self.train_set), self.cfg.seed, start=start)
+        workers = self.cfg.num_workers
+        loader = DataLoader(
+            self.train_set,
+            batch_size=self.cfg.batch_size,
+            sampler=sampler,
+            num_workers=workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=workers > 0,
+            prefetch_factor=4 if workers > 0 else None,
+            drop_last=True,
+        )
+        return iter(loader)
+
+    # -- previews, validation ------------------------------------------------------------------------
+    def _preview_dataset(self, data_dir: Path | None) -> Dataset | None:
+        try:
+            val = self.task.build_dataset(data_dir, "val", self.cfg.size, self.cfg.val_fraction)
+        except DataError:
+            val = None  # tiny folders may have no validation images; previews use training images then
+        if val is None or len(val) == 0:
+            return self.train_set
+        return val
+
+    def _preview_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        n = min(N_PREVIEW, len(self.preview_set))
+        items = [self.preview_set[(i, stable_seed("preview", i))] for i in range(n)]
+        x = torch.stack([it["x"] for it in items]).to(self.device)
+        if "y" in items[0]:
+            y = torch.stack([it["y"] for it in items]).to(self.device)
+        else:
+            y = self.task.make_eval_condition(x, [it["key"] for it in items])
+        return x, y
+
+    @torch.no_grad()
+    def validation_l1(self) -> float:
+        x, y = self._preview_batch()
+        fake = self.task.compose(self.ema.model(y), y)  # z = 0: the generator's "central" sample
+        return float(l1_loss(fake.float(), x))
+
+    @torch.no_grad()
+    def save_samples(self) -> Path:
+        """Grid rows: condition | samples (3 latents for the cGAN) | target."""
+        x, y = self._preview_batch()
+        G = self.ema.model
+        n_samples = 3 if G.nz > 0 else 1
+        columns = [self.task.condition_preview(y)]
+        for s in range(n_samples):
+            z = sample_latent(x.shape[0], G.nz, make_generator(stable_seed("preview-z", s), self.device), self.device)
+            columns.append(self.task.compose(G(y, z), y))
+        columns.append(x)
+        tiles = torch.stack(columns, dim=1).flatten(0, 1).float().cpu()  # row-major: one row per input
+        path = self.out / "samples" / f"step_{self.step:08d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(make_grid(tiles, nrow=len(columns)), path)
+        return path
+
+    # -- checkpoints -------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "step": self.step,
+            "config": self.cfg.to_dict(),
+            "G": self.G.state_dict(),
+            "ema": self.ema.state_dict(),
+            "opt_G": self.opt_G.state_dict(),
+            "sched_G": self.sched_G.state_dict(),
+            "scaler": self.scaler.state_dict(),
+        }
+        if self.is_gan:
+            state |= {"D": self.D.state_dict(), "opt_D": self.opt_D.state_dict(), "sched_D": self.sched_D.state_dict()}
+        return state
+
+    def save_checkpoint(self) -> Path:
+        path = ckpt.save_checkpoint(self.state_dict(), self.out / "checkpoints", self.step, self.cfg.keep_checkpoints)
+        save_generator(self.weights_path, self.ema.model, task=self.task.name, model=self.cfg.model,
+                       train_size=self.cfg.size, step=self.step, task_options=self.task.options)
+        return path
+
+    def _resume_state(self, cfg: TrainConfig) -> dict[str, Any] | None:
+        directory = self.out / "checkpoints"
+        ckpt.remove_stale_temporaries(directory)
+        state = ckpt.load_latest_checkpoint(directory)
+        if state is None and ckpt.list_checkpoints(directory):
+            raise DataError(f"no readable checkpoint in {directory}; cannot resume")
+        return state
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.G.load_state_dict(state["G"])
+        self.ema.load_state_dict(state["ema"])
+        self.opt_G.load_state_dict(state["opt_G"])
+        self.sched_G.load_state_dict(state["sched_G"])
+        self.scaler.load_state_dict(state["scaler"])
+        if self.is_gan:
+            self.D.load_state_dict(state["D"])
+            self.opt_D.load_state_dict(state["opt_D"])
+            self.sched_D.load_state_dict(state["sched_D"])
+        self.step = int(state["step"])
+
+
+def _merge_resumed_config(saved: TrainConfig, requested: TrainConfig) -> TrainConfig:
+    """Resume with the saved config; only run-length/logging keys may change. Anything else is an error,
+    because silently training a different model on top of a checkpoint is never what the user wants."""
+    saved_d, req_d = saved.to_dict(), requested.to_dict()
+    changed = [k for k in saved_d if k not in RESUMABLE_KEYS and saved_d[k] != req_d[k]]
+    if changed:
+        details = "; ".join(f"{k}: run has {saved_d[k]!r}, command asks {req_d[k]!r}" for k in changed[:3])
+        raise ConfigError(f"--resume with a different configuration ({details}); use the original options or a new --out")
+    return TrainConfig.from_dict({**saved_d, **{k: req_d[k] for k in RESUMABLE_KEYS}})
+
+
+def _check_discriminator_fits(cfg: TrainConfig) -> None:
+    # Each PatchGAN scale needs size / 2**n_layers - 2 >= 1 to output at least one patch.
+    d = cfg.discriminator
+    coarsest = cfg.size // 2 ** (d.num_scales - 1)
+    need = 3 * 2**d.n_layers
+    if coarsest < need:
+        raise ConfigError(
+            f"size {cfg.size} is too small for a {d.num_scales}-scale PatchGAN with n_layers={d.n_layers} "
+            f"(each scale needs >= {need} px); raise --size or lower discriminator.n_layers / num_scales"
+        )
+
+
+def _f32(logits: list[torch.Tensor]) -> list[torch.Tensor]:
+    return [t.float() for t in logits]
+
+
+def _mean(logits: list[torch.Tensor]) -> float:
+    return float(sum(t.detach().float().mean() for t in logits) / len(logits))
+
+
+def _json(data: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"

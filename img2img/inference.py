@@ -1,0 +1,99 @@
+"""The Translator: loads a generator once and turns user images into outputs. Used by ``predict``, ``eval``
+and the app. Any input size works (the generator pads to a multiple of 2**depth and crops back)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+from torch import Tensor
+
+from .data.io import pil_to_tensor, tensor_to_pil
+from .engine.precision import autocast, resolve_device
+from .errors import WeightsError
+from .models import sample_latent
+from .seeding import make_generator
+from .task import Task
+from .weights import WeightsInfo, load_generator
+
+WEIGHTS_ENV = "IMG2IMG_WEIGHTS_DIR"
+
+
+def default_weights_dir() -> Path:
+    """``$IMG2IMG_WEIGHTS_DIR`` or the ``weights/`` folder of the source checkout."""
+    if os.environ.get(WEIGHTS_ENV):
+        return Path(os.environ[WEIGHTS_ENV])
+    return Path(__file__).resolve().parent.parent / "weights"
+
+
+def default_weights_path(task: str, model: str = "cgan", weights_dir: Path | None = None) -> Path:
+    return Path(weights_dir or default_weights_dir()) / f"{task}-{model}.safetensors"
+
+
+class Translator:
+    """A loaded model for one task. ``translate`` returns K samples (1 for a deterministic model)."""
+
+    def __init__(self, task: Task, weights: Path, device: str | torch.device = "auto") -> None:
+        self.device = resolve_device(device) if isinstance(device, str) else device
+        self.generator, self.info = load_generator(Path(weights), expected_task=task.name, device=self.device)
+        if self.generator.config.in_channels != task.in_channels or self.generator.config.out_channels != task.out_channels:
+            raise WeightsError(f"{weights} has {self.generator.config.in_channels} input channels; "
+                               f"task '{task.name}' needs {task.in_channels}")
+        options = {k: v for k, v in self.info.task_options.items() if k in task.default_options}
+        self.task = task.configure(**options)
+        self.weights = Path(weights)
+        # Half precision only where it is fast and exact enough: on CUDA. The CPU stays fp32.
+        self.precision = "bf16" if self.device.type == "cuda" else "fp32"
+
+    @property
+    def model(self) -> str:
+        return self.info.model
+
+    @property
+    def stochastic(self) -> bool:
+        return self.generator.nz > 0
+
+    @torch.inference_mode()
+    def sample(self, y: Tensor, samples: int = 1, seed: int = 0, noise_scale: float = 1.0,
+               z: Tensor | None = None) -> Tensor:
+        """Outputs for one condition y (1,C,H,W): (K,3,H,W), all K latents in one batch."""
+        y = y.to(self.device)
+        if not self.stochastic:
+            samples = 1
+        if z is None:
+            z = sample_latent(samples, self.generator.nz, make_generator(seed), self.device, scale=noise_scale)
+        batch = y.expand(z.shape[0], -1, -1, -1)
+        with autocast(self.device, self.precision):
+            out = self.generator(batch, z)
+        return self.task.compose(out.float(), batch.float()).clamp(-1, 1)
+
+    def condition(self, image: Tensor, **controls: Any) -> Tensor:
+        return self.task.prepare_input(image.to(self.device), **controls)
+
+    def translate(self, image: Tensor, samples: int = 1, seed: int = 0, noise_scale: float = 1.0,
+                  **controls: Any) -> Tensor:
+        """A user's image (1,3,H,W in [-1, 1]) -> K outputs."""
+        return self.sample(self.condition(image, **controls), samples, seed, noise_scale)
+
+    def interpolate(self, image: Tensor, seed_a: int, seed_b: int, steps: int = 7, noise_scale: float = 1.0,
+                    **controls: Any) -> Tensor:
+        """Decode points on the line between two seeds' latents for the same input (the DCGAN walk)."""
+        y = self.condition(image, **controls)
+        if not self.stochastic:
+            return self.sample(y)
+        za = sample_latent(1, self.generator.nz, make_generator(seed_a), self.device, scale=noise_scale)
+        zb = sample_latent(1, self.generator.nz, make_generator(seed_b), self.device, scale=noise_scale)
+        t = torch.linspace(0, 1, steps, device=self.device)[:, None]
+        return self.sample(y, z=(1 - t) * za + t * zb)
+
+    def translate_pil(self, image: Image.Image, samples: int = 1, seed: int = 0, noise_scale: float = 1.0,
+                      **controls: Any) -> list[Image.Image]:
+        out = self.translate(pil_to_tensor(image).unsqueeze(0), samples, seed, noise_scale, **controls)
+        return [tensor_to_pil(t.cpu()) for t in out]
+
+
+def describe(info: WeightsInfo) -> str:
+    return f"{info.task}/{info.model} (trained at {info.train_size}px for {info.step} steps)"

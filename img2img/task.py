@@ -1,0 +1,184 @@
+"""The Task contract: the one class a plugin author reads.
+
+A task says what the condition ``y`` is and where the targets ``x`` come from; the engine learns p(x | y).
+
+Tensors are NCHW float in [-1, 1]. A dataset item is a dict ``{"x": Tensor[C,H,W], "key": str}`` plus
+``"y"`` for paired tasks (sketch -> photo). Self-supervised tasks (uncrop, restore) leave ``y`` out and
+build it on the training device, batched, in :meth:`Task.make_condition`.
+
+Minimal plugin::
+
+    import img2img
+
+    class Invert(img2img.Task):
+        name = "invert"
+        description = "Learns to invert colours (a toy)."
+
+        def make_condition(self, x, generator):
+            return -x
+
+    @img2img.hookimpl
+    def register_tasks(register):
+        register(Invert())
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Sequence
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from .errors import ConfigError
+from .seeding import make_generator, stable_seed
+
+LossFn = Callable[[Tensor, Tensor, Tensor], Tensor]
+"""``fn(fake, real, y) -> scalar``: fake and real are the generator output (after :meth:`Task.compose`) and
+the target, both in [-1, 1]; y is the condition."""
+
+MetricFn = Callable[[Tensor, Tensor], Tensor]
+"""``fn(fake, real) -> Tensor[N]``: one value per image, higher or lower is better as the metric says."""
+
+
+@dataclass
+class LossTerm:
+    """An extra, named, weighted loss term for the generator. Logged as ``loss/<name>``."""
+
+    name: str
+    fn: LossFn
+    weight: float = 1.0
+    models: tuple[str, ...] = ("cgan", "regression")  # which engines add it
+
+
+@dataclass
+class Control:
+    """An extra input control: a widget in the app and an ``--option name=value`` in ``predict``."""
+
+    name: str
+    label: str
+    kind: str  # "choice" | "checkbox" | "slider"
+    default: Any
+    choices: Sequence[Any] = ()
+    minimum: float = 0.0
+    maximum: float = 1.0
+    step: float = 0.05
+
+
+@dataclass
+class AppHints:
+    """How the app presents the task. ``input_kind`` is "sketch" (a drawing canvas) or "upload"."""
+
+    input_kind: str = "upload"
+    input_label: str = "Input image"
+    controls: list[Control] = field(default_factory=list)
+
+
+class Task:
+    """Base class for tasks. Subclass it, set the class attributes, override what differs."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    in_channels: ClassVar[int] = 3  # channels of the condition y fed to the generator
+    out_channels: ClassVar[int] = 3  # channels of the output x
+    paired: ClassVar[bool] = False  # True: datasets yield y; False: make_condition builds y from x
+    default_options: ClassVar[dict[str, Any]] = {}  # task options (``--set task_options.NAME=...``)
+    defaults: ClassVar[dict[str, Any]] = {}  # TrainConfig overrides, dotted keys: {"generator.nz": 0}
+    app: ClassVar[AppHints] = AppHints()
+
+    def __init__(self) -> None:
+        self.options: dict[str, Any] = dict(self.default_options)
+
+    # -- options -------------------------------------------------------------------------------
+    def configure(self, **options: Any) -> "Task":
+        """A copy of this task with some options changed. Unknown names are a ConfigError."""
+        unknown = set(options) - set(self.default_options)
+        if unknown:
+            known = ", ".join(sorted(self.default_options)) or "none"
+            raise ConfigError(f"task '{self.name}' has no option {', '.join(sorted(unknown))} (options: {known})")
+        clone = copy.copy(self)
+        clone.options = {**self.options, **options}
+        clone.validate_options()
+        return clone
+
+    def validate_options(self) -> None:
+        """Raise ConfigError for a bad option value. Called by :meth:`configure`."""
+
+    # -- data ----------------------------------------------------------------------------------
+    def build_dataset(self, data_dir: Path | None, split: str, size: int, val_fraction: float = 0.1) -> Dataset:
+        """Training (``split="train"``) or validation (``"val"``) data.
+
+        The default reads a folder of photos (recursively) or, with ``data_dir=None``, the embedded procedural
+        scenes, and yields ``{"x", "key"}``: right for any self-supervised task. Items may be fetched with an
+        ``(index, seed)`` tuple so that augmentation is reproducible (exact resume).
+        """
+        from .data.folders import ImageFolderDataset
+        from .data.procedural import ProceduralScenes
+
+        train = split == "train"
+        if data_dir is None:
+            return ProceduralScenes(split=split, size=size, train=train)
+        return ImageFolderDataset(data_dir, split=split, size=size, val_fraction=val_fraction, train=train)
+
+    def make_condition(self, x: Tensor, generator: torch.Generator) -> Tensor:
+        """Self-supervised tasks: the condition y for a batch of targets x (N,C,H,W in [-1, 1]).
+
+        Draw every random number from ``generator`` (it lives on ``x.device``) so that training is
+        reproducible and evaluation is fixed per image.
+        """
+        raise NotImplementedError(f"task '{self.name}' is paired: its datasets must yield 'y'")
+
+    def make_eval_condition(self, x: Tensor, keys: Sequence[str]) -> Tensor:
+        """The condition for evaluation: the same for an image on every run (seeded by its key)."""
+        ys = [
+            self.make_condition(x[i : i + 1], make_generator(stable_seed("eval", self.name, key), x.device))
+            for i, key in enumerate(keys)
+        ]
+        return torch.cat(ys)
+
+    # -- inference -----------------------------------------------------------------------------
+    def prepare_input(self, image: Tensor, **controls: Any) -> Tensor:
+        """Turn a user's image (1,3,H,W in [-1, 1]) into the condition y for ``predict`` and the app.
+
+        ``controls`` are the values of ``app.controls``. The default passes the image through.
+        """
+        if self.in_channels == 1:
+            return image.mean(dim=1, keepdim=True)
+        return image
+
+    def compose(self, output: Tensor, y: Tensor) -> Tensor:
+        """Final image from the raw generator output; e.g. uncrop pastes the known pixels back.
+
+        Applied in training too, so the losses and the discriminator see what the user will see.
+        """
+        return output
+
+    def condition_preview(self, y: Tensor) -> Tensor:
+        """A 3-channel picture of the condition for sample grids and the app."""
+        if y.shape[1] == 3:
+            return y
+        if y.shape[1] == 1:
+            return y.expand(-1, 3, -1, -1)
+        return y[:, :3]
+
+    # -- losses and metrics --------------------------------------------------------------------
+    def loss_terms(self) -> list[LossTerm]:
+        """Extra generator loss terms, added to the engine's adversarial/L1/diversity terms."""
+        return []
+
+    def metrics(self) -> dict[str, MetricFn]:
+        """Extra task metrics reported by ``img2img eval``."""
+        return {}
+
+    # -- app -----------------------------------------------------------------------------------
+    def examples(self) -> list[Tensor]:
+        """Example inputs (1,3,H,W in [-1, 1]) made by code, shown in the app. Never dataset files."""
+        from .data.procedural import render_scene
+
+        return [render_scene(seed, 256, 256).unsqueeze(0) * 2 - 1 for seed in (3, 11, 42)]
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name!r}>"

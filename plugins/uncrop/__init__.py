@@ -1,0 +1,137 @@
+"""uncrop: extend a photo beyond its borders (outpainting).
+
+Condition y = the image with the unknown region blanked (RGB) + the mask (1 = to fill) as a 4th channel.
+Training masks mix Palette's one-side-50% masks (Saharia et al. 2022) with LaMa-style outpainting bands
+(each side with p=0.5, 4-25% wide, at least one side). The output keeps the known pixels (``compose``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+import img2img
+from img2img.errors import ConfigError
+from img2img.task import AppHints, Control
+
+SIDES = {
+    "right": ("right",),
+    "left": ("left",),
+    "top": ("top",),
+    "bottom": ("bottom",),
+    "left+right": ("left", "right"),
+    "top+bottom": ("top", "bottom"),
+    "all": ("left", "right", "top", "bottom"),
+}
+_SIDE_ORDER = ("left", "right", "top", "bottom")
+MASK_KINDS = ("mixed", "palette", "bands")
+
+
+def outpaint_masks(
+    n: int,
+    height: int,
+    width: int,
+    generator: torch.Generator,
+    kind: str = "mixed",
+    band_range: tuple[float, float] = (0.04, 0.25),
+    band_prob: float = 0.5,
+) -> Tensor:
+    """Random outpainting masks (n,1,H,W), 1 = unknown. Vectorised: one comparison per side."""
+    device = generator.device
+    # Band widths per side (n, 4) for LaMa-style masks; redraw an all-zero row by forcing one side on.
+    chosen = torch.rand(n, 4, generator=generator, device=device) < band_prob
+    forced = torch.randint(0, 4, (n,), generator=generator, device=device)
+    none = ~chosen.any(dim=1)
+    chosen[none, forced[none]] = True
+    low, high = band_range
+    widths = low + (high - low) * torch.rand(n, 4, generator=generator, device=device)
+    bands = widths * chosen
+    # Palette-style: exactly one side, half the image.
+    palette = F.one_hot(torch.randint(0, 4, (n,), generator=generator, device=device), 4).float() * 0.5
+    use_palette = torch.rand(n, generator=generator, device=device) < 0.5
+    if kind == "palette":
+        use_palette[:] = True
+    elif kind == "bands":
+        use_palette[:] = False
+    widths = torch.where(use_palette[:, None], palette, bands)
+    return _masks_from_widths(widths, height, width)
+
+
+def _masks_from_widths(widths: Tensor, height: int, width: int) -> Tensor:
+    """widths (n,4) as fractions of (left, right, top, bottom) -> masks (n,1,H,W)."""
+    device = widths.device
+    xs = (torch.arange(width, device=device) + 0.5) / width
+    ys = (torch.arange(height, device=device) + 0.5) / height
+    left = xs[None, :] < widths[:, 0:1]
+    right = xs[None, :] > 1 - widths[:, 1:2]
+    top = ys[None, :] < widths[:, 2:3]
+    bottom = ys[None, :] > 1 - widths[:, 3:4]
+    mask = (left | right)[:, None, :] | (top | bottom)[:, :, None]
+    return mask[:, None].float()
+
+
+def masked_condition(x: Tensor, mask: Tensor) -> Tensor:
+    """Blank the unknown region (0 = mid grey in [-1, 1]) and append the mask channel."""
+    return torch.cat([x * (1 - mask), mask], dim=1)
+
+
+class UncropTask(img2img.Task):
+    name = "uncrop"
+    description = "Extend a photo beyond its borders (outpainting): the model paints what lies outside the frame."
+    in_channels = 4
+    out_channels = 3
+    default_options = {"mask": "mixed", "band_min": 0.04, "band_max": 0.25}
+    app = AppHints(
+        input_kind="upload",
+        input_label="Photo to extend",
+        controls=[
+            Control("sides", "Extend which side(s)", "choice", "right", choices=list(SIDES)),
+            Control("amount", "How much (fraction of the photo per side)", "slider", 0.25, minimum=0.05, maximum=0.5, step=0.05),
+        ],
+    )
+
+    def validate_options(self) -> None:
+        if self.options["mask"] not in MASK_KINDS:
+            raise ConfigError(f"uncrop: task_options.mask must be one of {', '.join(MASK_KINDS)}")
+        if not 0.0 < float(self.options["band_min"]) <= float(self.options["band_max"]) < 0.5:
+            raise ConfigError("uncrop: need 0 < band_min <= band_max < 0.5")
+
+    def make_condition(self, x: Tensor, generator: torch.Generator) -> Tensor:
+        band = (float(self.options["band_min"]), float(self.options["band_max"]))
+        mask = outpaint_masks(x.shape[0], x.shape[2], x.shape[3], generator, self.options["mask"], band)
+        return masked_condition(x, mask.to(x.device, x.dtype))
+
+    def prepare_input(self, image: Tensor, sides: str = "right", amount: float = 0.25, **_: Any) -> Tensor:
+        """Grow the canvas on the chosen sides by ``amount`` of the photo's size and mark the new area."""
+        if sides not in SIDES:
+            raise ConfigError(f"uncrop: sides must be one of {', '.join(SIDES)}; got '{sides}'")
+        amount = float(amount)
+        if not 0.0 < amount <= 1.0:
+            raise ConfigError(f"uncrop: amount must be in (0, 1], got {amount}")
+        _, _, h, w = image.shape
+        grow = {side: round((h if side in ("top", "bottom") else w) * amount) if side in SIDES[sides] else 0
+                for side in _SIDE_ORDER}
+        canvas = F.pad(image, (grow["left"], grow["right"], grow["top"], grow["bottom"]), value=0.0)
+        mask = torch.ones_like(canvas[:, :1])
+        mask[:, :, grow["top"] : grow["top"] + h, grow["left"] : grow["left"] + w] = 0
+        return masked_condition(canvas, mask)
+
+    def compose(self, output: Tensor, y: Tensor) -> Tensor:
+        mask = y[:, 3:4]
+        return y[:, :3] * (1 - mask) + output * mask
+
+    def condition_preview(self, y: Tensor) -> Tensor:
+        # Show the unknown region as a light checkerboard so it reads as "empty", not as grey paint.
+        mask = y[:, 3:4]
+        h, w = y.shape[2:]
+        yy, xx = torch.meshgrid(torch.arange(h, device=y.device), torch.arange(w, device=y.device), indexing="ij")
+        checker = (((yy // 8) + (xx // 8)) % 2).to(y.dtype) * 0.3 + 0.5
+        return y[:, :3] * (1 - mask) + checker * mask
+
+
+@img2img.hookimpl
+def register_tasks(register):
+    register(UncropTask())

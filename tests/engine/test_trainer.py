@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from conftest import tiny_config
+
+import img2img
+from img2img.engine.checkpoint import list_checkpoints, load_checkpoint
+from img2img.engine.trainer import Trainer
+from img2img.errors import ConfigError, TrainingDivergedError
+from img2img.models import sample_latent
+from img2img.seeding import make_generator
+from img2img.weights import load_generator
+
+
+@pytest.fixture
+def uncrop(cached_uncrop):
+    return cached_uncrop
+
+
+def _held_in_l1(trainer: Trainer) -> float:
+    """L1 of the raw generator (not the EMA) on a fixed batch of *training* images."""
+    items = [trainer.train_set[i] for i in range(len(trainer.train_set))]
+    x = torch.stack([it["x"] for it in items])
+    y = trainer.task.make_eval_condition(x, [it["key"] for it in items])
+    trainer.G.eval()
+    with torch.no_grad():
+        fake = trainer.task.compose(trainer.G(y, torch.zeros(len(items), trainer.G.nz)), y)
+    return float((fake - x).abs().mean())
+
+
+@pytest.mark.parametrize("model", ["cgan", "regression"])
+def test_short_run_lowers_l1_on_held_in_samples(uncrop, tmp_path, model):
+    cfg = tiny_config(model=model, steps=80, batch_size=8)
+    cfg.optim.lr = 1e-3
+    trainer = Trainer(cfg, uncrop, tmp_path / model, progress=False)
+    before = _held_in_l1(trainer)
+    trainer.fit()
+    after = _held_in_l1(trainer)
+    # An untrained tanh U-Net paints ~0 (grey) into the hole; 80 steps on 16 images must do clearly better.
+    assert after < 0.8 * before, (before, after)
+
+
+def test_resume_equals_uninterrupted(uncrop, tmp_path):
+    straight = Trainer(tiny_config(steps=6), uncrop, tmp_path / "a", progress=False)
+    straight.fit()
+
+    first = Trainer(tiny_config(steps=4), uncrop, tmp_path / "b", progress=False)
+    first.fit()
+    resumed = Trainer(tiny_config(steps=6), uncrop, tmp_path / "b", resume=True, progress=False)
+    assert resumed.step == 4
+    resumed.fit()
+
+    for name in ("G", "D", "ema", "opt_G", "opt_D"):
+        a, b = straight.state_dict()[name], resumed.state_dict()[name]
+        for ta, tb in zip(_tensors(a), _tensors(b)):
+            assert torch.equal(ta, tb), name
+
+
+def _tensors(tree):
+    if isinstance(tree, torch.Tensor):
+        yield tree
+    elif isinstance(tree, dict):
+        for key in sorted(tree, key=str):
+            yield from _tensors(tree[key])
+    elif isinstance(tree, (list, tuple)):
+        for item in tree:
+            yield from _tensors(item)
+
+
+def test_run_folder_holds_checkpoint_weights_grid_and_log(uncrop, tmp_path):
+    cfg = tiny_config(steps=4, sample_every=2)
+    out = tmp_path / "run"
+    weights = Trainer(cfg, uncrop, out, progress=False).fit()
+    assert weights == out / "uncrop-cgan.safetensors" and weights.is_file()
+    assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["step_00000002.pt", "step_00000004.pt"]
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_00000002.png", "step_00000004.png"]
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert {"loss/d_adversarial", "loss/adversarial", "loss/l1", "loss/mode_seeking", "images_per_s"} <= set(records[0])
+    assert (out / "loss_curve.png").is_file()
+    state = load_checkpoint(out / "checkpoints" / "step_00000004.pt")
+    assert state["step"] == 4 and state["config"]["size"] == 32
+    generator, info = load_generator(weights, expected_task="uncrop")
+    assert info.model == "cgan" and info.step == 4 and generator.nz == cfg.generator.nz
+
+
+def test_keeps_only_last_n_checkpoints(uncrop, tmp_path):
+    cfg = tiny_config(steps=8, checkpoint_every=1, keep_checkpoints=3)
+    Trainer(cfg, uncrop, tmp_path, progress=False).fit()
+    assert [p.name for p in list_checkpoints(tmp_path / "checkpoints")] == [
+        "step_00000006.pt", "step_00000007.pt", "step_00000008.pt"]
+
+
+def test_different_seeds_give_different_cgan_outputs(uncrop, tmp_path):
+    trainer = Trainer(tiny_config(steps=10), uncrop, tmp_path, progress=False)
+    trainer.fit()
+    G = trainer.ema.model
+    x = trainer.preview_set[(0, 0)]["x"][None]
+    y = trainer.task.make_eval_condition(x, ["k"])
+    with torch.no_grad():
+        a = G(y, sample_latent(1, G.nz, make_generator(1)))
+        b = G(y, sample_latent(1, G.nz, make_generator(2)))
+        a2 = G(y, sample_latent(1, G.nz, make_generator(1)))
+    assert torch.equal(a, a2)
+    assert (a - b).abs().mean() > 1e-3
+
+
+def test_regression_model_is_deterministic_mse(uncrop, tmp_path):
+    trainer = Trainer(tiny_config(model="regression", steps=2), uncrop, tmp_path, progress=False)
+    assert trainer.G.nz == 0 and trainer.D is None
+    scalars = trainer.train_step(trainer._batches())
+    assert set(scalars) == {"loss/mse"}
+
+
+class _NanTask(img2img.Task):
+    name = "nan"
+    description = "a task whose extra loss explodes at the 3rd step"
+    calls = 0
+
+    def make_condition(self, x, generator):
+        return x
+
+    def loss_terms(self):
+        def exploding(fake, real, y):
+            _NanTask.calls += 1
+            return fake.mean() * (float("nan") if _NanTask.calls >= 3 else 0.0)
+        return [img2img.LossTerm("exploding", exploding)]
+
+
+def test_nan_loss_stops_with_step_and_term_and_keeps_checkpoint(tmp_path):
+    cfg = tiny_config(steps=10, checkpoint_every=1, task="nan")
+    trainer = Trainer(cfg, _NanTask(), tmp_path, progress=False)
+    with pytest.raises(TrainingDivergedError, match="step 3.*'exploding'"):
+        trainer.fit()
+    assert [p.name for p in list_checkpoints(tmp_path / "checkpoints")][-1] == "step_00000002.pt"
+    assert load_checkpoint(tmp_path / "checkpoints" / "step_00000002.pt")["step"] == 2
+
+
+def test_resume_with_another_architecture_is_refused(uncrop, tmp_path):
+    Trainer(tiny_config(steps=2), uncrop, tmp_path, progress=False).fit()
+    changed = tiny_config(steps=4)
+    changed.generator.ngf = 16
+    with pytest.raises(ConfigError, match="generator"):
+        Trainer(changed, uncrop, tmp_path, resume=True, progress=False)
+
+
+def test_truncated_newest_checkpoint_falls_back_to_previous(uncrop, tmp_path):
+    Trainer(tiny_config(steps=4), uncrop, tmp_path, progress=False).fit()
+    newest = list_checkpoints(tmp_path / "checkpoints")[-1]
+    newest.write_bytes(newest.read_bytes()[:1000])
+    with pytest.warns(UserWarning, match="unreadable"):
+        resumed = Trainer(tiny_config(steps=4), uncrop, tmp_path, resume=True, progress=False)
+    assert resumed.step == 2
+
+
+def test_too_small_size_for_patchgan_is_a_config_error(uncrop, tmp_path):
+    cfg = tiny_config(size=16)
+    cfg.discriminator.n_layers = 3
+    with pytest.raises(ConfigError, match="too small"):
+        Trainer(cfg, uncrop, tmp_path, progress=False)
+
+
+def test_k_discriminator_steps_per_generator_step(uncrop, tmp_path):
+    cfg = tiny_config(steps=2)
+    cfg.optim.d_steps = 2
+    trainer = Trainer(cfg, uncrop, tmp_path, progress=False)
+    trainer.fit()
+    assert trainer.opt_D.state_dict()["state"][0]["step"] == 4  # 2 D updates per G update
+    assert trainer.opt_G.state_dict()["state"][0]["step"] == 2
+
+
+@pytest.mark.parametrize("kind", ["minimax", "lsgan", "hinge", "wgan-gp"])
+def test_every_adversarial_loss_trains(uncrop, tmp_path, kind):
+    cfg = tiny_config(steps=2)
+    cfg.loss.adversarial = kind
+    cfg.loss.r1_weight = 1.0 if kind == "hinge" else 0.0
+    Trainer(cfg, uncrop, tmp_path, progress=False).fit()
+    record = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[0])
+    assert all(torch.isfinite(torch.tensor(v)) for k, v in record.items() if k.startswith("loss/"))

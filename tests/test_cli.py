@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from img2img.cli import main
+from img2img.engine.checkpoint import list_checkpoints
+
+TINY = ["--size", "32", "--batch-size", "2", "--num-workers", "0", "--quiet",
+        "--set", "generator.ngf=8", "--set", "generator.max_mult=2", "--set", "discriminator.ndf=8",
+        "--set", "discriminator.n_layers=2"]
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, fragment: str) -> None:
+    assert code != 0
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("img2img: error: ") and fragment in lines[0], err
+    assert "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """A 4-step tiny uncrop run shared by the predict tests."""
+    out = tmp_path_factory.mktemp("run") / "r"
+    assert main(["train", "--task", "uncrop", "--steps", "4", "--out", str(out), *TINY]) == 0
+    return out
+
+
+def test_train_leaves_checkpoint_weights_grid_and_log(trained):
+    assert list_checkpoints(trained / "checkpoints")
+    assert (trained / "uncrop-cgan.safetensors").is_file()
+    assert list((trained / "samples").glob("*.png"))
+    assert (trained / "log.jsonl").read_text().strip()
+    assert json.loads((trained / "config.json").read_text())["generator"]["ngf"] == 8
+
+
+def test_predict_writes_k_samples_of_the_grown_size(trained, tmp_path, capsys):
+    Image.new("RGB", (40, 30), (200, 40, 40)).save(tmp_path / "in.png")
+    code, out, _ = run(capsys, "predict", "--task", "uncrop", "--weights", str(trained / "uncrop-cgan.safetensors"),
+                       "--input", str(tmp_path / "in.png"), "--output", str(tmp_path / "out"), "--samples", "2",
+                       "--option", "sides=left+right", "--option", "amount=0.5")
+    assert code == 0 and "wrote 2 image(s)" in out
+    for k in range(2):
+        assert Image.open(tmp_path / f"out_{k}.png").size == (80, 30)
+
+
+def test_predict_folder_skips_unreadable_and_refuses_overwrite(trained, tmp_path, capsys):
+    src = tmp_path / "photos dir ü"
+    src.mkdir()
+    Image.new("RGB", (33, 17), "blue").save(src / "a.jpg")
+    (src / "broken.png").write_bytes(b"not a png at all")
+    weights = str(trained / "uncrop-cgan.safetensors")
+    code, out, err = run(capsys, "predict", "--task", "uncrop", "--weights", weights, "--input", str(src),
+                         "--output", str(tmp_path / "out"))
+    assert code == 0 and "wrote 1 image(s)" in out and "skipping" in err and "broken.png" in err
+    assert Image.open(tmp_path / "out" / "a.png").size == (33 + 8, 17)
+    code, _, err = run(capsys, "predict", "--task", "uncrop", "--weights", weights, "--input", str(src),
+                       "--output", str(tmp_path / "out"))
+    assert_one_line_error(code, err, "exists; use --force")
+
+
+def test_tasks_lists_uncrop(capsys):
+    code, out, _ = run(capsys, "tasks")
+    assert code == 0 and out.startswith("uncrop")
+    code, out, _ = run(capsys, "tasks", "--json")
+    rows = json.loads(out)
+    assert {"name": "uncrop", "plugin": "uncrop", "status": "ok"}.items() <= rows[[r["name"] for r in rows].index("uncrop")].items()
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["train", "--task", "nope"], "unknown task 'nope'"),
+        (["train", "--task", "uncrop", "--data", "/definitely/missing"], "data folder not found"),
+        (["train", "--task", "uncrop", "--set", "generator.ngf=many"], "generator.ngf must be an integer"),
+        (["train", "--task", "uncrop", "--set", "generator.colour=3"], "unknown config key 'generator.colour'"),
+        (["train", "--task", "uncrop", "--set", "loss.adversarial=wasserstein"], "loss.adversarial must be one of"),
+        (["train", "--task", "uncrop", "--size", "30"], "size must be a multiple of 8"),
+        (["train", "--task", "uncrop", "--set", "task_options.mask=circles"], "task_options.mask must be one of"),
+        (["train", "--task", "uncrop", "--config", "/missing.json"], "config file not found"),
+        (["predict", "--task", "uncrop", "--weights", "/missing.safetensors", "--input", "/x", "--output", "/y"],
+         "input not found"),
+    ],
+)
+def test_bad_input_is_one_clear_line(capsys, argv, fragment):
+    code, _, err = run(capsys, *argv)
+    assert_one_line_error(code, err, fragment)
+
+
+def test_empty_data_folder(tmp_path, capsys):
+    code, _, err = run(capsys, "train", "--task", "uncrop", "--data", str(tmp_path), "--out", str(tmp_path / "r"), *TINY)
+    assert_one_line_error(code, err, "no images found")
+
+
+def test_incompatible_and_unsafe_weights(trained, tmp_path, capsys):
+    Image.new("RGB", (16, 16)).save(tmp_path / "in.png")
+    base = ["predict", "--task", "uncrop", "--input", str(tmp_path / "in.png"), "--output", str(tmp_path / "o.png")]
+    (tmp_path / "model.pt").write_bytes(b"\x80\x04")
+    code, _, err = run(capsys, *base, "--weights", str(tmp_path / "model.pt"))
+    assert_one_line_error(code, err, "pickled weights are not loaded")
+    (tmp_path / "junk.safetensors").write_bytes(b"\x00" * 64)
+    code, _, err = run(capsys, *base, "--weights", str(tmp_path / "junk.safetensors"))
+    assert_one_line_error(code, err, "not a valid .safetensors")
+    code, _, err = run(capsys, *base, "--weights", str(tmp_path / "nothing.safetensors"))
+    assert_one_line_error(code, err, "weights file not found")
+
+
+def test_refuses_to_reuse_a_run_folder_without_resume(trained, capsys):
+    code, _, err = run(capsys, "train", "--task", "uncrop", "--steps", "2", "--out", str(trained), *TINY)
+    assert_one_line_error(code, err, "already holds a training run")
+
+
+def test_resume_extends_a_finished_run(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["train", "--task", "uncrop", "--steps", "2", "--out", str(out), "--checkpoint-every", "1", *TINY]) == 0
+    code, _, err = run(capsys, "train", "--task", "uncrop", "--steps", "3", "--out", str(out), "--resume", *TINY)
+    assert code == 0 and "resuming" in err and "at step 2" in err
+    assert list_checkpoints(out / "checkpoints")[-1].name == "step_00000003.pt"
+
+
+def test_debug_shows_the_traceback(capsys):
+    code, _, err = run(capsys, "train", "--task", "nope", "--debug")
+    assert code != 0 and "Traceback" in err
+
+
+def _cli(*argv: str) -> list[str]:
+    return [sys.executable, "-m", "img2img", *argv]
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume(tmp_path):
+    """A run killed with SIGKILL mid-training resumes from its newest checkpoint with --resume."""
+    out = tmp_path / "killed"
+    argv = _cli("train", "--task", "uncrop", "--steps", "400", "--checkpoint-every", "5", "--out", str(out), *TINY)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list_checkpoints(out / "checkpoints")) < 2:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    saved = list_checkpoints(out / "checkpoints")
+    assert saved, "no checkpoint before the kill"
+    killed_at = int(saved[-1].stem.split("_")[1])
+    resume = subprocess.run(_cli("train", "--task", "uncrop", "--steps", str(killed_at + 5), "--checkpoint-every", "5",
+                                 "--out", str(out), "--resume", *TINY), env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert resume.returncode == 0, resume.stderr
+    assert f"at step {killed_at}" in resume.stderr
+    assert list_checkpoints(out / "checkpoints")[-1].name == f"step_{killed_at + 5:08d}.pt"
+
+
+def test_python_dash_m_runs(tmp_path):
+    result = subprocess.run(_cli("tasks"), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "uncrop" in result.stdout
