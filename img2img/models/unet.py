@@ -1,0 +1,204 @@
+"""The pix2pix U-Net generator with a latent code z injected into every encoder block (BicycleGAN "add to all").
+
+pix2pix itself gets its randomness only from dropout, which in practice the generator learns to ignore; feeding
+z to every encoder level gives the network a noise source it cannot easily route around.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..config import NORMS, UPSAMPLES, GeneratorConfig
+from .init import init_weights
+
+# pix2pix puts dropout in the three innermost decoder blocks.
+_DROPOUT_BLOCKS = 3
+
+
+def make_norm(kind: str, channels: int) -> nn.Module | None:
+    """The normalisation layer named by a config ``norm`` field, or None for ``"none"``."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True, track_running_stats=False)
+    if kind == "none":
+        return None
+    raise ValueError(f"unknown norm '{kind}' (choose from {', '.join(NORMS)})")
+
+
+def sample_latent(
+    n: int,
+    nz: int,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    scale: float = 1.0,
+) -> Tensor:
+    """Draw ``n`` latent codes from N(0, scale^2), shape (n, nz).
+
+    The draw happens on the generator's own device (a CUDA generator cannot fill a CPU tensor and vice versa),
+    so the same seeded generator gives the same codes whichever device they end up on.
+    """
+    draw_device = generator.device if generator is not None else device
+    z = torch.randn((n, nz), generator=generator, device=draw_device)
+    if device is not None:
+        z = z.to(device)
+    return z * scale
+
+
+class _EncoderBlock(nn.Module):
+    """LeakyReLU -> concat z -> 4x4 stride-2 conv -> norm (the outermost block starts at the conv)."""
+
+    def __init__(self, in_channels: int, out_channels: int, nz: int, norm: str, outermost: bool, innermost: bool):
+        super().__init__()
+        self.nz = nz
+        self.activation = nn.Identity() if outermost else nn.LeakyReLU(0.2)
+        # No norm on the raw-image conv (as pix2pix) nor on the 1x1 bottleneck, where instance norm would zero it.
+        norm_layer = None if outermost or innermost else make_norm(norm, out_channels)
+        self.conv = nn.Conv2d(in_channels + nz, out_channels, 4, stride=2, padding=1, bias=norm_layer is None)
+        self.norm = norm_layer if norm_layer is not None else nn.Identity()
+
+    def forward(self, x: Tensor, z: Tensor | None) -> Tensor:
+        h = self.activation(x)
+        if self.nz:
+            h = torch.cat([h, z[:, :, None, None].expand(-1, -1, h.shape[2], h.shape[3])], dim=1)
+        return self.norm(self.conv(h))
+
+
+class _DecoderBlock(nn.Module):
+    """ReLU -> x2 upsample -> norm -> dropout; the outermost block ends in tanh instead of norm."""
+
+    def __init__(
+        self, in_channels: int, out_channels: int, norm: str, upsample: str, dropout: float, outermost: bool
+    ):
+        super().__init__()
+        norm_layer = None if outermost else make_norm(norm, out_channels)
+        bias = norm_layer is None
+        if upsample == "transposed":
+            up: nn.Module = nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, bias=bias)
+        elif upsample == "resize":
+            up = nn.Sequential(
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=bias),
+            )
+        else:
+            raise ValueError(f"unknown upsample '{upsample}' (choose from {', '.join(UPSAMPLES)})")
+        layers: list[nn.Module] = [nn.ReLU(), up]
+        if outermost:
+            layers.append(nn.Tanh())
+        else:
+            if norm_layer is not None:
+                layers.append(norm_layer)
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.body(x)
+
+
+class UNetGenerator(nn.Module):
+    """pix2pix U-Net mapping a condition y (and a latent z) to an image in [-1, 1] of the same H x W.
+
+    ``depth`` stride-2 levels; with depth = log2(size) the bottleneck is 1x1 at the training size. Inputs of any
+    H x W are padded up to a multiple of ``2**depth`` and the output is cropped back.
+    """
+
+    def __init__(self, cfg: GeneratorConfig, size: int | None = None):
+        super().__init__()
+        if cfg.depth is not None:
+            depth = cfg.depth
+        elif size is not None:
+            if size < 2:
+                raise ValueError(f"size must be >= 2 to derive the U-Net depth, got {size}")
+            depth = int(math.log2(size))
+        else:
+            raise ValueError("UNetGenerator needs generator.depth or the training size to choose its depth")
+        if depth < 1:
+            raise ValueError(f"U-Net depth must be >= 1, got {depth}")
+        self.depth = depth
+        self.nz = cfg.nz
+        self.multiple = 2**depth
+        # Store the resolved depth so the config alone rebuilds this exact network (no size needed).
+        self.config = dataclasses.replace(cfg, depth=depth)
+
+        widths = [cfg.ngf * min(2**level, cfg.max_mult) for level in range(depth)]
+        self.encoder = nn.ModuleList(
+            _EncoderBlock(
+                cfg.in_channels if level == 0 else widths[level - 1],
+                widths[level],
+                cfg.nz,
+                cfg.norm,
+                outermost=level == 0,
+                innermost=level == depth - 1,
+            )
+            for level in range(depth)
+        )
+        # Decoder blocks run innermost first; each one above the bottleneck also sees the matching skip.
+        decoder = []
+        for level in reversed(range(depth)):
+            in_channels = widths[level] if level == depth - 1 else 2 * widths[level]
+            outermost = level == 0
+            out_channels = cfg.out_channels if outermost else widths[level - 1]
+            with_dropout = level >= depth - _DROPOUT_BLOCKS and not outermost
+            decoder.append(
+                _DecoderBlock(
+                    in_channels,
+                    out_channels,
+                    cfg.norm,
+                    cfg.upsample,
+                    cfg.dropout if with_dropout else 0.0,
+                    outermost=outermost,
+                )
+            )
+        self.decoder = nn.ModuleList(decoder)
+        init_weights(self)
+
+    def forward(self, y: Tensor, z: Tensor | None = None) -> Tensor:
+        height, width = y.shape[-2:]
+        latent = self._latent(y, z)
+        h, (top, left) = _pad_to_multiple(y, self.multiple)
+        skips = []
+        for block in self.encoder:
+            h = block(h, latent)
+            skips.append(h)
+        h = skips.pop()
+        for block in self.decoder:
+            h = block(h)
+            if skips:
+                h = torch.cat([h, skips.pop()], dim=1)
+        return h[:, :, top : top + height, left : left + width]
+
+    def _latent(self, y: Tensor, z: Tensor | None) -> Tensor | None:
+        if self.nz == 0:
+            return None
+        if z is None:
+            # The mean of the prior: a deterministic "most typical" sample.
+            return y.new_zeros((y.shape[0], self.nz))
+        if z.dim() != 2 or z.shape[0] != y.shape[0] or z.shape[1] != self.nz:
+            raise ValueError(f"z must have shape ({y.shape[0]}, {self.nz}), got {tuple(z.shape)}")
+        return z.to(device=y.device, dtype=y.dtype)
+
+
+def _pad_to_multiple(x: Tensor, multiple: int) -> tuple[Tensor, tuple[int, int]]:
+    """Pad H and W up to ``multiple``, centred; returns the padded tensor and the (top, left) offset."""
+    height, width = x.shape[-2:]
+    pad_h = -height % multiple
+    pad_w = -width % multiple
+    top, left = pad_h // 2, pad_w // 2
+    # Each axis is padded on its own so a wide strip can still mirror along W when H is too short to reflect.
+    x = _pad_axis(x, (0, 0, top, pad_h - top), height)
+    x = _pad_axis(x, (left, pad_w - left, 0, 0), width)
+    return x, (top, left)
+
+
+def _pad_axis(x: Tensor, pad: tuple[int, int, int, int], length: int) -> Tensor:
+    if not any(pad):
+        return x
+    # Reflection needs each side's padding to be shorter than the axis; tiny images fall back to edge copies.
+    mode = "reflect" if max(pad) < length else "replicate"
+    return F.pad(x, pad, mode=mode)
