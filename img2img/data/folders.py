@@ -1,0 +1,124 @@
+"""A folder of photos as a dataset of targets ``{"x", "key"}``, split into train/val by file name."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from ..errors import ConfigError, DataError, UnreadableImageError
+from ..seeding import unit_interval
+from .io import list_images, load_image, warn_unreadable
+from .transforms import PairedTransform
+
+SPLITS = ("train", "val", "all")
+
+T = TypeVar("T")
+
+
+def relative_key(path: Path, root: Path) -> str:
+    """The path of ``path`` under ``root`` with forward slashes: the file's identity on every OS."""
+    return path.relative_to(root).as_posix()
+
+
+def split_files(files: list[Path], root: Path, split: str, val_fraction: float) -> list[Path]:
+    """The files of ``split`` ("train", "val" or "all").
+
+    A file is in val when ``unit_interval(its path relative to root) < val_fraction``: the decision depends
+    on the file's own name only, so adding or removing other files never moves it between splits.
+    """
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split '{split}' (expected one of {', '.join(SPLITS)})")
+    if not 0.0 <= val_fraction <= 1.0:
+        raise ConfigError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    if split == "all":
+        return list(files)
+    want_val = split == "val"
+    root = Path(root)
+    return [f for f in files if (unit_interval(relative_key(Path(f), root)) < val_fraction) == want_val]
+
+
+def empty_split_error(root: Path, split: str) -> DataError:
+    """The message for a split that ended up empty, saying which knob fixes it."""
+    if split == "val":
+        return DataError(f"validation split of {root} is empty: add images or raise --val-fraction")
+    return DataError(f"{split} split of {root} is empty: add images or lower --val-fraction")
+
+
+def parse_item(item: int | tuple[int, int], length: int) -> tuple[int, int | None]:
+    """Split a dataset item into (index, seed); a bare index means "any randomness will do".
+
+    Out-of-range indices raise IndexError (plain ``for item in dataset`` iteration relies on it); negative
+    ones count from the end like a list.
+    """
+    seed: int | None = None
+    if isinstance(item, tuple):
+        index, seed = int(item[0]), int(item[1])
+    else:
+        index = int(item)
+    if not -length <= index < length:
+        raise IndexError(f"index {index} out of range for a dataset of {length} items")
+    return index % length, seed
+
+
+def load_skipping_unreadable(index: int, count: int, unreadable: set[int], load: Callable[[int], T], where: str) -> T:
+    """``load(i)`` for the first readable i from ``index`` on (wrapping around).
+
+    Unreadable files are warned about once and remembered in ``unreadable`` so later epochs skip them
+    without retrying: one bad download must not end a long run. :class:`DataError` if none can be read.
+    """
+    for step in range(count):
+        candidate = (index + step) % count
+        if candidate in unreadable:
+            continue
+        try:
+            return load(candidate)
+        except UnreadableImageError as err:
+            warn_unreadable(err)
+            unreadable.add(candidate)
+    raise DataError(f"none of the {count} images in {where} could be read")
+
+
+class ImageFolderDataset(Dataset):
+    """Every image under ``root`` (recursively) as ``{"x": Tensor[3, size, size], "key": relative path}``.
+
+    An unreadable file is warned about once and replaced by the next readable one, so one bad download
+    does not end a long run; :class:`DataError` only if no file at all can be read.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        split: str = "train",
+        size: int = 128,
+        val_fraction: float = 0.1,
+        train: bool = True,
+    ) -> None:
+        self.root = Path(root)
+        self.split = split
+        self.size = size
+        files = list_images(self.root)
+        if not files:
+            raise DataError(f"no images found in {self.root}")
+        self.files = split_files(files, self.root, split, val_fraction)
+        if not self.files:
+            raise empty_split_error(self.root, split)
+        self.keys = [relative_key(f, self.root) for f in self.files]
+        self.transform = PairedTransform(size, train)
+        self._unreadable: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, object]:
+        index, seed = parse_item(item, len(self.files))
+
+        def load(i: int) -> dict[str, object]:
+            x, _ = self.transform(np.asarray(load_image(self.files[i])), seed=seed)
+            return {"x": x, "key": self.keys[i]}
+
+        where = f"the {self.split} split of {self.root}"
+        return load_skipping_unreadable(index, len(self.files), self._unreadable, load, where)

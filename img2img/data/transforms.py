@@ -1,0 +1,83 @@
+"""Paired augmentation: one random geometry applied identically to the target x and the condition y."""
+
+from __future__ import annotations
+
+import albumentations as A
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+# pix2pix trains at 256 after resizing to 286 and random-cropping back: the same ratio at any size.
+JITTER_RATIO = 286 / 256
+
+
+class PairedTransform:
+    """Resize, crop and (when training) flip HWC uint8 arrays into CHW float tensors in [-1, 1].
+
+    Train: shorter side to about ``1.12 * size``, random ``size x size`` crop, horizontal flip p=0.5.
+    Eval: shorter side to ``size``, centre crop. Images smaller than ``size`` are scaled up, so every aspect
+    ratio and every tiny image yields exactly ``size x size``.
+
+    ``x`` and ``y`` must share height and width; their channel counts may differ (e.g. grey y).
+    """
+
+    def __init__(self, size: int, train: bool) -> None:
+        if size < 1:
+            raise ValueError(f"size must be positive, got {size}")
+        self.size = size
+        self.train = train
+        if train:
+            resize_to = max(size, int(round(size * JITTER_RATIO)))
+            steps: list[A.BasicTransform] = [
+                A.SmallestMaxSize(max_size=resize_to, interpolation=cv2.INTER_LINEAR, area_for_downscale="image"),
+                A.RandomCrop(height=size, width=size, pad_if_needed=True, border_mode=cv2.BORDER_REFLECT_101),
+                A.HorizontalFlip(p=0.5),
+            ]
+        else:
+            steps = [
+                A.SmallestMaxSize(max_size=size, interpolation=cv2.INTER_LINEAR, area_for_downscale="image"),
+                A.CenterCrop(height=size, width=size, pad_if_needed=True, border_mode=cv2.BORDER_REFLECT_101),
+            ]
+        # The "y" target is declared as an image so it gets the very same resize/crop/flip as x.
+        self._compose = A.Compose(steps, additional_targets={"y": "image"}, seed=0)
+
+    def __call__(
+        self, x: np.ndarray, y: np.ndarray | None = None, seed: int | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        """Transform ``x`` (and ``y``); the same ``seed`` always gives the same crop and flip."""
+        x = _as_hwc_uint8(x, "x")
+        if y is not None:
+            y = _as_hwc_uint8(y, "y")
+            if y.shape[:2] != x.shape[:2]:
+                raise ValueError(f"x and y must have the same height and width, got {x.shape[:2]} and {y.shape[:2]}")
+        if seed is None:
+            # Drawn from torch so DataLoader workers (which torch seeds per worker) do not repeat each other.
+            seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
+        self._compose.set_random_seed(seed % (2**32))
+        if y is None:
+            out = self._compose(image=x)
+            return _to_tensor(out["image"]), None
+        out = self._compose(image=x, y=y)
+        return _to_tensor(out["image"]), _to_tensor(out["y"])
+
+    def __repr__(self) -> str:
+        return f"PairedTransform(size={self.size}, train={self.train})"
+
+
+def _as_hwc_uint8(arr: np.ndarray, name: str) -> np.ndarray:
+    if arr.dtype != np.uint8:
+        raise ValueError(f"{name} must be a uint8 array, got {arr.dtype}")
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} must be an HWC image array, got shape {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def _to_tensor(arr: np.ndarray) -> Tensor:
+    if arr.ndim == 2:  # OpenCV drops a trailing channel axis of length 1
+        arr = arr[:, :, None]
+    if not arr.flags.writeable or not arr.flags.c_contiguous:
+        arr = np.array(arr, order="C")  # a read-only view of a PIL image can come through untouched
+    return torch.from_numpy(arr).permute(2, 0, 1).float().div_(127.5).sub_(1.0)

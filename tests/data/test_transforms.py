@@ -1,0 +1,71 @@
+"""Paired augmentation: one geometry for x and y, fixed by the seed, any input shape."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from img2img.data.transforms import PairedTransform
+
+
+def _noise(height: int, width: int, channels: int = 3, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (height, width, channels), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 12345])
+def test_x_and_y_get_identical_geometry(seed: int) -> None:
+    transform = PairedTransform(16, train=True)
+    x = _noise(20, 30)
+    out_x, out_y = transform(x, x.copy(), seed=seed)
+    assert out_y is not None and torch.equal(out_x, out_y)
+
+
+def test_grey_condition_follows_the_same_crop() -> None:
+    transform = PairedTransform(16, train=True)
+    x = _noise(24, 24)
+    out_x, out_y = transform(x, x[:, :, 0], seed=7)  # a 2-D (grey) y
+    assert out_y is not None and out_y.shape == (1, 16, 16)
+    assert torch.equal(out_x[:1], out_y)
+
+
+def test_seed_reproducible_and_varied() -> None:
+    transform = PairedTransform(16, train=True)
+    x = _noise(40, 50)
+    first, _ = transform(x, seed=3)
+    again, _ = transform(x, seed=3)
+    assert torch.equal(first, again)
+    variants = {transform(x, seed=s)[0].numpy().tobytes() for s in range(8)}
+    assert len(variants) > 1
+    unseeded, none = transform(x)
+    assert none is None and unseeded.shape == (3, 16, 16)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (1, 40), (60, 2), (16, 16), (100, 37)])
+@pytest.mark.parametrize("train", [True, False])
+def test_any_aspect_and_tiny_inputs(shape: tuple[int, int], train: bool) -> None:
+    out, _ = PairedTransform(16, train=train)(_noise(*shape), seed=1)
+    assert out.shape == (3, 16, 16) and out.dtype == torch.float32
+    assert out.min() >= -1 and out.max() <= 1
+
+
+def test_eval_at_exact_size_is_identity() -> None:
+    x = _noise(16, 16)
+    out, _ = PairedTransform(16, train=False)(x)
+    expected = torch.from_numpy(x).permute(2, 0, 1).float() / 127.5 - 1
+    assert torch.allclose(out, expected)
+
+
+def test_eval_centre_crops_the_long_side() -> None:
+    x = np.zeros((16, 48, 3), dtype=np.uint8)
+    x[:, 16:32] = 255  # only the middle third is white
+    out, _ = PairedTransform(16, train=False)(x)
+    assert out.min() == 1.0
+
+
+def test_mismatched_sizes_and_dtypes_are_rejected() -> None:
+    transform = PairedTransform(8, train=True)
+    with pytest.raises(ValueError, match="same height and width"):
+        transform(_noise(10, 10), _noise(10, 12))
+    with pytest.raises(ValueError, match="uint8"):
+        transform(np.zeros((10, 10, 3), dtype=np.float32))
