@@ -247,11 +247,14 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     if not rows:
         print("no tasks registered (is img2img installed? `pip install -e .`)")
         return 0
+    ok = [r for r in rows if r["status"] == "ok"]
+    table = [("TASK", "PLUGIN", "VERSION", "DESCRIPTION")] + [(r["name"], r["plugin"], r["version"], r["description"]) for r in ok]
+    widths = [max(len(str(row[i])) for row in table) for i in range(3)]
+    for row in table:
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3])
     for row in rows:
-        if row["status"] == "ok":
-            print(f"{row['name']:<14} {row['plugin']} {row['version']:<8} {row['description']}")
-        else:
-            print(f"{'BROKEN':<14} {row['plugin']}: {row['error']}")
+        if row["status"] == "broken":
+            print(f"BROKEN  {row['plugin']}: {row['error']}")
     return 0
 
 

@@ -70,7 +70,8 @@ class LossConfig:
     adversarial_weight: float = 1.0
     l1_weight: float = 100.0
     l2_weight: float = 0.0
-    mode_seeking_weight: float = 1.0  # needs generator.nz > 0
+    mode_seeking_weight: float = 20.0  # needs generator.nz > 0
+    mode_seeking_tau: float | None = 0.2  # None: MSGAN's unbounded 1/r form (see losses/diversity.py)
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - s
     r1_weight: float = 0.0
     gp_weight: float = 10.0  # used by wgan-gp only
@@ -78,6 +79,8 @@ class LossConfig:
 
     def validate(self) -> None:
         _check_choice("loss.adversarial", self.adversarial, ADVERSARIAL_LOSSES)
+        if self.mode_seeking_tau is not None and self.mode_seeking_tau <= 0:
+            raise ConfigError(f"loss.mode_seeking_tau must be > 0 or none, got {self.mode_seeking_tau}")
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ConfigError(f"loss.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         for name in ("adversarial_weight", "l1_weight", "l2_weight", "mode_seeking_weight", "r1_weight", "gp_weight"):

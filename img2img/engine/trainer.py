@@ -93,33 +93,35 @@ class Trainer:
             self._load_state(state)
 
     # -- public ----------------------------------------------------------------------------------
-    def fit(self) -> Path:
-        """Train to ``self.steps``; returns the exported ``.safetensors`` path."""
+    def fit(self, until: int | None = None) -> Path:
+        """Train to ``self.steps`` (or stop early at step ``until``); returns the ``.safetensors`` path."""
         cfg = self.cfg
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "config.json").write_text(_json(cfg.to_dict()), encoding="utf-8")
         logger = RunLogger(self.out / "log.jsonl", self.out / "tensorboard" if cfg.tensorboard else None)
         logger.truncate_after(self.step)
         batches = self._batches()
+        stop = min(self.steps, until) if until is not None else self.steps
         bar = tqdm(total=self.steps, initial=self.step, desc=f"{self.task.name}/{cfg.model}", disable=not self.progress,
                    dynamic_ncols=True)
         tick, images = time.perf_counter(), 0
         try:
-            while self.step < self.steps:
+            while self.step < stop:
                 scalars = self.train_step(batches)
                 self.step += 1
                 images += cfg.batch_size * cfg.optim.d_steps
                 logger.accumulate(scalars)
                 bar.update(1)
-                if self.step % cfg.log_every == 0 or self.step == self.steps:
+                last = self.step == stop
+                if self.step % cfg.log_every == 0 or last:
                     rate = images / max(time.perf_counter() - tick, 1e-9)
                     record = logger.write(self.step, {"lr": self.sched_G.get_last_lr()[0], "images_per_s": round(rate, 2)})
                     bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in record.items() if k.startswith("loss/")}
                                     | {"img/s": f"{rate:.1f}"})
                     tick, images = time.perf_counter(), 0
-                if self.step % cfg.sample_every == 0 or self.step == self.steps:
+                if self.step % cfg.sample_every == 0 or last:
                     self.save_samples()
-                if self.step % cfg.checkpoint_every == 0 or self.step == self.steps:
+                if self.step % cfg.checkpoint_every == 0 or last:
                     logger.write(self.step, {"val/l1": self.validation_l1()}) if self.preview_set else None
                     self.save_checkpoint()
         finally:
@@ -184,7 +186,8 @@ class Trainer:
             terms["l2"] = cfg.l2_weight * l2_loss(fake, x)
         if self._mode_seeking:
             h = x.shape[0] // 2
-            terms["mode_seeking"] = cfg.mode_seeking_weight * mode_seeking_loss(fake[:h], fake[h:], z[:h], z[h:])
+            terms["mode_seeking"] = cfg.mode_seeking_weight * mode_seeking_loss(
+                fake[:h], fake[h:], z[:h], z[h:], tau=cfg.mode_seeking_tau)
         terms |= self._task_terms(fake, x, y)
         loss = self._check(terms)
         self.opt_G.zero_grad(set_to_none=True)

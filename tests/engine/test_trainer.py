@@ -31,15 +31,16 @@ def _held_in_l1(trainer: Trainer) -> float:
     return float((fake - x).abs().mean())
 
 
-@pytest.mark.parametrize("model", ["cgan", "regression"])
-def test_short_run_lowers_l1_on_held_in_samples(uncrop, tmp_path, model):
-    cfg = tiny_config(model=model, steps=80, batch_size=8)
+@pytest.mark.parametrize("model, steps", [("cgan", 160), ("regression", 80)])
+def test_short_run_lowers_l1_on_held_in_samples(uncrop, tmp_path, model, steps):
+    cfg = tiny_config(model=model, steps=steps, batch_size=8)
     cfg.optim.lr = 1e-3
     trainer = Trainer(cfg, uncrop, tmp_path / model, progress=False)
     before = _held_in_l1(trainer)
     trainer.fit()
     after = _held_in_l1(trainer)
-    # An untrained tanh U-Net paints ~0 (grey) into the hole; 80 steps on 16 images must do clearly better.
+    # An untrained tanh U-Net paints ~0 (grey) into the hole; a short run on 16 images must do clearly
+    # better (measured: cgan 0.155 -> 0.114 at 160 steps, regression 0.155 -> 0.105 at 80).
     assert after < 0.8 * before, (before, after)
 
 
@@ -47,8 +48,8 @@ def test_resume_equals_uninterrupted(uncrop, tmp_path):
     straight = Trainer(tiny_config(steps=6), uncrop, tmp_path / "a", progress=False)
     straight.fit()
 
-    first = Trainer(tiny_config(steps=4), uncrop, tmp_path / "b", progress=False)
-    first.fit()
+    first = Trainer(tiny_config(steps=6), uncrop, tmp_path / "b", progress=False)
+    first.fit(until=4)  # as if the process died right after its step-4 checkpoint
     resumed = Trainer(tiny_config(steps=6), uncrop, tmp_path / "b", resume=True, progress=False)
     assert resumed.step == 4
     resumed.fit()
