@@ -1,0 +1,150 @@
+"""sketch2photo: a line drawing in, a photo out (the pix2pix "edges2shoes" demo).
+
+Data, in order of preference:
+- paired data: pix2pix "aligned" images (A | B side by side) or ``A/`` + ``B/`` folders. Which side holds
+  the sketch is detected (the mostly-white, colourless half) unless ``task_options.direction`` says AtoB/BtoA;
+- any folder of photos: sketches are extracted on the fly (Canny / XDoG, randomly thickened and broken);
+- no ``--data``: the embedded procedural scenes, with extracted sketches.
+Hand-drawn input is normalised (binarised, thinned, cropped to its strokes, padded square) in ``prepare_input``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+import img2img
+from img2img.data.aligned import paired_dataset
+from img2img.data.io import list_images, load_image, pil_to_tensor
+from img2img.errors import ConfigError, DataError
+from img2img.seeding import make_generator, stable_seed
+from img2img.task import AppHints
+
+from .sketch import draw_example_sketches, extract_sketch, is_blank_sketch, normalize_user_sketch
+
+LAYOUTS = ("auto", "aligned", "paired", "photos")
+DIRECTIONS = ("auto", "AtoB", "BtoA")
+METHODS = ("mixed", "canny", "xdog")
+INK_THRESHOLD = 0.5
+INPUT_SIZE = 256  # hand-drawn sketches are normalised to this size (the app's canvas)
+
+
+class SketchCondition(Dataset):
+    """Wraps a paired dataset: its y (a line drawing, any colour) becomes a 1-channel binary sketch."""
+
+    def __init__(self, base: Dataset) -> None:
+        self.base = base
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, item: Any) -> dict[str, Any]:
+        sample = dict(self.base[item])
+        grey = sample["y"].mean(dim=0, keepdim=True)
+        # Downscaling turns 1-px black edges grey (about -0.5 at 128 px, -0.25 at 64 px for edges2shoes);
+        # anything clearly darker than the paper is ink. White paper = +1, ink = -1, as extracted sketches.
+        sample["y"] = torch.where(grey > INK_THRESHOLD, 1.0, -1.0)
+        return sample
+
+
+def whiteness(image: Tensor) -> float:
+    """How sketch-like an image (3,H,W in [-1, 1]) is: the fraction of near-white, colourless pixels."""
+    unit = (image + 1) / 2
+    saturation = unit.max(dim=0).values - unit.min(dim=0).values
+    return float(((unit.min(dim=0).values > 0.85) & (saturation < 0.1)).float().mean())
+
+
+def detect_layout(root: Path) -> str:
+    if (root / "A").is_dir() and (root / "B").is_dir():
+        return "paired"
+    files = list_images(root)[:8]
+    if not files:
+        raise DataError(f"no images found in {root}")
+    wide = sum(1 for f in files if _is_wide(f))
+    return "aligned" if wide > len(files) // 2 else "photos"
+
+
+def _is_wide(path: Path) -> bool:
+    try:
+        w, h = load_image(path).size
+    except img2img.errors.DataError:
+        return False
+    return w >= 1.9 * h
+
+
+def detect_direction(root: Path, layout: str) -> str:
+    """AtoB if the A side looks like the sketch, else BtoA (judged on up to 16 files)."""
+    if layout == "paired":
+        pairs = [(root / "A" / p.relative_to(root / "A"), None) for p in list_images(root / "A")[:16]]
+        a_scores, b_scores = [], []
+        for a_path, _ in pairs:
+            b_candidates = list((root / "B" / a_path.relative_to(root / "A")).parent.glob(a_path.stem + ".*"))
+            if b_candidates:
+                a_scores.append(whiteness(pil_to_tensor(load_image(a_path))))
+                b_scores.append(whiteness(pil_to_tensor(load_image(b_candidates[0]))))
+    else:
+        a_scores, b_scores = [], []
+        for path in list_images(root)[:16]:
+            image = pil_to_tensor(load_image(path))
+            half = image.shape[2] // 2
+            a_scores.append(whiteness(image[:, :, :half]))
+            b_scores.append(whiteness(image[:, :, half : 2 * half]))
+    if not a_scores:
+        raise DataError(f"cannot tell which side of the pairs in {root} is the sketch; set task_options.direction")
+    return "AtoB" if sum(a_scores) >= sum(b_scores) else "BtoA"
+
+
+class Sketch2PhotoTask(img2img.Task):
+    name = "sketch2photo"
+    description = "Turn a line drawing into a photo (pix2pix edges2shoes); trains on pairs or on any photo folder."
+    in_channels = 1
+    out_channels = 3
+    default_options = {"layout": "auto", "direction": "auto", "sketch": "mixed"}
+    app = AppHints(input_kind="sketch", input_label="Draw a shoe or a handbag (black on white)")
+
+    def validate_options(self) -> None:
+        for key, allowed in (("layout", LAYOUTS), ("direction", DIRECTIONS), ("sketch", METHODS)):
+            if self.options[key] not in allowed:
+                raise ConfigError(f"sketch2photo: task_options.{key} must be one of {', '.join(allowed)}")
+
+    def build_dataset(self, data_dir: Path | None, split: str, size: int, val_fraction: float = 0.1) -> Dataset:
+        if data_dir is None:
+            return super().build_dataset(None, split, size, val_fraction)
+        layout = self.options["layout"]
+        if layout == "auto":
+            layout = detect_layout(Path(data_dir))
+        if layout == "photos":
+            return super().build_dataset(data_dir, split, size, val_fraction)
+        direction = self.options["direction"]
+        if direction == "auto":
+            direction = detect_direction(Path(data_dir), layout)
+        return SketchCondition(paired_dataset(data_dir, split, size, val_fraction, split == "train", direction))
+
+    def make_condition(self, x: Tensor, generator: torch.Generator) -> Tensor:
+        return extract_sketch(x, generator, method=self.options["sketch"], augment=True)
+
+    def make_eval_condition(self, x: Tensor, keys: Sequence[str]) -> Tensor:
+        # Evaluation sketches are clean (no stroke augmentation) and fixed per image.
+        return torch.cat([
+            extract_sketch(x[i : i + 1], make_generator(stable_seed("eval", self.name, k), x.device),
+                           method=self.options["sketch"], augment=False)
+            for i, k in enumerate(keys)
+        ])
+
+    def prepare_input(self, image: Tensor, **_: Any) -> Tensor:
+        sketch = normalize_user_sketch(image, size=INPUT_SIZE)
+        if is_blank_sketch(sketch):
+            raise img2img.errors.Img2ImgError("the sketch is empty: draw a few black strokes first")
+        return sketch
+
+    def examples(self) -> list[Tensor]:
+        return [s.expand(-1, 3, -1, -1) for s in draw_example_sketches(INPUT_SIZE)]
+
+
+@img2img.hookimpl
+def register_tasks(register):
+    register(Sketch2PhotoTask())
