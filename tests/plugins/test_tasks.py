@@ -1,0 +1,136 @@
+"""The built-in tasks' own behaviour: masks, conditions, input preparation, data layouts."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from PIL import Image
+
+from img2img.errors import ConfigError, Img2ImgError
+from img2img.seeding import make_generator
+
+from img2img_plugins.sketch2photo import detect_direction, detect_layout, whiteness  # noqa: I001
+from img2img_plugins.uncrop import outpaint_masks
+
+
+# -- uncrop ----------------------------------------------------------------------------------------
+def test_palette_masks_cover_exactly_one_half():
+    masks = outpaint_masks(64, 32, 48, make_generator(0), kind="palette")
+    assert torch.allclose(masks.mean(dim=(1, 2, 3)), torch.full((64,), 0.5))
+    # one side only: the mask is a half-plane touching exactly one border
+    for m in masks[:, 0]:
+        touches = [bool(m[:, 0].all()), bool(m[:, -1].all()), bool(m[0].all()), bool(m[-1].all())]
+        assert sum(touches) == 1
+
+
+def test_band_masks_are_4_to_25_percent_per_side_and_never_empty():
+    masks = outpaint_masks(256, 100, 100, make_generator(1), kind="bands")
+    assert (masks.sum(dim=(1, 2, 3)) > 0).all()
+    left = masks[:, 0, 50, :].sum(dim=1)  # mask width on the left edge row (plus any right band)
+    assert left.max() <= 50 and masks.mean() < 0.45
+
+
+def test_uncrop_condition_compose_and_eval_determinism(host):
+    task = host.get("uncrop")
+    x = torch.rand(3, 3, 32, 32) * 2 - 1
+    y = task.make_condition(x, make_generator(0))
+    assert y.shape == (3, 4, 32, 32)
+    mask = y[:, 3:]
+    assert torch.equal(y[:, :3] * mask, torch.zeros_like(y[:, :3]))  # the unknown region is blanked
+    out = task.compose(torch.zeros_like(x), y)
+    assert torch.equal(out * (1 - mask), x * (1 - mask))  # known pixels survive untouched
+    a = task.make_eval_condition(x, ["a.jpg", "b.jpg", "c.jpg"])
+    b = task.make_eval_condition(x, ["a.jpg", "b.jpg", "c.jpg"])
+    assert torch.equal(a, b)
+
+
+def test_uncrop_prepare_input_grows_the_canvas(host):
+    task = host.get("uncrop")
+    image = torch.rand(1, 3, 20, 40) * 2 - 1
+    y = task.prepare_input(image, sides="left+right", amount=0.25)
+    assert y.shape == (1, 4, 20, 60)
+    assert y[0, 3, :, :10].eq(1).all() and y[0, 3, :, 10:50].eq(0).all() and y[0, 3, :, 50:].eq(1).all()
+    with pytest.raises(ConfigError, match="sides"):
+        task.prepare_input(image, sides="diagonal")
+
+
+def test_uncrop_options_are_validated(host):
+    with pytest.raises(ConfigError, match="no option"):
+        host.get("uncrop").configure(colour="red")
+    assert host.get("uncrop").configure(mask="bands").options["mask"] == "bands"
+
+
+# -- restore ---------------------------------------------------------------------------------------
+def test_restore_condition_degrades_and_switches_turn_it_off(host):
+    task = host.get("restore")
+    x = torch.rand(2, 3, 48, 48) * 2 - 1
+    y = task.make_condition(x, make_generator(0))
+    assert y.shape == x.shape and (y - x).abs().mean() > 0.01
+    off = task.configure(blur=False, resize=False, noise=False, jpeg=False, second_order=False)
+    assert torch.allclose(off.make_condition(x, make_generator(0)), x, atol=1e-5)
+
+
+def test_restore_supplies_a_cgan_only_gradient_loss(host):
+    (term,) = host.get("restore").loss_terms()
+    assert term.name == "gradient" and term.models == ("cgan",)
+    x = torch.rand(1, 3, 16, 16) * 2 - 1
+    assert term.fn(x, x, x).item() == 0.0 and term.fn(x.flip(-1), x, x).item() > 0
+
+
+def test_restore_demo_round_trip_input(host):
+    task = host.get("restore")
+    image = torch.rand(1, 3, 40, 40) * 2 - 1
+    assert torch.equal(task.prepare_input(image), image)
+    degraded = task.prepare_input(image, degrade_first=True, severity="heavy")
+    assert degraded.shape == image.shape and not torch.equal(degraded, image)
+
+
+# -- sketch2photo ------------------------------------------------------------------------------------
+def _aligned_pairs(folder, n=4, sketch_left=False):
+    folder.mkdir()
+    for i in range(n):
+        canvas = Image.new("RGB", (64, 32), "white")
+        photo = Image.new("RGB", (32, 32), (120 + i, 60, 30))
+        canvas.paste(photo, (32, 0) if sketch_left else (0, 0))
+        canvas.save(folder / f"{i}_AB.jpg")
+
+
+def test_sketch2photo_detects_aligned_layout_and_direction(tmp_path):
+    _aligned_pairs(tmp_path / "photo_left")
+    _aligned_pairs(tmp_path / "sketch_left", sketch_left=True)
+    assert detect_layout(tmp_path / "photo_left") == "aligned"
+    assert detect_direction(tmp_path / "photo_left", "aligned") == "BtoA"
+    assert detect_direction(tmp_path / "sketch_left", "aligned") == "AtoB"
+    assert whiteness(torch.ones(3, 8, 8)) == 1.0 and whiteness(-torch.ones(3, 8, 8)) == 0.0
+
+
+def test_sketch2photo_paired_items_have_binary_one_channel_sketches(host, tmp_path):
+    _aligned_pairs(tmp_path / "pairs", n=6)
+    task = host.get("sketch2photo")
+    ds = task.build_dataset(tmp_path / "pairs", "train", 32, val_fraction=0.0)
+    item = ds[(0, 0)]
+    assert item["y"].shape == (1, 32, 32) and item["x"].shape == (3, 32, 32)
+    assert set(item["y"].unique().tolist()) <= {-1.0, 1.0}
+
+
+def test_sketch2photo_photo_folder_extracts_sketches(host, tmp_path):
+    (tmp_path / "photos").mkdir()
+    for i in range(3):
+        Image.new("RGB", (40, 40), (30 * i, 100, 200)).save(tmp_path / "photos" / f"{i}.png")
+    task = host.get("sketch2photo")
+    assert detect_layout(tmp_path / "photos") == "photos"
+    ds = task.build_dataset(tmp_path / "photos", "train", 32, val_fraction=0.0)
+    x = torch.stack([ds[i]["x"] for i in range(3)])
+    y = task.make_condition(x, make_generator(0))
+    assert y.shape == (3, 1, 32, 32)
+
+
+def test_blank_sketch_is_a_clear_error(host):
+    with pytest.raises(Img2ImgError, match="sketch is empty"):
+        host.get("sketch2photo").prepare_input(torch.ones(1, 3, 64, 64))
+
+
+def test_example_inputs_are_made_by_code(host):
+    for name in ("sketch2photo", "restore", "uncrop"):
+        examples = host.get(name).examples()
+        assert examples and all(e.dim() == 4 and e.shape[1] == 3 and e.min() >= -1 and e.max() <= 1 for e in examples)
