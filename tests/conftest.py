@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import importlib
+import json
 import os
+import subprocess
+import sys
+from importlib import metadata
 from pathlib import Path
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
@@ -11,6 +16,11 @@ import torch  # noqa: E402
 from img2img.config import TrainConfig  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+EXAMPLE_PLUGIN = Path(__file__).resolve().parents[1] / "examples" / "img2img-colorize"
+EXAMPLE_DIST = "img2img-colorize"
+# Why the example plugin is not installed ("skip: ..." or "fail: ..."; unset: it is). Set by the controlling
+# process before xdist starts its workers, which inherit the environment. Read by tests/test_example_plugin.py.
+EXAMPLE_PROBLEM_ENV = "IMG2IMG_TEST_EXAMPLE_PLUGIN_PROBLEM"
 
 # One thread per test process: pytest-xdist runs one worker per core, and two OpenMP threads per
 # process on a busy 2-core machine made a tiny conv net 100x slower (spin-waiting threads).
@@ -79,3 +89,59 @@ def cached_uncrop(host):
             return CachedScenes(size, 16 if split == "train" else 4)
 
     return CachedUncrop()
+
+
+# -- the example third-party plugin ------------------------------------------------------------------
+def pytest_configure(config) -> None:
+    """Install examples/img2img-colorize (editable) before collection.
+
+    It must happen before any test module is collected: tests/test_conformance.py parametrises over the
+    registered tasks, and every xdist worker has to collect the same list. Workers are started after the
+    controller's pytest_configure, so they see the finished install; they do not install again.
+    """
+    if not hasattr(config, "workerinput"):
+        problem = _install_example_plugin()
+        if problem:
+            os.environ[EXAMPLE_PROBLEM_ENV] = problem
+        else:
+            os.environ.pop(EXAMPLE_PROBLEM_ENV, None)
+    _make_example_importable()
+
+
+def _example_installed_here() -> bool:
+    """Installed editable from this checkout (so a re-run of the suite costs nothing)."""
+    try:
+        dist = metadata.distribution(EXAMPLE_DIST)
+    except metadata.PackageNotFoundError:
+        return False
+    try:
+        direct = json.loads(dist.read_text("direct_url.json") or "{}")
+    except ValueError:
+        return False
+    return direct.get("url") == EXAMPLE_PLUGIN.as_uri() and direct.get("dir_info", {}).get("editable", False)
+
+
+def _install_example_plugin() -> str | None:
+    if _example_installed_here():
+        return None
+    pip = [sys.executable, "-m", "pip"]
+    if subprocess.run([*pip, "--version"], capture_output=True).returncode != 0:
+        return "skip: pip is not available in this environment"
+    # Offline on purpose: --no-deps (img2img is already here) and --no-build-isolation (the installed
+    # setuptools builds it), so pip never needs an index.
+    result = subprocess.run([*pip, "install", "--quiet", "--disable-pip-version-check", "--no-index", "--no-deps",
+                             "--no-build-isolation", "-e", str(EXAMPLE_PLUGIN)], capture_output=True, text=True)
+    importlib.invalidate_caches()
+    if result.returncode != 0:
+        return f"fail: pip install -e {EXAMPLE_PLUGIN} failed:\n{result.stdout}{result.stderr}"
+    return None
+
+
+def _make_example_importable() -> None:
+    # An editable install works through a .pth file, which Python reads only at start-up: this process
+    # started before the install, so it gets the folder on sys.path by hand.
+    if not os.environ.get(EXAMPLE_PROBLEM_ENV) and str(EXAMPLE_PLUGIN) not in sys.path:
+        try:
+            importlib.import_module("img2img_colorize")
+        except ImportError:
+            sys.path.append(str(EXAMPLE_PLUGIN))
