@@ -59,7 +59,7 @@ class Translator:
     @torch.inference_mode()
     def sample(self, y: Tensor, samples: int = 1, seed: int = 0, noise_scale: float = 1.0,
                z: Tensor | None = None) -> Tensor:
-        """Outputs for one condition y (1,C,H,W): (K,3,H,W), all K latents in one batch."""
+        """Outputs for one condition y (1,C,H,W): (K, out_channels, H, W), all K latents in one batch."""
         y = y.to(self.device)
         if not self.stochastic:
             samples = 1

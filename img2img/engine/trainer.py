@@ -40,6 +40,7 @@ from .stream import ResumableSampler
 RESUMABLE_KEYS = {"steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
                   "num_workers", "tensorboard", "device", "data"}
 N_PREVIEW = 4  # rows in the sample grids
+ENGINE_TERMS = {"adversarial", "l1", "l2", "mode_seeking", "mse", "d_adversarial", "d_gradient_penalty", "d_r1"}
 
 
 class Trainer:
@@ -85,6 +86,9 @@ class Trainer:
             self.adversarial = AdversarialLoss(cfg.loss.adversarial, cfg.loss.label_smoothing)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         self.task_terms = [t for t in self.task.loss_terms() if cfg.model in t.models]
+        clash = {t.name for t in self.task_terms} & ENGINE_TERMS
+        if clash:
+            raise ConfigError(f"task '{self.task.name}' names a loss term {sorted(clash)} like one of the engine's own; rename it")
         unknown = set(cfg.loss.task_weights) - {t.name for t in self.task_terms}
         if unknown:
             raise ConfigError(f"loss.task_weights names unknown terms {sorted(unknown)} of task '{self.task.name}'")

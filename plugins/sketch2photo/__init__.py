@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 import img2img
 from img2img.data.aligned import paired_dataset
 from img2img.data.io import list_images, load_image, pil_to_tensor
-from img2img.errors import ConfigError, DataError
+from img2img.errors import ConfigError, DataError, Img2ImgError
 from img2img.seeding import make_generator, stable_seed
 from img2img.task import AppHints
 
@@ -71,7 +71,7 @@ def detect_layout(root: Path) -> str:
 def _is_wide(path: Path) -> bool:
     try:
         w, h = load_image(path).size
-    except img2img.errors.DataError:
+    except DataError:
         return False
     return w >= 1.9 * h
 
@@ -138,7 +138,7 @@ class Sketch2PhotoTask(img2img.Task):
     def prepare_input(self, image: Tensor, **_: Any) -> Tensor:
         sketch = normalize_user_sketch(image, size=INPUT_SIZE)
         if is_blank_sketch(sketch):
-            raise img2img.errors.Img2ImgError("the sketch is empty: draw a few black strokes first")
+            raise Img2ImgError("the sketch is empty: draw a few black strokes first")
         return sketch
 
     def examples(self) -> list[Tensor]:

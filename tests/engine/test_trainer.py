@@ -180,3 +180,15 @@ def test_every_adversarial_loss_trains(uncrop, tmp_path, kind):
     Trainer(cfg, uncrop, tmp_path, progress=False).fit()
     record = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[0])
     assert all(torch.isfinite(torch.tensor(v)) for k, v in record.items() if k.startswith("loss/"))
+
+
+class _ClashTask(_NanTask):
+    name = "clash"
+
+    def loss_terms(self):
+        return [img2img.LossTerm("l1", lambda fake, real, y: fake.mean())]
+
+
+def test_task_loss_term_may_not_shadow_an_engine_term(tmp_path):
+    with pytest.raises(ConfigError, match="like one of the engine's own"):
+        Trainer(tiny_config(task="clash"), _ClashTask(), tmp_path, progress=False)
