@@ -1,4 +1,4 @@
-"""Command line: ``img2img train | predict | tasks``. Every user error is one line on stderr and a non-zero
+"""Command line: ``img2img train | predict | eval | tasks | app``. Every user error is one line on stderr and a non-zero
 exit; ``--debug`` shows the traceback."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from .errors import ConfigError, DataError, Img2ImgError
 
 EXIT_USER_ERROR = 2
+EVAL_DEFAULT_LIMIT = 100  # 100 images at 128 px: ~1-3 minutes on a 2-core CPU (12,800 SWD patches per level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,9 +87,42 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--force", action="store_true", help="overwrite existing output files")
     predict.set_defaults(func=cmd_predict)
 
+    evaluate = sub.add_parser("eval", parents=[common], help="compare the cgan with its regression baseline")
+    evaluate.add_argument("--task", required=True)
+    evaluate.add_argument("--data", help="data folder (default: the task's embedded procedural dataset)")
+    evaluate.add_argument("--weights-dir", help="folder with TASK-cgan/TASK-regression.safetensors (default weights/)")
+    evaluate.add_argument("--cgan", help="cgan .safetensors file (overrides --weights-dir)")
+    evaluate.add_argument("--regression", help="regression .safetensors file (overrides --weights-dir)")
+    evaluate.add_argument("--samples", type=int, default=8, help="cgan samples per input (default 8)")
+    evaluate.add_argument("--size", type=int, help="image size in px (default: the cgan's training size)")
+    evaluate.add_argument("--limit", type=int, default=EVAL_DEFAULT_LIMIT,
+                          help=f"validation images to use (default {EVAL_DEFAULT_LIMIT}; 0 = the whole split)")
+    evaluate.add_argument("--json", dest="json_out", metavar="OUT", help="also write the full report as JSON")
+    evaluate.add_argument("--grid", metavar="OUT.png",
+                          help="comparison grid: condition | regression | cgan samples | target, one input per row")
+    evaluate.add_argument("--fid-weights", metavar="FILE",
+                          help="TorchScript feature extractor for FID/KID (299 px [0,1] images -> (N, D) features)")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.set_defaults(func=cmd_eval)
+
     tasks = sub.add_parser("tasks", parents=[common], help="list registered tasks and broken plugins")
     tasks.add_argument("--json", action="store_true", help="machine-readable output")
     tasks.set_defaults(func=cmd_tasks)
+
+    new_task = sub.add_parser("new-task", parents=[common], help="create a task plugin package to start from")
+    new_task.add_argument("name", metavar="NAME", help="task name: lowercase letters, digits, '-' or '_'")
+    new_task.add_argument("--dir", help="folder to create (default ./img2img-NAME); must not exist or be empty")
+    new_task.set_defaults(func=cmd_new_task)
+
+    app = sub.add_parser("app", parents=[common], help="serve the Gradio demo (needs img2img[app])")
+    app.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    app.add_argument("--port", type=int, default=7860)
+    app.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    app.add_argument("--weights-dir", help="folder of TASK-cgan/TASK-regression .safetensors (default weights/)")
+    app.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    app.set_defaults(func=cmd_app)
     return parser
 
 
@@ -233,6 +267,35 @@ def _parse_options(options: list[str], task: Any) -> dict[str, Any]:
     return parsed
 
 
+# -- eval ------------------------------------------------------------------------------------------
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate
+    from .plugins import load_plugins
+
+    if not 1 <= args.samples <= 64:
+        raise ConfigError(f"--samples must be between 1 and 64, got {args.samples}")
+    if args.limit < 0:
+        raise ConfigError(f"--limit must be 0 (all) or positive, got {args.limit}")
+    if args.size is not None and args.size < 16:
+        raise ConfigError(f"--size must be at least 16 px, got {args.size}")
+    if args.data is not None and not Path(args.data).is_dir():
+        raise DataError(f"data folder not found: {args.data}")
+    task = load_plugins().get(args.task)
+    report = evaluate(task, args.data, args.weights_dir, cgan=args.cgan, regression=args.regression,
+                      samples=args.samples, size=args.size, limit=args.limit or None, seed=args.seed,
+                      device=args.device, fid_weights=args.fid_weights, grid=args.grid, progress=not args.quiet)
+    print(report.table())
+    if args.json_out:
+        out = Path(args.json_out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report.to_json(), encoding="utf-8")
+    # Timings go to stderr: stdout stays identical between two runs with the same arguments.
+    wrote = [p for p in (args.json_out, report.grid) if p]
+    print(f"evaluated in {report.seconds['total']:.1f} s" + (f"; wrote {', '.join(wrote)}" if wrote else ""),
+          file=sys.stderr)
+    return 0
+
+
 # -- tasks -------------------------------------------------------------------------------------------
 def cmd_tasks(args: argparse.Namespace) -> int:
     from .plugins import load_plugins
@@ -255,6 +318,37 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     for row in rows:
         if row["status"] == "broken":
             print(f"BROKEN  {row['plugin']}: {row['error']}")
+    return 0
+
+
+# -- app -----------------------------------------------------------------------------------------------
+def cmd_app(args: argparse.Namespace) -> int:
+    # gradio is an optional extra: import it here so every other command works without it.
+    try:
+        import gradio  # noqa: F401
+    except ImportError as exc:
+        raise Img2ImgError("the app needs gradio: pip install 'img2img[app]'") from exc
+    from .app.ui import main as serve
+
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
+    if args.weights_dir and not Path(args.weights_dir).is_dir():
+        raise ConfigError(f"--weights-dir {args.weights_dir} is not a folder")
+    serve(host=args.host, port=args.port, share=args.share, weights_dir=args.weights_dir, device=args.device)
+    return 0
+
+
+# -- new-task --------------------------------------------------------------------------------------------
+def cmd_new_task(args: argparse.Namespace) -> int:
+    from .scaffold import plugin_names, scaffold_plugin
+
+    names = plugin_names(args.name)
+    target = scaffold_plugin(args.name, args.dir)
+    print(f"created {target} (task '{names.task}', package {names.package}, class {names.class_name})")
+    print("next:")
+    print(f"  pip install -e '{target}[test]'   # registers the task through its entry point")
+    print(f"  pytest {target / 'tests'}        # the conformance kit (img2img.testing.check_task)")
+    print(f"  img2img train --task {names.task} --size 64 --steps 200")
     return 0
 
 
