@@ -1,0 +1,101 @@
+"""Copy trained generators into weights/ as fp16 .safetensors and write their model cards.
+
+    .venv/bin/python scripts/ship_weights.py sketch2photo [restore uncrop] [--runs ../runs]
+
+For each task it takes ``RUNS/TASK-cgan`` and ``RUNS/TASK-regression`` (trained with
+``scripts/train_shipped.sh``), writes ``weights/TASK-{cgan,regression}.safetensors`` and
+``weights/TASK.md`` (facts read from the runs + ``img2img eval`` on the validation split of the real data).
+No image derived from the datasets is written into the repository: the card holds numbers only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+from img2img.evaluate import evaluate  # noqa: E402
+from img2img.models import count_parameters  # noqa: E402
+from img2img.weights import load_generator, save_generator  # noqa: E402
+
+DATA_TERMS = {
+    "edges2shoes_handbags": "UT Zappos50K (Yu & Grauman 2014) and iGAN handbags (Zhu et al. 2016) via pix2pix; "
+                            "academic, non-commercial use",
+    "bsds500": "Berkeley BSDS500 (Arbelaez et al., TPAMI 2011); free for non-commercial research and education",
+}
+
+
+def training_seconds(log: Path) -> float:
+    """Sum of the gaps between consecutive log records, ignoring pauses longer than 10 minutes (resumes)."""
+    times = [json.loads(line)["time"] for line in log.read_text().splitlines() if line.strip()]
+    return sum(b - a for a, b in zip(times, times[1:]) if 0 < b - a < 600)
+
+
+def hardware() -> str:
+    cpu = platform.processor() or "cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, fp32, 1 thread per run"
+
+
+def ship(task: str, model: str, runs: Path) -> dict:
+    run = runs / f"{task}-{model}"
+    generator, info = load_generator(run / f"{task}-{model}.safetensors", expected_task=task)
+    config = json.loads((run / "config.json").read_text())
+    seconds = training_seconds(run / "log.jsonl")
+    out = ROOT / "weights" / f"{task}-{model}.safetensors"
+    save_generator(out, generator, task=task, model=model, train_size=info.train_size, step=info.step,
+                   task_options=info.task_options, dtype=torch.float16,
+                   extra={"data": config["data"], "training_seconds": f"{seconds:.0f}", "hardware": hardware()})
+    return {"model": model, "file": out.name, "mb": out.stat().st_size / 2**20, "params": count_parameters(generator),
+            "steps": info.step, "hours": seconds / 3600, "config": config}
+
+
+def card(task: str, shipped: list[dict], table: str, data: str) -> str:
+    dataset = Path(data).parts[-2] if Path(data).name in ("train", "images") else Path(data).name
+    dataset = next((k for k in DATA_TERMS if k in data), dataset)
+    lines = [f"# {task}", "", f"Data: `{data}` ({DATA_TERMS.get(dataset, 'see its README')}); validation = "
+             f"{shipped[0]['config']['val_fraction']:.0%} of the files, chosen by a hash of the file name.", "",
+             "| model | file | size | parameters | steps | batch | wall time | hardware |", "|---|---|---|---|---|---|---|---|"]
+    for s in shipped:
+        lines.append(f"| {s['model']} | `{s['file']}` | {s['mb']:.1f} MB (fp16) | {s['params'] / 1e6:.2f} M | {s['steps']} "
+                     f"| {s['config']['batch_size']} | {s['hours']:.1f} h | {hardware()} |")
+    lines += ["", "Config (identical for both models apart from `model`; the regression generator has nz = 0):", "",
+              "```json", json.dumps({k: v for k, v in shipped[0]["config"].items() if k != "model"}, indent=1,
+                                    sort_keys=True), "```", "",
+              "Evaluation on the validation split (`img2img eval`, 8 cGAN samples per input):", "", table, ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("tasks", nargs="+")
+    parser.add_argument("--runs", default=str(ROOT.parent / "runs"))
+    parser.add_argument("--limit", type=int, default=200, help="validation images to evaluate")
+    args = parser.parse_args()
+    for task in args.tasks:
+        shipped = [ship(task, model, Path(args.runs)) for model in ("cgan", "regression")]
+        data = shipped[0]["config"]["data"]
+        report = evaluate(task, data_dir=Path(data), weights_dir=ROOT / "weights", samples=8, limit=args.limit,
+                          val_fraction=shipped[0]["config"]["val_fraction"])
+        (ROOT / "weights" / f"{task}.json").write_text(report.to_json() + "\n")
+        (ROOT / "weights" / f"{task}.md").write_text(card(task, shipped, report.table(), data))
+        print(f"{task}: shipped {', '.join(s['file'] for s in shipped)}\n{report.table()}")
+
+
+if __name__ == "__main__":
+    main()
