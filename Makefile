@@ -1,5 +1,5 @@
 # Two entry points, both self-contained on a fresh clone:
-#   make demo   installs everything into .venv and runs the main job
+#   make demo   installs everything into .venv and starts the app on http://127.0.0.1:7860
 #   make test   installs everything into .venv and runs the test suite
 PYTHON ?= python3
 VENV := .venv
@@ -7,23 +7,25 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export NO_ALBUMENTATIONS_UPDATE := 1
 
-.PHONY: install demo test test-fast clean
+.PHONY: install demo train-demo test clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	# constraints.txt pins the CPU build of torch, so pip never pulls CUDA wheels here.
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[app,test]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 demo: install
+	$(BIN)/img2img app
+
+train-demo: install
 	$(BIN)/img2img train --task uncrop --size 64 --steps 200 --out runs/demo-uncrop-$$(date +%Y%m%d-%H%M%S)
 	@echo "sample grids: runs/demo-uncrop-*/samples/ (condition | cGAN samples | target)"
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info

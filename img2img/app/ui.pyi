@@ -1,0 +1,236 @@
+"""The Gradio UI: one tab per registered task, built from the task's AppHints. All the work happens in
+:class:`~img2img.app.service.AppService`; this module only turns widgets into calls and results into widgets.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import logging
+import os
+import random
+from pathlib import Path
+from typing import Any, Callable
+
+# Set before gradio is imported: a local demo should not phone home, and offline machines would wait on it.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from ..errors import Img2ImgError  # noqa: E402
+from ..plugins import PluginHost  # noqa: E402
+from ..task import Control, Task  # noqa: E402
+from .service import MAX_SAMPLES, AppService  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+CSS = """
+.img2img-warning { border-left: 4px solid #d97706; padding: 0.25rem 0.75rem; background: rgba(217,119,6,0.08); }
+.img2img-warning pre { white-space: pre-wrap; }
+.img2img-status { min-height: 2.5rem; }
+"""
+SEED_RANGE = 2**31  # seeds travel through JavaScript numbers; stay far below 2**53
+
+from gradio.events import Dependency
+
+class UploadImage(gr.Image):
+    """``gr.Image`` whose unreadable uploads become a message instead of gradio's processing error.
+
+    ``gr.Image`` opens every upload with PIL before a handler runs, so a corrupt file never reaches
+    :func:`~img2img.app.service.read_image`; here it fails with the same kind of sentence.
+    """
+
+    def get_block_name(self) -> str:
+        return "image"  # the stock Image frontend
+
+    def get_block_class(self) -> str:
+        return "image"
+
+    def preprocess(self, payload: Any) -> Any:
+        try:
+            return super().preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception as exc:
+            reason = "not a recognised image format" if "identify" in str(exc) else f"{type(exc).__name__}"
+            raise gr.Error(f"cannot read the image: {reason}", title="Cannot read the upload",
+                           print_exception=False) from exc
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def build_app(host: PluginHost | None = None, weights_dir: str | os.PathLike | None = None,
+              device: str = "auto", concurrency: int = 1, service: AppService | None = None) -> gr.Blocks:
+    """The whole app as a (queued, not yet launched) ``gr.Blocks``; launch it with :func:`launch`."""
+    service = service or AppService(host, weights_dir, device)
+    with gr.Blocks(title="img2img") as demo:
+        gr.Markdown("# img2img\nA pix2pix-style conditional GAN beside its MSE baseline: the cGAN gives "
+                    "K different plausible answers, the baseline one average (blurrier) answer.\n\n"
+                    f"Running on **{service.device_label}**.")
+        for broken in service.host.broken:
+            gr.Markdown(f"Plugin `{broken.plugin}` failed to load: {html.escape(broken.error)}",
+                        elem_classes="img2img-warning")
+        if not service.task_names():
+            gr.Markdown("No tasks are registered. Is img2img installed (`pip install -e .`)?")
+        with gr.Tabs():
+            for name in service.task_names():
+                with gr.Tab(name, id=name, elem_id=f"tab-{name}"):
+                    _task_tab(service, service.task(name))
+    # One model run at a time by default: a CPU is saturated by one, and further clicks wait in the queue.
+    demo.queue(default_concurrency_limit=concurrency, max_size=64)
+    demo.img2img_service = service  # type: ignore[attr-defined]  # tests and launch() reach the cache here
+    return demo
+
+
+def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, share: bool = False,
+           block: bool = True, quiet: bool = False) -> str:
+    """Serve ``demo`` (localhost only unless ``host`` says otherwise) and return its URL."""
+    _, url, _ = demo.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
+                            quiet=quiet, css=CSS, footer_links=["api"])
+    return url
+
+
+def _task_tab(service: AppService, task: Task) -> None:
+    name = task.name
+    gr.Markdown(task.description)
+    missing = service.weights_message(name)
+    if missing:
+        gr.Markdown(f"**Weights missing.**\n\n<pre>{html.escape(missing)}</pre>", elem_classes="img2img-warning")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=320):
+            inputs = _input_widgets(task)
+            controls = [_control_widget(c) for c in task.app.controls]
+            with gr.Row():
+                seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=SEED_RANGE - 1,
+                                 elem_id=f"seed-{name}")
+                seed_b = gr.Number(1, label="Walk to seed", precision=0, minimum=0, maximum=SEED_RANGE - 1)
+            with gr.Row():
+                k = gr.Slider(1, MAX_SAMPLES, value=4, step=1, label="K (cGAN samples)")
+                noise = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Noise scale (0 = the mode)")
+            with gr.Row():
+                generate = gr.Button("Generate", variant="primary", elem_id=f"generate-{name}")
+                resample = gr.Button("New samples (new seeds)", elem_id=f"resample-{name}")
+            _examples(service, task, inputs[0])
+        with gr.Column(scale=3, min_width=420):
+            with gr.Row(equal_height=True):
+                samples = gr.Gallery(label="cGAN samples", columns=2, height=360, object_fit="contain",
+                                     format="png", elem_id=f"samples-{name}")
+                baseline = gr.Image(label="MSE baseline (a single answer)", format="png", interactive=False,
+                                    height=360, elem_id=f"baseline-{name}")
+            with gr.Row(equal_height=True):
+                compare = gr.ImageSlider(label="cGAN sample 1 | MSE baseline", format="png", interactive=False,
+                                         max_height=320)
+                condition = gr.Image(label="Condition (what both models see)", format="png",
+                                     interactive=False, height=320)
+            walk = gr.Gallery(label="Latent walk: seed to 'walk to seed', same input", columns=7, rows=1,
+                              height=170, object_fit="contain", format="png", allow_preview=True)
+            status = gr.Markdown(elem_classes="img2img-status", elem_id=f"status-{name}")
+
+    run = _runner(service, task, has_canvas=len(inputs) == 2)
+    event_inputs = [*inputs, *controls, seed, seed_b, k, noise]
+    outputs = [samples, baseline, compare, condition, walk, status]
+    generate.click(run, event_inputs, outputs, api_name=f"generate_{name}", concurrency_id="model")
+    resample.click(_new_seeds, None, [seed, seed_b], api_visibility="private").then(
+        run, event_inputs, outputs, api_visibility="private", concurrency_id="model")
+
+
+def _input_widgets(task: Task) -> list[gr.components.Component]:
+    """Sketch tasks: a canvas plus an upload box (used when the canvas is empty). Others: an upload box."""
+    if task.app.input_kind != "sketch":
+        return [UploadImage(label=task.app.input_label, type="filepath", image_mode=None, height=360,
+                            sources=["upload", "clipboard"], elem_id=f"input-{task.name}")]
+    with gr.Tabs():
+        with gr.Tab("Draw"):
+            canvas = gr.Sketchpad(label=task.app.input_label, type="pil", image_mode="RGB", format="png",
+                                  canvas_size=(512, 512), height=420, elem_id=f"canvas-{task.name}",
+                                  brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=4))
+        with gr.Tab("Upload"):
+            upload = UploadImage(label="Or upload a drawing (used when the canvas is empty)", type="filepath",
+                                 image_mode=None, sources=["upload", "clipboard"], height=360,
+                                 elem_id=f"input-{task.name}")
+    return [canvas, upload]
+
+
+def _control_widget(control: Control) -> gr.components.Component:
+    if control.kind == "checkbox":
+        return gr.Checkbox(value=bool(control.default), label=control.label)
+    if control.kind == "slider":
+        return gr.Slider(control.minimum, control.maximum, value=control.default, step=control.step,
+                         label=control.label)
+    if control.kind == "choice":
+        choices = list(control.choices)
+        # Radio buttons show every option at a glance; past a handful they wrap badly, so use a dropdown.
+        if len(choices) <= 4:
+            return gr.Radio(choices, value=control.default, label=control.label)
+        return gr.Dropdown(choices, value=control.default, label=control.label)
+    return gr.Textbox(value=str(control.default), label=control.label)  # a kind this app does not know yet
+
+
+def _examples(service: AppService, task: Task, target: gr.components.Component) -> None:
+    """Thumbnails of the task's code-made examples; clicking one loads it into the input widget."""
+    try:
+        pictures = service.examples(task.name)
+    except Exception as exc:  # a plugin's broken examples() must not take its tab down
+        log.warning("examples() of task %s failed: %s", task.name, exc)
+        return
+    if not pictures:
+        return
+    gallery = gr.Gallery(pictures, label="Examples (click to load)", columns=len(pictures), height=130,
+                         allow_preview=False, object_fit="contain", format="png", interactive=False)
+
+    def pick(evt: gr.SelectData) -> Any:
+        return pictures[evt.index]
+
+    gallery.select(pick, None, target, api_visibility="private")
+
+
+def _new_seeds() -> tuple[int, int]:
+    seed = random.randrange(SEED_RANGE - 1)
+    return seed, seed + 1
+
+
+def _runner(service: AppService, task: Task, has_canvas: bool) -> Callable[..., tuple]:
+    names = [c.name for c in task.app.controls]
+
+    def run(*values: Any) -> tuple:
+        values = list(values)
+        drawn = values.pop(0) if has_canvas else None
+        uploaded = values.pop(0)
+        controls = dict(zip(names, values[: len(names)]))
+        seed, seed_b, k, noise = values[len(names):]
+        try:
+            image = service.choose_input(drawn, uploaded) if has_canvas else uploaded
+            result = service.generate(task.name, image, seed=seed, k=k, noise_scale=noise, controls=controls,
+                                      seed_b=seed_b)
+        except Img2ImgError as exc:
+            raise gr.Error(_as_html(str(exc)), title="Cannot generate", print_exception=False) from exc
+        except Exception as exc:  # a bug: the user gets one line, the server log the traceback
+            log.exception("generate failed for task %s", task.name)
+            raise gr.Error(f"internal error: {html.escape(type(exc).__name__)}: {html.escape(str(exc))}") from exc
+        first = result.samples[0] if result.samples else None
+        compare = (first, result.baseline) if first is not None and result.baseline is not None else None
+        return (result.samples, result.baseline, compare, result.condition, result.interpolation,
+                result.summary())
+
+    run.__name__ = f"generate_{task.name}"
+    # gradio_client names API parameters after the signature; *values alone would show param_0, param_1...
+    fixed = ["seed", "seed_b", "k", "noise_scale"]
+    params = (["sketch"] if has_canvas else []) + ["image"]
+    params += [n if n.isidentifier() and n not in fixed + params else f"control_{i}" for i, n in enumerate(names)]
+    run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in params + fixed])
+    return run
+
+
+def _as_html(message: str) -> str:
+    return html.escape(message).replace("\n", "<br>")
+
+
+def main(host: str = "127.0.0.1", port: int = 7860, share: bool = False,
+         weights_dir: str | Path | None = None, device: str = "auto") -> None:
+    """Build and serve the app until interrupted (``img2img app`` and ``app.py`` land here)."""
+    demo = build_app(weights_dir=weights_dir, device=device)
+    launch(demo, host=host, port=port, share=share, block=True)

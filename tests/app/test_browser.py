@@ -1,0 +1,116 @@
+"""A person's path through the app in a real browser: draw a sketch, click Generate, get pictures back.
+
+Drives Debian's Chromium (``apt-get install chromium``) through Playwright's python package; Playwright's
+own browser download is never used.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("gradio", reason="the app needs the 'app' extra: pip install 'img2img[app]'")
+
+from PIL import Image  # noqa: E402
+
+from app_helpers import TASKS, pixel_std, start_app, tiny_weights  # noqa: E402
+from img2img.plugins import load_plugins  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:.*(no_silent_downcasting|copy keyword).*"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y --no-install-recommends chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright python package is missing")
+    profile = tmp_path_factory.mktemp("chromium-profile")  # fresh user data: no cache, no session
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1000})
+        yield context
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, host):
+    weights = tiny_weights(tmp_path_factory, host)
+    demo, url = start_app(weights, load_plugins(allow=list(TASKS)), tmp_path_factory.mktemp("gradio"))
+    yield url
+    demo.close()
+
+
+def _draw(page, canvas, strokes: list[list[tuple[float, float]]]) -> None:
+    """Mouse strokes given as offsets (fractions of the canvas box) from its centre.
+
+    Gradio 6 centres the drawable page inside a wider canvas element, so strokes stay near the centre;
+    the pauses let its pointer handlers see every move.
+    """
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for stroke in strokes:
+        points = [(cx + dx * box["width"], cy + dy * box["height"]) for dx, dy in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for x, y in points[1:]:
+            page.mouse.move(x, y, steps=2)
+            time.sleep(0.03)
+        page.mouse.up()
+        time.sleep(0.1)
+
+
+def test_draw_a_sketch_and_generate(browser_context, app_url, tmp_path):
+    page = browser_context.new_page()
+    page.goto(app_url)
+    page.get_by_role("tab", name="sketch2photo").click()
+    sketchpad = page.locator("#canvas-sketch2photo")
+    sketchpad.get_by_role("button", name="Brush", exact=True).click()  # Gradio 6 draws only after this
+    canvas = sketchpad.locator("canvas").first
+    # A shoe-ish outline: sole, toe, heel and a lace line.
+    _draw(page, canvas, [
+        [(-0.25, 0.1), (0.0, 0.12), (0.25, 0.1), (0.27, 0.02), (0.1, -0.02), (-0.05, -0.12), (-0.25, -0.12),
+         (-0.25, 0.1)],
+        [(-0.1, -0.08), (0.05, 0.0)],
+    ])
+    page.locator("#generate-sketch2photo").click()
+
+    status = page.locator("#status-sketch2photo")
+    status.get_by_text("MSE baseline").wait_for(timeout=60_000)
+    samples = page.locator("#samples-sketch2photo img")
+    samples.nth(3).wait_for(timeout=30_000)
+    baseline = page.locator("#baseline-sketch2photo img")
+    baseline.wait_for(timeout=30_000)
+    time.sleep(0.5)  # let the images finish painting before the screenshot
+    screenshot = tmp_path / "sketch2photo.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    print(f"screenshot: {screenshot}")
+
+    sources = [samples.nth(i).get_attribute("src") for i in range(samples.count())] + [baseline.get_attribute("src")]
+    assert len(sources) >= 5
+    pictures = [Image.open(io.BytesIO(page.request.get(src).body())) for src in sources]
+    assert all(p.size == (256, 256) for p in pictures)
+    assert all(pixel_std(p) > 1.0 for p in pictures), "an output is a flat, blank image"
+    assert "CPU" in status.inner_text() and "ms" in status.inner_text()
+    assert page.locator(".toast-body.error").count() == 0
+    page.close()
+    _keep_copy(screenshot)
+
+
+def _keep_copy(screenshot: Path) -> None:
+    # A stable copy next to pytest's numbered tmp dirs makes the last picture easy to find by hand.
+    try:
+        shutil.copy(screenshot, screenshot.parents[2] / "img2img-app-screenshot.png")
+    except OSError:
+        pass
