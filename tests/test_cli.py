@@ -168,3 +168,20 @@ def test_sigkill_then_resume(tmp_path):
 def test_python_dash_m_runs(tmp_path):
     result = subprocess.run(_cli("tasks"), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "uncrop" in result.stdout
+
+
+def test_config_file_then_flags_then_set(tmp_path, capsys):
+    (tmp_path / "c.json").write_text(json.dumps({"task": "uncrop", "steps": 2, "generator": {"ngf": 4},
+                                                  "loss": {"adversarial": "hinge"}}))
+    out = tmp_path / "r"
+    code = main(["train", "--config", str(tmp_path / "c.json"), "--out", str(out), *TINY, "--set", "generator.ngf=6"])
+    assert code == 0
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["steps"] == 2 and saved["loss"]["adversarial"] == "hinge"
+    assert saved["generator"]["ngf"] == 6  # --set wins over the file
+
+
+def test_bf16_autocast_path_trains(tmp_path):
+    out = tmp_path / "r"
+    assert main(["train", "--task", "uncrop", "--steps", "1", "--precision", "bf16", "--out", str(out), *TINY]) == 0
+    assert json.loads((out / "config.json").read_text())["precision"] == "bf16"
