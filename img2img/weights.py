@@ -4,16 +4,15 @@ metadata (architecture config, task, model kind, training size and step). Loadin
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save
 
+from .atomic import atomic_write
 from .config import generator_config_from_dict
 from .errors import ConfigError, WeightsError
 from .models import UNetGenerator
@@ -59,21 +58,19 @@ def save_generator(
         **(extra or {}),
     }
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=path.parent)
-    os.close(fd)
+    # Serialise in memory and write with Python: safetensors' save_file drops write errors (measured: no
+    # error writing to /dev/full), which would let a disk-full run replace good weights with a torn file.
     try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        blob = save(tensors, metadata=metadata)
+        atomic_write(path, lambda f: f.write(blob))
+    except (OSError, SafetensorError) as exc:  # disk full, read-only or not a folder: the old file is untouched
+        reason = getattr(exc, "strerror", None) or exc
+        raise WeightsError(f"cannot write weights to {path}: {reason}; the previous file is intact") from exc
     return path
 
 
 def read_info(path: Path) -> WeightsInfo:
     """Read only the metadata (fast: no tensors are loaded)."""
-    from safetensors import safe_open
-
     path = _check_path(path)
     try:
         with safe_open(str(path), framework="pt") as f:
@@ -109,18 +106,30 @@ def load_generator(
         cfg.validate()
     except ConfigError as exc:
         raise WeightsError(f"{path} has an invalid generator config: {exc}") from exc
+    try:
+        # Shapes first, on the meta device (no memory): the metadata is untrusted, and a few bytes claiming
+        # ngf=100000 would otherwise allocate terabytes before a single tensor is compared.
+        with torch.device("meta"):
+            skeleton = UNetGenerator(cfg, size=info.train_size)
+    except (ValueError, TypeError) as exc:
+        raise WeightsError(f"{path} has an invalid generator config: {exc}") from exc
+    expected = skeleton.state_dict()
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except (SafetensorError, OSError) as exc:
+        raise WeightsError(f"{path} is truncated or corrupt ({exc})") from exc
+    problems = [k for k in expected if k not in shapes] + [k for k in shapes if k not in expected]
+    problems += [k for k in expected if k in shapes and shapes[k] != tuple(expected[k].shape)]
+    if problems:
+        raise WeightsError(
+            f"{path} does not match its own architecture config ({len(problems)} mismatched tensors, e.g. {problems[0]})"
+        )
     generator = UNetGenerator(cfg, size=info.train_size)
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError) as exc:
         raise WeightsError(f"{path} is truncated or corrupt ({exc})") from exc
-    expected = generator.state_dict()
-    problems = [k for k in expected if k not in tensors] + [k for k in tensors if k not in expected]
-    problems += [k for k in expected if k in tensors and tensors[k].shape != expected[k].shape]
-    if problems:
-        raise WeightsError(
-            f"{path} does not match its own architecture config ({len(problems)} mismatched tensors, e.g. {problems[0]})"
-        )
     generator.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
     return generator.to(device).eval(), info
 

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..atomic import atomic_write
 from ..errors import Img2ImgError
 
 _NAME = re.compile(r"^step_(\d{8})\.pt$")
+# Test-only fault injection: seconds to sleep between the fsync of the temp file and its rename, so a test can
+# SIGKILL a training process while a checkpoint is half-way to disk (tests/test_fault_injection.py).
+FAULT_DELAY_ENV = "IMG2IMG_TEST_CHECKPOINT_WRITE_DELAY"
 
 
 def checkpoint_path(directory: Path, step: int) -> Path:
@@ -34,26 +37,48 @@ def list_checkpoints(directory: Path) -> list[Path]:
 
 
 def save_checkpoint(state: dict[str, Any], directory: Path, step: int, keep: int) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
     target = checkpoint_path(directory, step)
-    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".pt", dir=directory)
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, target)
-    except BaseException as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise Img2ImgError(
-                f"cannot write checkpoint to {directory}: {exc.strerror or exc}; the previous checkpoint is intact"
-            ) from exc
-        raise
-    _fsync_dir(directory)
+        atomic_write(target, lambda f: _save(state, f), before_rename=_fault_delay)
+    except OSError as exc:
+        raise Img2ImgError(
+            f"cannot write checkpoint to {directory}: {exc.strerror or exc}; the previous checkpoint is intact"
+        ) from exc
     for old in list_checkpoints(directory)[:-keep]:
         old.unlink(missing_ok=True)
     return target
+
+
+class _WriteErrorRecorder:
+    """A file wrapper that remembers the OSError of a failed write.
+
+    torch.save's zip writer reports a failing write (ENOSPC, EIO) as a RuntimeError about stream positions;
+    the recorded OSError lets the user see "No space left on device" instead.
+    """
+
+    def __init__(self, f: Any) -> None:
+        self._f = f
+        self.error: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self._f.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self._f.flush()
+
+
+def _save(state: dict[str, Any], f: Any) -> None:
+    recorder = _WriteErrorRecorder(f)
+    try:
+        torch.save(state, recorder)
+    except RuntimeError:
+        if recorder.error is not None:
+            raise recorder.error from None
+        raise
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -78,20 +103,16 @@ def load_latest_checkpoint(directory: Path, map_location: str | torch.device = "
 
 
 def remove_stale_temporaries(directory: Path) -> None:
-    """Temp files left by a process killed mid-write."""
+    """Temp files left by a process killed mid-write: checkpoints here, ``.safetensors`` of the run folder."""
     if directory.is_dir():
-        for tmp in directory.glob(".tmp-*.pt"):
-            tmp.unlink(missing_ok=True)
+        for pattern in (".tmp-*.pt", ".tmp-*.safetensors"):
+            for tmp in directory.glob(pattern):
+                tmp.unlink(missing_ok=True)
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # not supported on this platform (Windows)
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def _fault_delay() -> None:
+    delay = os.environ.get(FAULT_DELAY_ENV)
+    if delay:
+        import time
+
+        time.sleep(float(delay))
