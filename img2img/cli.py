@@ -29,6 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("img2img: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the machine's doing (disk full, not a folder, permissions): one line, not a bug
+        where = f": {exc.filename}" if exc.filename else ""
+        _fail(f"{exc.strerror or exc}{where}", args.debug)
     except Exception as exc:  # a bug of ours: still one line, with the way to the traceback
         _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", args.debug)
     return EXIT_USER_ERROR
@@ -65,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--precision", choices=["auto", "bf16", "fp16", "fp32"])
     train.add_argument("--device", help="auto, cpu, cuda, cuda:N")
     train.add_argument("--num-workers", type=int)
+    train.add_argument("--threads", type=int, help="torch threads per process (default: one per core; 1 is "
+                       "faster on a busy small machine, see docs/performance.md)")
     train.add_argument("--val-fraction", type=float)
     train.add_argument("--sample-every", type=int)
     train.add_argument("--checkpoint-every", type=int)
@@ -84,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                          help="task input control, e.g. sides=left+right amount=0.3 for uncrop")
     predict.add_argument("--device", default="auto")
+    predict.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
+                         help="auto: ONNX Runtime on the CPU when installed (faster), else torch; "
+                              "an .onnx --weights file always uses ONNX Runtime")
     predict.add_argument("--force", action="store_true", help="overwrite existing output files")
     predict.set_defaults(func=cmd_predict)
 
@@ -106,6 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default="auto")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(func=cmd_eval)
+
+    export = sub.add_parser("export", parents=[common], help="export a generator to ONNX (needs img2img[export])")
+    export.add_argument("--task", required=True)
+    export.add_argument("--model", choices=["cgan", "regression"], default="cgan")
+    export.add_argument("--weights", help="a .safetensors file (default: the shipped weights for --model)")
+    export.add_argument("--format", choices=["onnx"], default="onnx")
+    export.add_argument("--out", required=True, help="output .onnx file")
+    export.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    export.set_defaults(func=cmd_export)
 
     tasks = sub.add_parser("tasks", parents=[common], help="list registered tasks and broken plugins")
     tasks.add_argument("--json", action="store_true", help="machine-readable output")
@@ -144,7 +161,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     apply_dict(cfg, file_cfg)
     flags = {"data": args.data, "model": args.model, "size": args.size, "batch_size": args.batch_size,
              "steps": args.steps, "epochs": args.epochs, "seed": args.seed, "precision": args.precision,
-             "device": args.device, "num_workers": args.num_workers, "val_fraction": args.val_fraction,
+             "device": args.device, "num_workers": args.num_workers, "threads": args.threads, "val_fraction": args.val_fraction,
              "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
              "tensorboard": args.tensorboard}
     apply_dict(cfg, {k: v for k, v in flags.items() if v is not None})
@@ -160,6 +177,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     out = _run_dir(args.out, cfg, args.resume)
     trainer = Trainer(cfg, task, out, resume=args.resume, progress=not args.quiet)
+    print(trainer.summary(), file=sys.stderr)
     if args.resume and trainer.step:
         print(f"resuming {out} at step {trainer.step}", file=sys.stderr)
     weights = trainer.fit()
@@ -214,7 +232,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         inputs = [source]
         outputs = [target / source.stem if target.is_dir() else target.with_suffix("")]
-    translator = Translator(task, weights, device=args.device)
+    translator = Translator(task, weights, device=args.device, backend=args.backend)
     k = args.samples if translator.stochastic else 1
 
     plans = [(src, _output_names(dst, k)) for src, dst in zip(inputs, outputs)]
@@ -293,6 +311,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
     wrote = [p for p in (args.json_out, report.grid) if p]
     print(f"evaluated in {report.seconds['total']:.1f} s" + (f"; wrote {', '.join(wrote)}" if wrote else ""),
           file=sys.stderr)
+    return 0
+
+
+# -- export ------------------------------------------------------------------------------------------
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_onnx, max_abs_diff, onnxruntime_available
+    from .inference import default_weights_path
+    from .plugins import load_plugins
+    from .weights import load_generator
+
+    task = load_plugins().get(args.task)
+    weights = Path(args.weights) if args.weights else default_weights_path(args.task, args.model)
+    out = Path(args.out)
+    if out.suffix != ".onnx":
+        raise ConfigError(f"--out must end in .onnx, got {out}")
+    if out.exists() and not args.force:
+        raise ConfigError(f"{out} exists; use --force to overwrite or choose another --out")
+    generator, info = load_generator(weights, expected_task=task.name)
+    export_onnx(generator, info, out)  # with --weights, the file's metadata says cgan or regression
+    check = "not verified: onnxruntime is not installed"
+    if onnxruntime_available():
+        # Two non-square sizes that need padding: checks the dynamic H x W path, not only the traced size.
+        check = f"max |torch - onnxruntime| = {max_abs_diff(generator, out):.2e}"
+    print(f"wrote {out} ({info.task}/{info.model}, inputs y{' and z' if generator.nz else ''}, dynamic batch/H/W); "
+          f"{check}")
     return 0
 
 

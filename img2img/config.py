@@ -21,6 +21,7 @@ UPSAMPLES = ("transposed", "resize")
 ADVERSARIAL_LOSSES = ("minimax", "nonsaturating", "lsgan", "hinge", "wgan-gp")
 MODELS = ("cgan", "regression")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+NAN_POLICIES = ("stop", "rollback")
 
 
 @dataclass
@@ -126,6 +127,14 @@ class TrainConfig:
     checkpoint_every: int = 250
     keep_checkpoints: int = 3
     tensorboard: bool = False
+    # Intra-op threads for torch (None: torch's default, one per core). On a busy 2-core CPU one thread per
+    # process trained 1.9x faster than two (benchmarks/run_all.py, docs/performance.md): spinning OpenMP
+    # threads fight the other processes for the cores.
+    threads: int | None = None
+    # A NaN/inf loss: "stop" raises TrainingDivergedError; "rollback" reloads the newest checkpoint, halves the
+    # learning rates and goes on, at most nan_max_rollbacks times per run (see Trainer._roll_back).
+    nan_policy: str = "stop"
+    nan_max_rollbacks: int = 3
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -135,12 +144,16 @@ class TrainConfig:
     def validate(self) -> None:
         _check_choice("model", self.model, MODELS)
         _check_choice("precision", self.precision, PRECISIONS)
+        _check_choice("nan_policy", self.nan_policy, NAN_POLICIES)
         if self.size < 8 or self.size % 8:
             raise ConfigError(f"size must be a multiple of 8 and at least 8, got {self.size}")
-        for name in ("batch_size", "steps", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
+        for name in ("batch_size", "steps", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
+                     "nan_max_rollbacks"):
             _check_positive(name, getattr(self, name))
         if self.epochs is not None:
             _check_positive("epochs", self.epochs)
+        if self.threads is not None:
+            _check_positive("threads", self.threads)
         if self.num_workers < 0:
             raise ConfigError(f"num_workers must be >= 0, got {self.num_workers}")
         if not 0.0 <= self.val_fraction < 1.0:

@@ -37,10 +37,21 @@ class PluginError(Img2ImgError):
 class TrainingDivergedError(Img2ImgError):
     """A loss became NaN or infinite."""
 
-    def __init__(self, step: int, term: str, value: float) -> None:
-        super().__init__(
-            f"training diverged at step {step}: loss term '{term}' is {value}; "
-            "the last checkpoint on disk is intact (lower the learning rate or use --precision fp32)"
-        )
+    def __init__(self, step: int, term: str, value: float, rollbacks: int = 0) -> None:
+        # rollbacks: 0 = nan_policy "stop"; N > 0 = gave up after N rollbacks; -1 = nothing to roll back to yet.
+        if rollbacks > 0:
+            what = (f"gave up after {rollbacks} rollback(s) to the last checkpoint, each halving the learning rate; "
+                    "the checkpoints on disk are intact (lower optim.lr or use --precision fp32)")
+        elif rollbacks < 0:
+            what = "there is no checkpoint to roll back to yet (lower checkpoint_every, optim.lr or use --precision fp32)"
+        else:
+            what = "the last checkpoint on disk is intact (lower the learning rate or use --precision fp32)"
+        super().__init__(f"training diverged at step {step}: loss term '{term}' is {value}; {what}")
         self.step = step
         self.term = term
+        self.value = value
+        self.rollbacks = rollbacks
+
+
+class ExportError(Img2ImgError):
+    """An export that cannot run (a missing optional package, an unwritable output)."""

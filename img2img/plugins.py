@@ -56,7 +56,9 @@ class PluginHost:
     def load_entry_points(self, allow: Iterable[str] | None = None) -> None:
         """Import every entry point of the group (or the allowed ones) and register its tasks."""
         allowed = set(allow) if allow is not None else None
-        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        # Built-in tasks first: on a name clash the first registration wins, so a third-party plugin can
+        # never take over a built-in task's name just by sorting before it.
+        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (not _is_builtin(e), e.name)):
             if allowed is not None and ep.name not in allowed:
                 continue
             if self.pm.has_plugin(ep.name) or any(b.plugin == ep.name for b in self.broken):
@@ -64,7 +66,7 @@ class PluginHost:
             version = getattr(getattr(ep, "dist", None), "version", None) or "unknown"
             try:
                 module = ep.load()
-            except Exception as exc:  # a broken plugin must not take the others down
+            except (Exception, SystemExit) as exc:  # a broken plugin (even one calling sys.exit) must not end the host
                 self._mark_broken(ep.name, f"failed to import {ep.value}: {type(exc).__name__}: {exc}")
                 continue
             self.add_plugin(module, ep.name, version)
@@ -94,8 +96,11 @@ class PluginHost:
             pending[task.name] = TaskInfo(task, plugin, self._versions.get(plugin, "unknown"))
 
         try:
-            hook(register=register)
-        except Exception as exc:
+            returned = hook(register=register)
+            if returned is not None:  # e.g. a list of tasks: it would silently register nothing
+                raise PluginError(f"plugin '{plugin}': register_tasks returned {_short_repr(returned)}; it must call "
+                                  "register(task) for each task and return None")
+        except (Exception, SystemExit) as exc:
             message = str(exc) if isinstance(exc, PluginError) else (
                 f"plugin '{plugin}' raised in register_tasks: {type(exc).__name__}: {exc}"
             )
@@ -125,6 +130,19 @@ class PluginHost:
         hint = f"; did you mean '{close[0]}'?" if close else ""
         known = ", ".join(self.names()) or "none (is img2img installed with `pip install -e .`?)"
         raise UnknownTaskError(f"unknown task '{name}'{hint} (available: {known})")
+
+
+def _is_builtin(ep: Any) -> bool:
+    dist = getattr(ep, "dist", None)
+    return getattr(dist, "name", None) == "img2img"
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # garbage may not even have a working __repr__
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def load_plugins(allow: Iterable[str] | None = None) -> PluginHost:

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -25,6 +26,8 @@ EXAMPLE_PROBLEM_ENV = "IMG2IMG_TEST_EXAMPLE_PLUGIN_PROBLEM"
 # One thread per test process: pytest-xdist runs one worker per core, and two OpenMP threads per
 # process on a busy 2-core machine made a tiny conv net 100x slower (spin-waiting threads).
 torch.set_num_threads(1)
+# The Translator's auto backend caches ONNX exports; keep the suite's out of the user's ~/.cache.
+os.environ.setdefault("IMG2IMG_CACHE_DIR", tempfile.mkdtemp(prefix="img2img-test-cache-"))
 
 
 def tiny_config(**overrides) -> TrainConfig:

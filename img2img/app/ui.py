@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import inspect
+import io
 import logging
 import os
 import random
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,6 +19,7 @@ from typing import Any, Callable
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from ..errors import Img2ImgError  # noqa: E402
 from ..plugins import PluginHost  # noqa: E402
@@ -30,6 +34,9 @@ CSS = """
 .img2img-status { min-height: 2.5rem; }
 """
 SEED_RANGE = 2**31  # seeds travel through JavaScript numbers; stay far below 2**53
+# Uploads above this are refused by the server (HTTP 413) before they reach a handler or fill the disk; a
+# 20 MB PNG is already far more than the ABSURD_PIXELS cap of the service lets through.
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 class UploadImage(gr.Image):
@@ -80,10 +87,10 @@ def build_app(host: PluginHost | None = None, weights_dir: str | os.PathLike | N
 
 
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, share: bool = False,
-           block: bool = True, quiet: bool = False) -> str:
+           block: bool = True, quiet: bool = False, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> str:
     """Serve ``demo`` (localhost only unless ``host`` says otherwise) and return its URL."""
     _, url, _ = demo.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
-                            quiet=quiet, css=CSS, footer_links=["api"])
+                            quiet=quiet, css=CSS, footer_links=["api"], max_file_size=max_upload_bytes)
     return url
 
 
@@ -204,9 +211,11 @@ def _runner(service: AppService, task: Task, has_canvas: bool) -> Callable[..., 
         except Exception as exc:  # a bug: the user gets one line, the server log the traceback
             log.exception("generate failed for task %s", task.name)
             raise gr.Error(f"internal error: {html.escape(type(exc).__name__)}: {html.escape(str(exc))}") from exc
-        first = result.samples[0] if result.samples else None
-        compare = (first, result.baseline) if first is not None and result.baseline is not None else None
-        return (result.samples, result.baseline, compare, result.condition, result.interpolation_strip(),
+        samples = [_cached_png(p) for p in result.samples]
+        baseline = _cached_png(result.baseline)
+        first = samples[0] if samples else None
+        compare = (first, baseline) if first is not None and baseline is not None else None
+        return (samples, baseline, compare, _cached_png(result.condition), _cached_png(result.interpolation_strip()),
                 result.summary())
 
     run.__name__ = f"generate_{task.name}"
@@ -217,6 +226,36 @@ def _runner(service: AppService, task: Task, has_canvas: bool) -> Callable[..., 
     run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in params + fixed])
     return run
+
+
+def _cached_png(image: Image.Image | None) -> str | None:
+    """Save an output into gradio's cache ourselves, atomically, and hand gradio the path.
+
+    Given a PIL image, gradio (6.x) writes it to ``<cache>/<hash of the bytes>/image.png`` in place; two
+    requests with an identical output (the deterministic baseline, the same condition) then rewrite the
+    file while another client downloads it, and the download fails ("Too little data for declared
+    Content-Length"; measured: 17 of 176 requests from 16 concurrent clients). Here an existing file is
+    never rewritten and a new one appears only complete (temp file + rename); gradio serves a path that
+    is already inside its cache as it is.
+    """
+    if image is None:
+        return None
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    data = buffer.getvalue()
+    folder = Path(gr.utils.get_upload_folder()) / "img2img" / hashlib.sha256(data).hexdigest()[:40]
+    target = folder / "image.png"
+    if not target.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, staging = tempfile.mkstemp(dir=folder, prefix=".image-", suffix=".png")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(staging, target)
+        except BaseException:
+            Path(staging).unlink(missing_ok=True)
+            raise
+    return str(target)
 
 
 def _as_html(message: str) -> str:

@@ -44,6 +44,8 @@ def load_image(path: str | os.PathLike[str], max_pixels: int = 64_000_000) -> Im
         raise UnreadableImageError(path, "is a directory")
     if not path.exists():
         raise UnreadableImageError(path, "no such file")
+    if not path.is_file():  # a FIFO or device named like an image: opening it could block or never end
+        raise UnreadableImageError(path, "not a regular file")
     try:
         if path.stat().st_size == 0:
             raise UnreadableImageError(path, "empty file")

@@ -54,7 +54,10 @@ class RunLogger:
         return record
 
     def truncate_after(self, step: int) -> None:
-        """On resume, drop records written after the checkpoint we resume from (they will be redone)."""
+        """On resume or rollback, drop records written after the checkpoint we restart from (they will be
+        redone), and the scalars accumulated since the last record (they belong to those steps too)."""
+        self._sums.clear()
+        self._counts.clear()
         if not self.path.exists():
             return
         kept = [line for line in self.path.read_text(encoding="utf-8").splitlines() if _step_of(line) <= step]

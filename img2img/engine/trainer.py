@@ -31,6 +31,7 @@ from ..seeding import make_generator, stable_seed
 from ..task import Task
 from ..weights import save_generator
 from . import checkpoint as ckpt
+from .distributed import NullLogger, init_from_env
 from .ema import EMA
 from .logging import RunLogger, plot_loss_curves
 from .precision import autocast, resolve_device, resolve_precision
@@ -38,7 +39,7 @@ from .stream import ResumableSampler
 
 # Keys that may differ between the run on disk and a --resume invocation.
 RESUMABLE_KEYS = {"steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
-                  "num_workers", "tensorboard", "device", "data"}
+                  "num_workers", "tensorboard", "device", "data", "nan_policy", "nan_max_rollbacks", "threads"}
 N_PREVIEW = 4  # rows in the sample grids
 ENGINE_TERMS = {"adversarial", "l1", "l2", "mode_seeking", "mse", "d_adversarial", "d_gradient_penalty", "d_r1"}
 
@@ -53,9 +54,13 @@ class Trainer:
         if state is not None:
             cfg = _merge_resumed_config(TrainConfig.from_dict(state["config"]), cfg)
         self.cfg = cfg
-        self.device = resolve_device(cfg.device)
+        # Under torchrun: join the process group first, one device per process (a no-op otherwise).
+        self.dist = init_from_env(resolve_device(cfg.device))
+        self.device = self.dist.device(resolve_device(cfg.device))
         self.precision = resolve_precision(cfg.precision, self.device)
         self.is_gan = cfg.model == "cgan"
+        if cfg.threads is not None:
+            torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
 
         # -- data ------------------------------------------------------------------------------
@@ -66,21 +71,31 @@ class Trainer:
         self.preview_set = self._preview_dataset(data_dir)
         self.steps = cfg.steps
         if cfg.epochs is not None:
-            self.steps = cfg.epochs * math.ceil(len(self.train_set) / (cfg.batch_size * cfg.optim.d_steps))
+            self.steps = cfg.epochs * math.ceil(len(self.train_set) / (cfg.batch_size * cfg.optim.d_steps * self.dist.world_size))
 
         # -- models ----------------------------------------------------------------------------
         depth = cfg.generator.depth or int(math.log2(cfg.size))
         gen_cfg = replace(cfg.generator, in_channels=self.task.in_channels, out_channels=self.task.out_channels,
                           depth=depth, nz=cfg.generator.nz if self.is_gan else 0)
-        self.G = UNetGenerator(gen_cfg, size=cfg.size).to(self.device)
+        self.G = self.dist.sync_batchnorm(UNetGenerator(gen_cfg, size=cfg.size), self.device).to(self.device)
         self.ema = EMA(self.G, cfg.optim.ema_decay)
+        # G_ddp/D_ddp: the modules themselves, or their DDP wrappers under torchrun. Only the forward passes
+        # whose gradients update that network go through the wrapper; self.G/self.D stay the plain modules
+        # (checkpoints, EMA, previews, and D inside the generator step, where D gets no gradients).
+        self.G_ddp = self.dist.wrap(self.G, self.device)
+        self.D_ddp = None
         betas = (cfg.optim.beta1, cfg.optim.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.optim.lr, betas=betas)
         self.sched_G = torch.optim.lr_scheduler.LambdaLR(self.opt_G, self._lr_factor)
         self.D = self.opt_D = self.sched_D = None
         if self.is_gan:
             _check_discriminator_fits(cfg)
-            self.D = build_discriminator(self.task.in_channels + self.task.out_channels, cfg.discriminator).to(self.device)
+            self.D = self.dist.sync_batchnorm(
+                build_discriminator(self.task.in_channels + self.task.out_channels, cfg.discriminator), self.device
+            ).to(self.device)
+            # broadcast_buffers=False: D runs twice (real, fake) before one backward, and re-broadcasting its
+            # buffers in between is an in-place change autograd refuses; parameters are kept equal by DDP.
+            self.D_ddp = self.dist.wrap(self.D, self.device, broadcast_buffers=False)
             self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.optim.lr_d or cfg.optim.lr, betas=betas)
             self.sched_D = torch.optim.lr_scheduler.LambdaLR(self.opt_D, self._lr_factor_d)
             self.adversarial = AdversarialLoss(cfg.loss.adversarial, cfg.loss.label_smoothing)
@@ -93,6 +108,7 @@ class Trainer:
         if unknown:
             raise ConfigError(f"loss.task_weights names unknown terms {sorted(unknown)} of task '{self.task.name}'")
         self.step = 0
+        self.rollbacks = 0  # nan_policy=rollback: how many times this run has rolled back (saved in checkpoints)
         if state is not None:
             self._load_state(state)
 
@@ -101,20 +117,32 @@ class Trainer:
         """Train to ``self.steps`` (or stop early at step ``until``); returns the ``.safetensors`` path."""
         cfg = self.cfg
         self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "config.json").write_text(_json(cfg.to_dict()), encoding="utf-8")
-        logger = RunLogger(self.out / "log.jsonl", self.out / "tensorboard" if cfg.tensorboard else None)
+        main = self.dist.is_main  # rank 0 alone writes config, log, samples, checkpoints and weights
+        if main:
+            (self.out / "config.json").write_text(_json(cfg.to_dict()), encoding="utf-8")
+        logger = RunLogger(self.out / "log.jsonl", self.out / "tensorboard" if cfg.tensorboard else None) if main else NullLogger()
         logger.truncate_after(self.step)
         batches = self._batches()
         stop = min(self.steps, until) if until is not None else self.steps
-        bar = tqdm(total=self.steps, initial=self.step, desc=f"{self.task.name}/{cfg.model}", disable=not self.progress,
+        bar = tqdm(total=self.steps, initial=self.step, desc=f"{self.task.name}/{cfg.model}", disable=not self.progress or not main,
                    dynamic_ncols=True)
         tick, images = time.perf_counter(), 0
         try:
             while self.step < stop:
-                scalars = self.train_step(batches)
+                try:
+                    scalars = self.train_step(batches)
+                except TrainingDivergedError as err:
+                    if cfg.nan_policy != "rollback":
+                        raise
+                    self._roll_back(err)
+                    logger.truncate_after(self.step)  # the steps after the checkpoint are redone
+                    batches = self._batches()  # the data stream restarts at the checkpoint's position
+                    bar.n = self.step
+                    bar.refresh()
+                    continue
                 self.step += 1
-                images += cfg.batch_size * cfg.optim.d_steps
-                logger.accumulate(scalars)
+                images += cfg.batch_size * cfg.optim.d_steps * self.dist.world_size
+                logger.accumulate(self.dist.mean(scalars))
                 bar.update(1)
                 last = self.step == stop
                 if self.step % cfg.log_every == 0 or last:
@@ -123,16 +151,32 @@ class Trainer:
                     bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in record.items() if k.startswith("loss/")}
                                     | {"img/s": f"{rate:.1f}"})
                     tick, images = time.perf_counter(), 0
-                if self.step % cfg.sample_every == 0 or last:
+                if (self.step % cfg.sample_every == 0 or last) and main:
                     self.save_samples()
                 if self.step % cfg.checkpoint_every == 0 or last:
-                    logger.write(self.step, {"val/l1": self.validation_l1()}) if self.preview_set else None
-                    self.save_checkpoint()
+                    if main:
+                        logger.write(self.step, {"val/l1": self.validation_l1()}) if self.preview_set else None
+                        self.save_checkpoint()
+                    self.dist.barrier()  # the other ranks wait until the checkpoint is complete on disk
         finally:
             bar.close()
             logger.close()
-        plot_loss_curves(self.out / "log.jsonl", self.out / "loss_curve.png")
+        if main:
+            plot_loss_curves(self.out / "log.jsonl", self.out / "loss_curve.png")
         return self.weights_path
+
+    def summary(self) -> str:
+        """One line describing the run: models, sizes, receptive field, precision, device."""
+        from ..models import count_parameters
+
+        g = self.G
+        parts = [f"{self.task.name}/{self.cfg.model}: G {count_parameters(g) / 1e6:.2f}M params (depth {g.depth}, nz {g.nz})"]
+        if self.D is not None:
+            rf = self.D.discriminators[0].receptive_field
+            parts.append(f"D {count_parameters(self.D) / 1e6:.2f}M params ({self.D.num_scales} scale(s), "
+                         f"receptive field {rf}x{rf} px)")
+        parts.append(f"{self.cfg.size} px, batch {self.cfg.batch_size}, {self.steps} steps, {self.precision} on {self.device}")
+        return "; ".join(parts)
 
     @property
     def weights_path(self) -> Path:
@@ -140,7 +184,7 @@ class Trainer:
 
     def train_step(self, batches: Iterator[dict[str, Any]]) -> dict[str, float]:
         # Re-seed from (seed, step): dropout and any global-RNG use are then identical after a resume.
-        torch.manual_seed(stable_seed(self.cfg.seed, "step", self.step))
+        torch.manual_seed(stable_seed(self.cfg.seed, "step", self.step, *self._rank_key))
         self.G.train()
         if not self.is_gan:
             x, y, _ = self._prepare(next(batches), 0)
@@ -161,8 +205,8 @@ class Trainer:
         if cfg.r1_weight > 0:
             real_in.requires_grad_(True)
         with self._autocast():
-            real_logits = self.D(real_in)
-            fake_logits = self.D(torch.cat([y, fake], 1))
+            real_logits = self.D_ddp(real_in)
+            fake_logits = self.D_ddp(torch.cat([y, fake], 1))
         terms = {"d_adversarial": self.adversarial.discriminator_loss(_f32(real_logits), _f32(fake_logits))}
         if cfg.adversarial == "wgan-gp":
             terms["d_gradient_penalty"] = cfg.gp_weight * gradient_penalty(self.D, x, fake, y)
@@ -180,7 +224,7 @@ class Trainer:
         cfg = self.cfg.loss
         self.D.requires_grad_(False)  # G's update must not accumulate gradients in D
         with self._autocast():
-            fake = self.task.compose(self.G(y, z), y)
+            fake = self.task.compose(self.G_ddp(y, z), y)
             fake_logits = self.D(torch.cat([y, fake], 1))
         fake = fake.float()
         terms = {"adversarial": cfg.adversarial_weight * self.adversarial.generator_loss(_f32(fake_logits))}
@@ -205,7 +249,7 @@ class Trainer:
 
     def _regression_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         with self._autocast():
-            fake = self.task.compose(self.G(y), y)
+            fake = self.task.compose(self.G_ddp(y), y)
         fake = fake.float()
         terms = {"mse": F.mse_loss(fake, x)} | self._task_terms(fake, x, y)
         loss = self._check(terms)
@@ -219,6 +263,12 @@ class Trainer:
 
     # -- pieces ------------------------------------------------------------------------------------
     @property
+    def _rank_key(self) -> tuple[int, ...]:
+        """Extra seed part for a rank's latents, conditions and dropout: ranks draw different ones, and rank 0
+        (and a single-process run) keeps the seeds it always had."""
+        return (self.dist.rank,) if self.dist.rank else ()
+
+    @property
     def _mode_seeking(self) -> bool:
         return self.is_gan and self.G.nz > 0 and self.cfg.loss.mode_seeking_weight > 0
 
@@ -228,7 +278,7 @@ class Trainer:
         With the mode-seeking term on, the second half of the batch repeats the first half's conditions
         with fresh latents (MSGAN pairs), so the step costs the same as without it.
         """
-        gen = make_generator(stable_seed(self.cfg.seed, "condition", self.step, k), self.device)
+        gen = make_generator(stable_seed(self.cfg.seed, "condition", self.step, k, *self._rank_key), self.device)
         x = batch["x"].to(self.device, non_blocking=True)
         y = batch["y"].to(self.device, non_blocking=True) if "y" in batch else self.task.make_condition(x, gen)
         if self._mode_seeking and x.shape[0] >= 2:
@@ -263,7 +313,10 @@ class Trainer:
 
     def _batches(self) -> Iterator[dict[str, Any]]:
         start = self.step * self.cfg.batch_size * self.cfg.optim.d_steps
-        sampler = ResumableSampler(len(self.train_set), self.cfg.seed, start=start)
+        # Each rank takes every world_size-th position of the one stream: disjoint samples whose union per step
+        # is what a single process with world_size x the batch would see.
+        sampler = ResumableSampler(len(self.train_set), self.cfg.seed, start=start, rank=self.dist.rank,
+                                   world_size=self.dist.world_size)
         workers = self.cfg.num_workers
         loader = DataLoader(
             self.train_set,
@@ -330,6 +383,7 @@ class Trainer:
             "opt_G": self.opt_G.state_dict(),
             "sched_G": self.sched_G.state_dict(),
             "scaler": self.scaler.state_dict(),
+            "nan_rollbacks": self.rollbacks,
         }
         if self.is_gan:
             state |= {"D": self.D.state_dict(), "opt_D": self.opt_D.state_dict(), "sched_D": self.sched_D.state_dict()}
@@ -344,6 +398,7 @@ class Trainer:
     def _resume_state(self, cfg: TrainConfig) -> dict[str, Any] | None:
         directory = self.out / "checkpoints"
         ckpt.remove_stale_temporaries(directory)
+        ckpt.remove_stale_temporaries(self.out)  # a .safetensors write cut short by a kill
         state = ckpt.load_latest_checkpoint(directory)
         if state is None and ckpt.list_checkpoints(directory):
             raise DataError(f"no readable checkpoint in {directory}; cannot resume")
@@ -360,6 +415,34 @@ class Trainer:
             self.opt_D.load_state_dict(state["opt_D"])
             self.sched_D.load_state_dict(state["sched_D"])
         self.step = int(state["step"])
+        # max(): a rollback reloads an older checkpoint, whose count must not undo the rollbacks since.
+        self.rollbacks = max(self.rollbacks, int(state.get("nan_rollbacks", 0)))
+
+    def _roll_back(self, err: TrainingDivergedError) -> None:
+        """``nan_policy=rollback``: reload the newest checkpoint and halve the learning rates.
+
+        Halving the rate, not skipping the batch: every step's data and randomness are a function of
+        ``(seed, step)``, so the replayed steps see exactly the same batches and latents, and the rate is the
+        one thing that changes. A run that keeps diverging gives up after ``nan_max_rollbacks`` rollbacks.
+        """
+        import warnings
+
+        self.rollbacks += 1
+        if self.rollbacks > self.cfg.nan_max_rollbacks:
+            raise TrainingDivergedError(err.step, err.term, err.value, rollbacks=self.cfg.nan_max_rollbacks) from err
+        state = ckpt.load_latest_checkpoint(self.out / "checkpoints", self.device)
+        if state is None:
+            raise TrainingDivergedError(err.step, err.term, err.value, rollbacks=-1) from err
+        self._load_state(state)
+        if self.D is not None:
+            self.D.requires_grad_(True)  # the generator step that raised had frozen D for its own update
+        scale = 0.5**self.rollbacks
+        optim = self.cfg.optim
+        _set_base_lr(self.sched_G, self.opt_G, optim.lr * scale)
+        if self.is_gan:
+            _set_base_lr(self.sched_D, self.opt_D, (optim.lr_d or optim.lr) * scale)
+        warnings.warn(f"{err}; rolled back to step {self.step} with the learning rate x{scale:g} "
+                      f"(rollback {self.rollbacks} of {self.cfg.nan_max_rollbacks})", stacklevel=2)
 
 
 def _merge_resumed_config(saved: TrainConfig, requested: TrainConfig) -> TrainConfig:
@@ -371,6 +454,15 @@ def _merge_resumed_config(saved: TrainConfig, requested: TrainConfig) -> TrainCo
         details = "; ".join(f"{k}: run has {saved_d[k]!r}, command asks {req_d[k]!r}" for k in changed[:3])
         raise ConfigError(f"--resume with a different configuration ({details}); use the original options or a new --out")
     return TrainConfig.from_dict({**saved_d, **{k: req_d[k] for k in RESUMABLE_KEYS}})
+
+
+def _set_base_lr(sched: torch.optim.lr_scheduler.LambdaLR, opt: torch.optim.Optimizer, base: float) -> None:
+    """Change a LambdaLR's base rate in place; the schedule's position (and so its decay) is kept."""
+    sched.base_lrs = [base for _ in sched.base_lrs]
+    for group, factor in zip(opt.param_groups, sched.lr_lambdas):
+        group["initial_lr"] = base
+        group["lr"] = base * factor(sched.last_epoch)
+    sched._last_lr = [group["lr"] for group in opt.param_groups]  # what get_last_lr() reports (and logs)
 
 
 def _check_discriminator_fits(cfg: TrainConfig) -> None:
