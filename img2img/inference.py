@@ -4,6 +4,7 @@ and the app. Any input size works (the generator pads to a multiple of 2**depth 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,35 @@ from torch import Tensor
 
 from .data.io import pil_to_tensor, tensor_to_pil
 from .engine.precision import autocast, resolve_device
-from .errors import WeightsError
+from .errors import ConfigError, Img2ImgError, WeightsError
 from .models import sample_latent
 from .seeding import make_generator
 from .task import Task
 from .weights import WeightsInfo, load_generator
 
 WEIGHTS_ENV = "IMG2IMG_WEIGHTS_DIR"
+BACKEND_ENV = "IMG2IMG_BACKEND"  # torch | onnx | auto: overrides what "auto" means for every Translator
+BACKENDS = ("auto", "torch", "onnx")
+
+
+def choose_backend(requested: str, device: torch.device) -> str:
+    """'torch' or 'onnx' for a ``.safetensors`` model.
+
+    ``auto`` picks ONNX Runtime on the CPU when onnxruntime is installed, torch otherwise (CUDA, or no
+    onnxruntime). The rule is a documented default, not a per-call measurement: benchmarks/run_all.py measured
+    ONNX Runtime 1.5-1.8x faster than torch eager fp32 for these generators at 128-512 px on the project's
+    CPU (docs/performance.md), and timing both at load would cost more than it saves for one ``predict``.
+    ``$IMG2IMG_BACKEND`` replaces ``auto`` (e.g. ``torch`` to rule ONNX Runtime out).
+    """
+    if requested == "auto":
+        requested = os.environ.get(BACKEND_ENV, "auto")
+        if requested not in BACKENDS:
+            raise ConfigError(f"${BACKEND_ENV} must be one of {', '.join(BACKENDS)}; got '{requested}'")
+    if requested != "auto":
+        return requested
+    from .export import onnxruntime_available
+
+    return "onnx" if device.type == "cpu" and onnxruntime_available() else "torch"
 
 
 def default_weights_dir() -> Path:
@@ -36,17 +59,51 @@ def default_weights_path(task: str, model: str = "cgan", weights_dir: Path | Non
 class Translator:
     """A loaded model for one task. ``translate`` returns K samples (1 for a deterministic model)."""
 
-    def __init__(self, task: Task, weights: Path, device: str | torch.device = "auto") -> None:
+    def __init__(self, task: Task, weights: Path, device: str | torch.device = "auto", backend: str = "auto") -> None:
+        """``weights``: a ``.safetensors`` file or an ``.onnx`` export. ``backend``: torch, onnx (ONNX Runtime on
+        the CPU) or auto; see :func:`choose_backend`. A ``.onnx`` file always runs with ONNX Runtime."""
+        weights = Path(weights)
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}; got '{backend}'")
         self.device = resolve_device(device) if isinstance(device, str) else device
-        self.generator, self.info = load_generator(Path(weights), expected_task=task.name, device=self.device)
+        self.generator: Any
+        if weights.suffix == ".onnx":
+            from .export import OnnxGenerator
+
+            if backend == "torch":
+                raise ConfigError(f"{weights} is an ONNX file: it runs with ONNX Runtime, not the torch backend")
+            self.generator = OnnxGenerator(weights)
+            self.info = self.generator.info
+            if self.info.task != task.name:
+                raise WeightsError(f"{weights} holds a '{self.info.task}' model, not '{task.name}'")
+            self.device = torch.device("cpu")
+            self.backend = "onnxruntime"
+        else:
+            self.generator, self.info = load_generator(weights, expected_task=task.name, device=self.device)
+            self.backend = "torch"
+            if choose_backend(backend, self.device) == "onnx":
+                self._use_onnxruntime(weights, strict=backend == "onnx")
         if self.generator.config.in_channels != task.in_channels or self.generator.config.out_channels != task.out_channels:
             raise WeightsError(f"{weights} has {self.generator.config.in_channels} input channels; "
                                f"task '{task.name}' needs {task.in_channels}")
         options = {k: v for k, v in self.info.task_options.items() if k in task.default_options}
         self.task = task.configure(**options)
-        self.weights = Path(weights)
+        self.weights = weights
         # Half precision only where it is fast and exact enough: on CUDA. The CPU stays fp32.
         self.precision = "bf16" if self.device.type == "cuda" else "fp32"
+
+    def _use_onnxruntime(self, weights: Path, strict: bool) -> None:
+        """Swap the torch generator for its ONNX export (cached per weights file). Under ``auto`` a failed
+        export keeps torch with a warning: the torch path is always correct, only slower."""
+        from .export import OnnxGenerator, cached_export
+
+        try:
+            self.generator = OnnxGenerator(cached_export(weights, self.generator, self.info))
+            self.backend = "onnxruntime"
+        except Img2ImgError as exc:
+            if strict:
+                raise
+            warnings.warn(f"ONNX Runtime not used for {weights.name} ({exc}); running with torch", stacklevel=3)
 
     @property
     def model(self) -> str:

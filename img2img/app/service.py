@@ -172,11 +172,12 @@ class AppService:
     """Registered tasks plus a lazily filled, thread-safe cache of their cGAN and regression Translators."""
 
     def __init__(self, host: PluginHost | None = None, weights_dir: str | os.PathLike | None = None,
-                 device: str = "auto", max_pixels: int = MAX_PIXELS) -> None:
+                 device: str = "auto", max_pixels: int = MAX_PIXELS, backend: str = "auto") -> None:
         self.host = host if host is not None else load_plugins()
         self.weights_dir = Path(weights_dir) if weights_dir is not None else default_weights_dir()
         self.device = resolve_device(device)
         self.max_pixels = max_pixels
+        self.backend = backend  # auto: ONNX Runtime on the CPU when installed (see inference.choose_backend)
         self._models: dict[str, _Models] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -233,7 +234,7 @@ class AppService:
         found = {}
         for model in MODELS:
             path = self.weights_path(task_name, model)
-            found[model] = Translator(task, path, device=self.device) if path.is_file() else None
+            found[model] = Translator(task, path, device=self.device, backend=self.backend) if path.is_file() else None
         return _Models(**found)
 
     # -- inputs ----------------------------------------------------------------------------------
