@@ -483,7 +483,7 @@ class _Checker:
                 self.fail(where, "the gradient with respect to fake contains NaN or infinite values")
 
     def check_metrics(self) -> None:
-        task, x, y = self.task, self.x, self.y
+        task, x = self.task, self.x
         where = "metrics"
         with self.part(where):
             metrics = task.metrics()

@@ -9,7 +9,6 @@ invented noise or ringing, so the target is 1, not "as high as possible".
 from __future__ import annotations
 
 import kornia
-import torch
 from torch import Tensor
 
 from .psnr_ssim import to_unit
