@@ -14,9 +14,8 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from ..errors import ConfigError, DataError, UnreadableImageError
-from .folders import empty_split_error, load_skipping_unreadable, parse_item, relative_key, split_files
+from .folders import FileDataset, empty_split_error, list_split, relative_key, split_files
 from .io import list_images, load_image
-from .transforms import PairedTransform
 
 DIRECTIONS = ("AtoB", "BtoA")
 
@@ -28,7 +27,7 @@ def _check_direction(direction: str) -> None:
         raise ConfigError(f"unknown direction '{direction}' (expected AtoB or BtoA)")
 
 
-class AlignedDataset(Dataset):
+class AlignedDataset(FileDataset):
     """Files that hold A and B side by side; split at ``width // 2`` (an odd last column is dropped)."""
 
     def __init__(
@@ -41,21 +40,10 @@ class AlignedDataset(Dataset):
         direction: str = "AtoB",
     ) -> None:
         _check_direction(direction)
-        self.root = Path(root)
-        self.split = split
+        super().__init__(root, split, size, train)
         self.direction = direction
-        files = list_images(self.root)
-        if not files:
-            raise DataError(f"no images found in {self.root}")
-        self.files = split_files(files, self.root, split, val_fraction)
-        if not self.files:
-            raise empty_split_error(self.root, split)
+        self.files = list_split(self.root, split, val_fraction)
         self.keys = [relative_key(f, self.root) for f in self.files]
-        self.transform = PairedTransform(size, train)
-        self._unreadable: set[int] = set()
-
-    def __len__(self) -> int:
-        return len(self.files)
 
     def _load(self, i: int, seed: int | None) -> dict[str, object]:
         path = self.files[i]
@@ -68,15 +56,8 @@ class AlignedDataset(Dataset):
         x, y = self.transform(target, cond, seed=seed)
         return {"x": x, "y": y, "key": self.keys[i]}
 
-    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, object]:
-        index, seed = parse_item(item, len(self.files))
-        where = f"the {self.split} split of {self.root}"
-        return load_skipping_unreadable(
-            index, len(self.files), self._unreadable, lambda i: self._load(i, seed), where
-        )
 
-
-class PairedFoldersDataset(Dataset):
+class PairedFoldersDataset(FileDataset):
     """``root/A/<name>.*`` paired with ``root/B/<name>.*``: same relative name, extension may differ.
 
     Files without a partner are skipped with one warning giving their count. When the partners differ in
@@ -93,8 +74,7 @@ class PairedFoldersDataset(Dataset):
         direction: str = "AtoB",
     ) -> None:
         _check_direction(direction)
-        self.root = Path(root)
-        self.split = split
+        super().__init__(root, split, size, train)
         self.direction = direction
         dir_a, dir_b = self.root / "A", self.root / "B"
         by_name_a = _index_by_stem(list_images(dir_a), dir_a)
@@ -120,11 +100,6 @@ class PairedFoldersDataset(Dataset):
             raise empty_split_error(self.root, split)
         self.pairs = [(fa, by_name_b[_stem_key(fa, dir_a)]) for fa in files_a]
         self.keys = [relative_key(fa, dir_a) for fa in files_a]
-        self.transform = PairedTransform(size, train)
-        self._unreadable: set[int] = set()
-
-    def __len__(self) -> int:
-        return len(self.pairs)
 
     def _load(self, i: int, seed: int | None) -> dict[str, object]:
         path_a, path_b = self.pairs[i]
@@ -134,13 +109,6 @@ class PairedFoldersDataset(Dataset):
             cond = cond.resize(target.size, Image.Resampling.BICUBIC)
         x, y = self.transform(np.asarray(target), np.asarray(cond), seed=seed)
         return {"x": x, "y": y, "key": self.keys[i]}
-
-    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, object]:
-        index, seed = parse_item(item, len(self.pairs))
-        where = f"the {self.split} split of {self.root}"
-        return load_skipping_unreadable(
-            index, len(self.pairs), self._unreadable, lambda i: self._load(i, seed), where
-        )
 
 
 def _stem_key(path: Path, root: Path) -> str:

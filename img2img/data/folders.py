@@ -82,7 +82,44 @@ def load_skipping_unreadable(index: int, count: int, unreadable: set[int], load:
     raise DataError(f"none of the {count} images in {where} could be read")
 
 
-class ImageFolderDataset(Dataset):
+def list_split(root: Path, split: str, val_fraction: float) -> list[Path]:
+    """The images of ``root`` (recursively) that fall in ``split``; DataError if there are none."""
+    files = list_images(root)
+    if not files:
+        raise DataError(f"no images found in {root}")
+    chosen = split_files(files, root, split, val_fraction)
+    if not chosen:
+        raise empty_split_error(root, split)
+    return chosen
+
+
+class FileDataset(Dataset):
+    """Shared plumbing of the file-backed datasets: ``(index, seed)`` items, one key per item, paired
+    augmentation, and unreadable files warned about once and replaced by the next readable one.
+    Subclasses set ``self.keys`` and implement ``_load(i, seed)``."""
+
+    keys: list[str]
+
+    def __init__(self, root: str | os.PathLike[str], split: str, size: int, train: bool) -> None:
+        self.root = Path(root)
+        self.split = split
+        self.size = size
+        self.transform = PairedTransform(size, train)
+        self._unreadable: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def _load(self, i: int, seed: int | None) -> dict[str, object]:
+        raise NotImplementedError
+
+    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, object]:
+        index, seed = parse_item(item, len(self))
+        where = f"the {self.split} split of {self.root}"
+        return load_skipping_unreadable(index, len(self), self._unreadable, lambda i: self._load(i, seed), where)
+
+
+class ImageFolderDataset(FileDataset):
     """Every image under ``root`` (recursively) as ``{"x": Tensor[3, size, size], "key": relative path}``.
 
     An unreadable file is warned about once and replaced by the next readable one, so one bad download
@@ -97,28 +134,10 @@ class ImageFolderDataset(Dataset):
         val_fraction: float = 0.1,
         train: bool = True,
     ) -> None:
-        self.root = Path(root)
-        self.split = split
-        self.size = size
-        files = list_images(self.root)
-        if not files:
-            raise DataError(f"no images found in {self.root}")
-        self.files = split_files(files, self.root, split, val_fraction)
-        if not self.files:
-            raise empty_split_error(self.root, split)
+        super().__init__(root, split, size, train)
+        self.files = list_split(self.root, split, val_fraction)
         self.keys = [relative_key(f, self.root) for f in self.files]
-        self.transform = PairedTransform(size, train)
-        self._unreadable: set[int] = set()
 
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, object]:
-        index, seed = parse_item(item, len(self.files))
-
-        def load(i: int) -> dict[str, object]:
-            x, _ = self.transform(np.asarray(load_image(self.files[i])), seed=seed)
-            return {"x": x, "key": self.keys[i]}
-
-        where = f"the {self.split} split of {self.root}"
-        return load_skipping_unreadable(index, len(self.files), self._unreadable, load, where)
+    def _load(self, i: int, seed: int | None) -> dict[str, object]:
+        x, _ = self.transform(np.asarray(load_image(self.files[i])), seed=seed)
+        return {"x": x, "key": self.keys[i]}
