@@ -1,0 +1,37 @@
+"""The weights in weights/ load by name, fit the size budget, and behave as their kind promises.
+Parametrised over whatever is shipped, so a newly committed weights file is tested the moment it exists."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from img2img.inference import Translator, default_weights_dir
+from img2img.weights import read_info
+
+SHIPPED = sorted(default_weights_dir().glob("*.safetensors"))
+MAX_BYTES = 12 * 2**20
+
+
+def test_weights_folder_is_where_the_loader_looks():
+    assert default_weights_dir().name == "weights"
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no weights shipped yet")
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_weights(path, host):
+    assert path.stat().st_size <= MAX_BYTES, f"{path.name} is over the 12 MB budget"
+    info = read_info(path)
+    assert path.stem == f"{info.task}-{info.model}"
+    assert {"data", "training_seconds", "hardware"} <= set(info.extra), "model card facts missing from metadata"
+    task = host.get(info.task)
+    translator = Translator(task, path, backend="torch")
+    example = task.examples()[0]
+    y = translator.condition(example, **{c.name: c.default for c in task.app.controls})
+    a, b = translator.sample(y, samples=2, seed=0), translator.sample(y, samples=2, seed=1)
+    assert a.shape[1] == task.out_channels and a.shape[2:] == y.shape[2:]
+    assert torch.isfinite(a).all() and a.std() > 0.02, "a blank or constant output"
+    if info.model == "cgan":
+        assert (a[0] - b[0]).abs().mean() > 1e-3, "cGAN samples for two seeds are identical"
+    else:
+        assert a.shape[0] == 1 and torch.equal(a, translator.sample(y, samples=2, seed=5)), "baseline not deterministic"
