@@ -212,12 +212,7 @@ class Trainer:
             terms["d_gradient_penalty"] = cfg.gp_weight * gradient_penalty(self.D, x, fake, y)
         if cfg.r1_weight > 0:
             terms["d_r1"] = cfg.r1_weight * r1_penalty(_f32(real_logits), real_in)
-        loss = self._check(terms)
-        self.opt_D.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.step(self.opt_D)
-        self.scaler.update()
-        self.sched_D.step()
+        self._update(self._check(terms), self.opt_D, self.sched_D)
         return {f"loss/{k}": v.item() for k, v in terms.items()} | {"d/real": _mean(real_logits), "d/fake": _mean(fake_logits)}
 
     def _generator_step(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> dict[str, float]:
@@ -237,12 +232,7 @@ class Trainer:
             terms["mode_seeking"] = cfg.mode_seeking_weight * mode_seeking_loss(
                 fake[:h], fake[h:], z[:h], z[h:], tau=cfg.mode_seeking_tau)
         terms |= self._task_terms(fake, x, y)
-        loss = self._check(terms)
-        self.opt_G.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.step(self.opt_G)
-        self.scaler.update()
-        self.sched_G.step()
+        self._update(self._check(terms), self.opt_G, self.sched_G)
         self.D.requires_grad_(True)
         self.ema.update(self.G)
         return {f"loss/{k}": v.item() for k, v in terms.items()}
@@ -252,14 +242,16 @@ class Trainer:
             fake = self.task.compose(self.G_ddp(y), y)
         fake = fake.float()
         terms = {"mse": F.mse_loss(fake, x)} | self._task_terms(fake, x, y)
-        loss = self._check(terms)
-        self.opt_G.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.step(self.opt_G)
-        self.scaler.update()
-        self.sched_G.step()
+        self._update(self._check(terms), self.opt_G, self.sched_G)
         self.ema.update(self.G)
         return {f"loss/{k}": v.item() for k, v in terms.items()}
+
+    def _update(self, loss: torch.Tensor, opt: torch.optim.Optimizer, sched: torch.optim.lr_scheduler.LRScheduler) -> None:
+        opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(opt)
+        self.scaler.update()
+        sched.step()
 
     # -- pieces ------------------------------------------------------------------------------------
     @property
