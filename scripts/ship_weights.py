@@ -74,7 +74,7 @@ def card(task: str, shipped: list[dict], table: str, data: str) -> str:
     for s in shipped:
         lines.append(f"| {s['model']} | `{s['file']}` | {s['mb']:.1f} MB (fp16) | {s['params'] / 1e6:.2f} M | {s['steps']} "
                      f"| {s['config']['batch_size']} | {s['hours']:.1f} h | {hardware()} |")
-    lines += ["", "Config (identical for both models apart from `model`; the regression generator has nz = 0):", "",
+    lines += ["", "Config of the cGAN run (the baseline's differs only in `model` and `steps`; its generator has nz = 0):", "",
               "```json", json.dumps({k: v for k, v in shipped[0]["config"].items() if k != "model"}, indent=1,
                                     sort_keys=True), "```", "",
               "Evaluation on the validation split (`img2img eval`, 8 cGAN samples per input):", "", table, ""]
