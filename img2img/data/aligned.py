@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
@@ -18,16 +19,26 @@ from .folders import FileDataset, empty_split_error, list_split, relative_key, s
 from .io import list_images, load_image
 
 DIRECTIONS = ("AtoB", "BtoA")
+T = TypeVar("T")
 
 _REPORTED_UNMATCHED: set[str] = set()
 
 
-def _check_direction(direction: str) -> None:
-    if direction not in DIRECTIONS:
-        raise ConfigError(f"unknown direction '{direction}' (expected AtoB or BtoA)")
+class _PairedDataset(FileDataset):
+    """FileDataset of (A, B) pairs; ``direction`` decides which side is the condition y."""
+
+    def __init__(self, root: str | os.PathLike[str], split: str, size: int, train: bool, direction: str) -> None:
+        if direction not in DIRECTIONS:
+            raise ConfigError(f"unknown direction '{direction}' (expected AtoB or BtoA)")
+        super().__init__(root, split, size, train)
+        self.direction = direction
+
+    def _orient(self, a: T, b: T) -> tuple[T, T]:
+        """(condition, target) from the A and B sides."""
+        return (a, b) if self.direction == "AtoB" else (b, a)
 
 
-class AlignedDataset(FileDataset):
+class AlignedDataset(_PairedDataset):
     """Files that hold A and B side by side; split at ``width // 2`` (an odd last column is dropped)."""
 
     def __init__(
@@ -39,9 +50,7 @@ class AlignedDataset(FileDataset):
         train: bool = True,
         direction: str = "AtoB",
     ) -> None:
-        _check_direction(direction)
-        super().__init__(root, split, size, train)
-        self.direction = direction
+        super().__init__(root, split, size, train, direction)
         self.files = list_split(self.root, split, val_fraction)
         self.keys = [relative_key(f, self.root) for f in self.files]
 
@@ -52,12 +61,12 @@ class AlignedDataset(FileDataset):
         if half == 0:
             raise UnreadableImageError(path, "too narrow to hold A | B side by side")
         a, b = pixels[:, :half], pixels[:, half : 2 * half]
-        cond, target = (a, b) if self.direction == "AtoB" else (b, a)
+        cond, target = self._orient(a, b)
         x, y = self.transform(target, cond, seed=seed)
         return {"x": x, "y": y, "key": self.keys[i]}
 
 
-class PairedFoldersDataset(FileDataset):
+class PairedFoldersDataset(_PairedDataset):
     """``root/A/<name>.*`` paired with ``root/B/<name>.*``: same relative name, extension may differ.
 
     Files without a partner are skipped with one warning giving their count. When the partners differ in
@@ -73,9 +82,7 @@ class PairedFoldersDataset(FileDataset):
         train: bool = True,
         direction: str = "AtoB",
     ) -> None:
-        _check_direction(direction)
-        super().__init__(root, split, size, train)
-        self.direction = direction
+        super().__init__(root, split, size, train, direction)
         dir_a, dir_b = self.root / "A", self.root / "B"
         by_name_a = _index_by_stem(list_images(dir_a), dir_a)
         by_name_b = _index_by_stem(list_images(dir_b), dir_b)
@@ -104,7 +111,7 @@ class PairedFoldersDataset(FileDataset):
     def _load(self, i: int, seed: int | None) -> dict[str, object]:
         path_a, path_b = self.pairs[i]
         a, b = load_image(path_a), load_image(path_b)
-        cond, target = (a, b) if self.direction == "AtoB" else (b, a)
+        cond, target = self._orient(a, b)
         if cond.size != target.size:
             cond = cond.resize(target.size, Image.Resampling.BICUBIC)
         x, y = self.transform(np.asarray(target), np.asarray(cond), seed=seed)
