@@ -135,17 +135,6 @@ class Translator:
         """A user's image (1,3,H,W in [-1, 1]) -> K outputs."""
         return self.sample(self.condition(image, **controls), samples, seed, noise_scale)
 
-    def interpolate(self, image: Tensor, seed_a: int, seed_b: int, steps: int = 7, noise_scale: float = 1.0,
-                    **controls: Any) -> Tensor:
-        """Decode points on the line between two seeds' latents for the same input (the DCGAN walk)."""
-        y = self.condition(image, **controls)
-        if not self.stochastic:
-            return self.sample(y)
-        za = sample_latent(1, self.generator.nz, make_generator(seed_a), self.device, scale=noise_scale)
-        zb = sample_latent(1, self.generator.nz, make_generator(seed_b), self.device, scale=noise_scale)
-        t = torch.linspace(0, 1, steps, device=self.device)[:, None]
-        return self.sample(y, z=(1 - t) * za + t * zb)
-
     def translate_pil(self, image: Image.Image, samples: int = 1, seed: int = 0, noise_scale: float = 1.0,
                       **controls: Any) -> list[Image.Image]:
         out = self.translate(pil_to_tensor(image).unsqueeze(0), samples, seed, noise_scale, **controls)
