@@ -58,14 +58,7 @@ class GenerateResult:
     notes: list[str] = field(default_factory=list)
 
     def interpolation_strip(self, gap: int = 4) -> Image.Image | None:
-        """The latent walk as one left-to-right picture (a gallery would wrap or clip seven frames)."""
-        if not self.interpolation:
-            return None
-        width, height = self.interpolation[0].size
-        strip = Image.new("RGB", (len(self.interpolation) * (width + gap) - gap, height), "white")
-        for i, frame in enumerate(self.interpolation):
-            strip.paste(frame, (i * (width + gap), 0))
-        return strip
+        return frames_strip(self.interpolation, gap)
 
     def summary(self) -> str:
         """One Markdown paragraph: device, time per model and any notes."""
@@ -73,6 +66,17 @@ class GenerateResult:
         lines = [f"**Device:** {self.device} · **Inference:** {times} · **Seed:** {self.seed}"]
         lines += [f"- {note}" for note in self.notes]
         return "\n".join(lines)
+
+
+def frames_strip(frames: list[Image.Image], gap: int = 4) -> Image.Image | None:
+    """A latent walk as one left-to-right picture (a gallery would wrap or clip seven frames)."""
+    if not frames:
+        return None
+    width, height = frames[0].size
+    strip = Image.new("RGB", (len(frames) * (width + gap) - gap, height), "white")
+    for i, frame in enumerate(frames):
+        strip.paste(frame, (i * (width + gap), 0))
+    return strip
 
 
 @dataclass
@@ -263,14 +267,7 @@ class AppService:
         """
         seed, k, noise_scale = _check_numbers(seed, k, noise_scale)
         end = seed + 1 if seed_b is None else _check_numbers(seed_b, 1, 1.0)[0]
-        known = {c.name for c in self.task(task).app.controls}
-        controls = {name: value for name, value in (controls or {}).items() if name in known}
-        picture, notes = read_image(image, self.max_pixels)
-        models = self.models(task)
-        lead = models.cgan or models.regression
-        assert lead is not None  # _load refuses a task with neither
-        x = pil_to_tensor(picture).unsqueeze(0)
-        y = lead.condition(x, **controls)  # one condition for both models, so they answer the same question
+        models, lead, y, notes = self._prepare(task, image, controls)
 
         timings: dict[str, float] = {}
         samples: list[Image.Image] = []
@@ -289,12 +286,45 @@ class AppService:
         if cgan is None or regression is None:
             notes.append(self.weights_message(task) or "")
         if cgan is not None and cgan.stochastic and interpolation_steps > 1:
-            walk, timings["interpolation"] = self._timed(
-                lambda: cgan.sample(y, z=_walk(cgan, k, seed, end, interpolation_steps, noise_scale)))
-            interpolation = [tensor_to_pil(t) for t in walk]
+            interpolation, timings["interpolation"] = self._walk_frames(cgan, y, k, seed, end, interpolation_steps,
+                                                                        noise_scale)
         preview = tensor_to_pil(lead.task.condition_preview(y)[0])
         return GenerateResult(samples, baseline, preview, interpolation, timings, self.device_label, seed,
                               [n for n in notes if n])
+
+    def latent_walk(self, task: str, image: ImageInput, seed: int = 0, seed_b: int | None = None, k: int = 4,
+                    noise_scale: float = 1.0, controls: Mapping[str, Any] | None = None,
+                    steps: int = INTERPOLATION_STEPS) -> tuple[list[Image.Image], float]:
+        """Only the latent walk of :meth:`generate` (frames, ms): the UI asks for it after the samples are
+        shown, because seven more cGAN passes cost more than the samples and the baseline together.
+
+        Empty when the task has no stochastic cGAN. Its first frame equals generate()'s first sample for
+        the same arguments.
+        """
+        seed, k, noise_scale = _check_numbers(seed, k, noise_scale)
+        end = seed + 1 if seed_b is None else _check_numbers(seed_b, 1, 1.0)[0]
+        models, _, y, _ = self._prepare(task, image, controls)
+        cgan = models.cgan
+        if cgan is None or not cgan.stochastic or steps < 2:
+            return [], 0.0
+        return self._walk_frames(cgan, y, k, seed, end, steps, noise_scale)
+
+    def _prepare(self, task: str, image: ImageInput, controls: Mapping[str, Any] | None
+                 ) -> tuple[_Models, Translator, torch.Tensor, list[str]]:
+        """Read the image and make the one condition both models see (unknown controls are dropped)."""
+        known = {c.name for c in self.task(task).app.controls}
+        controls = {name: value for name, value in (controls or {}).items() if name in known}
+        picture, notes = read_image(image, self.max_pixels)
+        models = self.models(task)
+        lead = models.cgan or models.regression
+        assert lead is not None  # _load refuses a task with neither
+        x = pil_to_tensor(picture).unsqueeze(0)
+        return models, lead, lead.condition(x, **controls), notes
+
+    def _walk_frames(self, cgan: Translator, y: torch.Tensor, k: int, seed: int, end: int, steps: int,
+                     noise_scale: float) -> tuple[list[Image.Image], float]:
+        out, ms = self._timed(lambda: cgan.sample(y, z=_walk(cgan, k, seed, end, steps, noise_scale)))
+        return [tensor_to_pil(t) for t in out], ms
 
     def _timed(self, run: Any) -> tuple[torch.Tensor, float]:
         start = time.perf_counter()

@@ -24,7 +24,7 @@ from PIL import Image  # noqa: E402
 from ..errors import Img2ImgError  # noqa: E402
 from ..plugins import PluginHost  # noqa: E402
 from ..task import Control, Task  # noqa: E402
-from .service import MAX_SAMPLES, AppService  # noqa: E402
+from .service import MAX_SAMPLES, AppService, frames_strip  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -126,16 +126,20 @@ def _task_tab(service: AppService, task: Task) -> None:
                                          height=320, max_height=320)
                 condition = gr.Image(label="Condition (what both models see)", format="png",
                                      interactive=False, height=320)
+            status = gr.Markdown(elem_classes="img2img-status", elem_id=f"status-{name}")
             walk = gr.Image(label="Latent walk: from the seed's first sample to 'walk to seed', same input",
                             format="png", interactive=False, height=180, elem_id=f"walk-{name}")
-            status = gr.Markdown(elem_classes="img2img-status", elem_id=f"status-{name}")
+            walk_status = gr.Markdown(elem_classes="img2img-status", elem_id=f"walk-status-{name}")
 
-    run = _runner(service, task, has_canvas=len(inputs) == 2)
+    run, walk_run = _runner(service, task, has_canvas=len(inputs) == 2)
     event_inputs = [*inputs, *controls, seed, seed_b, k, noise]
-    outputs = [samples, baseline, compare, condition, walk, status]
-    generate.click(run, event_inputs, outputs, api_name=f"generate_{name}", concurrency_id="model")
+    outputs = [samples, baseline, compare, condition, status]
+    walk_outputs = [walk, walk_status]
+    generate.click(run, event_inputs, outputs, api_name=f"generate_{name}", concurrency_id="model").success(
+        walk_run, event_inputs, walk_outputs, api_name=f"walk_{name}", concurrency_id="model")
     resample.click(_new_seeds, None, [seed, seed_b], api_visibility="private").then(
-        run, event_inputs, outputs, api_visibility="private", concurrency_id="model")
+        run, event_inputs, outputs, api_visibility="private", concurrency_id="model").success(
+        walk_run, event_inputs, walk_outputs, api_visibility="private", concurrency_id="model")
 
 
 def _input_widgets(task: Task) -> list[gr.components.Component]:
@@ -146,8 +150,8 @@ def _input_widgets(task: Task) -> list[gr.components.Component]:
     with gr.Tabs():
         with gr.Tab("Draw"):
             canvas = gr.Sketchpad(label=task.app.input_label, type="pil", image_mode="RGB", format="png",
-                                  canvas_size=(512, 512), height=420, elem_id=f"canvas-{task.name}",
-                                  brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=4))
+                                  canvas_size=(256, 256), height=420, elem_id=f"canvas-{task.name}",
+                                  brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=2))
         with gr.Tab("Upload"):
             upload = UploadImage(label="Or upload a drawing (used when the canvas is empty)", type="filepath",
                                  image_mode=None, sources=["upload", "clipboard"], height=360,
@@ -193,39 +197,62 @@ def _new_seeds() -> tuple[int, int]:
     return seed, seed + 1
 
 
-def _runner(service: AppService, task: Task, has_canvas: bool) -> Callable[..., tuple]:
+def _runner(service: AppService, task: Task, has_canvas: bool) -> tuple[Callable[..., tuple], Callable[..., tuple]]:
+    """The two handlers of a tab: ``generate`` (samples, baseline, slider, condition, status) and ``walk``
+    (the latent-walk strip and its time), which the UI chains after generate so the first answer is not
+    kept waiting for seven more cGAN passes."""
     names = [c.name for c in task.app.controls]
 
-    def run(*values: Any) -> tuple:
-        values = list(values)
-        drawn = values.pop(0) if has_canvas else None
-        uploaded = values.pop(0)
-        controls = dict(zip(names, values[: len(names)]))
-        seed, seed_b, k, noise = values[len(names):]
+    def parse(values: tuple) -> tuple[Any, dict[str, Any], list[Any]]:
+        values_ = list(values)
+        drawn = values_.pop(0) if has_canvas else None
+        uploaded = values_.pop(0)
+        controls = dict(zip(names, values_[: len(names)]))
+        image = service.choose_input(drawn, uploaded) if has_canvas else uploaded
+        return image, controls, values_[len(names):]
+
+    def guarded(work: Callable[[], tuple]) -> tuple:
         try:
-            image = service.choose_input(drawn, uploaded) if has_canvas else uploaded
-            result = service.generate(task.name, image, seed=seed, k=k, noise_scale=noise, controls=controls,
-                                      seed_b=seed_b)
+            return work()
         except Img2ImgError as exc:
             raise gr.Error(_as_html(str(exc)), title="Cannot generate", print_exception=False) from exc
         except Exception as exc:  # a bug: the user gets one line, the server log the traceback
             log.exception("generate failed for task %s", task.name)
             raise gr.Error(f"internal error: {html.escape(type(exc).__name__)}: {html.escape(str(exc))}") from exc
-        samples = [_cached_png(p) for p in result.samples]
-        baseline = _cached_png(result.baseline)
-        first = samples[0] if samples else None
-        compare = (first, baseline) if first is not None and baseline is not None else None
-        return (samples, baseline, compare, _cached_png(result.condition), _cached_png(result.interpolation_strip()),
-                result.summary())
 
-    run.__name__ = f"generate_{task.name}"
+    def run(*values: Any) -> tuple:
+        def work() -> tuple:
+            image, controls, (seed, seed_b, k, noise) = parse(values)
+            result = service.generate(task.name, image, seed=seed, k=k, noise_scale=noise, controls=controls,
+                                      seed_b=seed_b, interpolation_steps=0)
+            samples = [_cached_png(p) for p in result.samples]
+            baseline = _cached_png(result.baseline)
+            first = samples[0] if samples else None
+            compare = (first, baseline) if first is not None and baseline is not None else None
+            return samples, baseline, compare, _cached_png(result.condition), result.summary()
+        return guarded(work)
+
+    def walk(*values: Any) -> tuple:
+        def work() -> tuple:
+            image, controls, (seed, seed_b, k, noise) = parse(values)
+            frames, ms = service.latent_walk(task.name, image, seed=seed, seed_b=seed_b, k=k, noise_scale=noise,
+                                             controls=controls)
+            if not frames:
+                return None, "No latent walk: this task has no cGAN that takes noise."
+            text = f"Latent walk from seed {int(seed)} to {int(seed_b)}: {len(frames)} frames in {ms:.0f} ms"
+            return _cached_png(frames_strip(frames)), text
+        return guarded(work)
+
     # gradio_client names API parameters after the signature; *values alone would show param_0, param_1...
     fixed = ["seed", "seed_b", "k", "noise_scale"]
     params = (["sketch"] if has_canvas else []) + ["image"]
     params += [n if n.isidentifier() and n not in fixed + params else f"control_{i}" for i, n in enumerate(names)]
-    run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    signature = inspect.Signature(
         [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in params + fixed])
-    return run
+    for handler, prefix in ((run, "generate"), (walk, "walk")):
+        handler.__name__ = f"{prefix}_{task.name}"
+        handler.__signature__ = signature  # type: ignore[attr-defined]
+    return run, walk
 
 
 def _cached_png(image: Image.Image | None) -> str | None:

@@ -62,13 +62,14 @@ def example_files(host, tmp_path_factory):
     return paths
 
 
-def _call(client, task, path, seed=0, seed_b=1, k=4, noise=1.0, **controls):
-    """Call /generate_<task> with keyword arguments, so the test does not depend on parameter order."""
+def _call(client, task, path, seed=0, seed_b=1, k=4, noise=1.0, endpoint="generate", **controls):
+    """Call /generate_<task> (or /walk_<task>) with keyword arguments, so the test does not depend on
+    parameter order."""
     kwargs = {"image": gradio_client.handle_file(str(path)), "seed": seed, "seed_b": seed_b, "k": k,
               "noise_scale": noise, **controls}
     if task == "sketch2photo":
         kwargs["sketch"] = None  # an empty canvas: the upload is used
-    return client.predict(api_name=f"/generate_{task}", **kwargs)
+    return client.predict(api_name=f"/{endpoint}_{task}", **kwargs)
 
 
 def _pixels(path) -> np.ndarray:
@@ -77,14 +78,16 @@ def _pixels(path) -> np.ndarray:
 
 def test_every_task_has_a_named_endpoint(client):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert {f"/generate_{t}" for t in (*TASKS, "invert-test")} <= set(endpoints)
-    names = [p["parameter_name"] for p in endpoints["/generate_uncrop"]["parameters"]]
-    assert names == ["image", "sides", "amount", "seed", "seed_b", "k", "noise_scale"]
+    assert {f"/{e}_{t}" for t in (*TASKS, "invert-test") for e in ("generate", "walk")} <= set(endpoints)
+    for endpoint in ("/generate_uncrop", "/walk_uncrop"):
+        names = [p["parameter_name"] for p in endpoints[endpoint]["parameters"]]
+        assert names == ["image", "sides", "amount", "seed", "seed_b", "k", "noise_scale"]
 
 
 @pytest.mark.parametrize("task", TASKS)
 def test_endpoint_returns_images_of_the_right_size(client, example_files, task):
-    samples, baseline, compare, condition, walk, status = _call(client, task, example_files[task], k=3)
+    samples, baseline, compare, condition, status = _call(client, task, example_files[task], k=3)
+    walk, walk_status = _call(client, task, example_files[task], k=3, endpoint="walk")
     size = Image.open(condition).size
     expected = {"uncrop": (320, 256)}.get(task, (256, 256))  # uncrop grows the right side by a quarter
     assert size == expected
@@ -94,6 +97,7 @@ def test_endpoint_returns_images_of_the_right_size(client, example_files, task):
     assert Image.open(walk).size == (7 * size[0] + 6 * 4, size[1])  # seven frames, 4 px apart
     assert pixel_std(samples[0]["image"]) > 0
     assert "ms" in status and "CPU" in status
+    assert "7 frames" in walk_status and "ms" in walk_status
 
 
 def test_cgan_samples_differ_between_seeds_and_baseline_is_deterministic(client, example_files):

@@ -92,6 +92,10 @@ def test_draw_a_sketch_and_generate(browser_context, app_url, tmp_path):
     samples.nth(3).wait_for(timeout=30_000)
     baseline = page.locator("#baseline-sketch2photo img")
     baseline.wait_for(timeout=30_000)
+    # The latent walk is a second event chained after the first answer.
+    page.locator("#walk-status-sketch2photo").get_by_text("7 frames").wait_for(timeout=60_000)
+    walk = page.locator("#walk-sketch2photo img")
+    walk.wait_for(timeout=30_000)
     time.sleep(0.5)  # let the images finish painting before the screenshot
     screenshot = tmp_path / "sketch2photo.png"
     page.screenshot(path=str(screenshot), full_page=True)
@@ -103,6 +107,8 @@ def test_draw_a_sketch_and_generate(browser_context, app_url, tmp_path):
     assert all(p.size == (256, 256) for p in pictures)
     assert all(pixel_std(p) > 1.0 for p in pictures), "an output is a flat, blank image"
     assert "CPU" in status.inner_text() and "ms" in status.inner_text()
+    strip = Image.open(io.BytesIO(page.request.get(walk.get_attribute("src")).body()))
+    assert strip.size == (7 * 256 + 6 * 4, 256) and pixel_std(strip) > 1.0
     assert page.locator(".toast-body.error").count() == 0
     page.close()
     _keep_copy(screenshot)

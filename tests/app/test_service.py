@@ -208,3 +208,15 @@ def test_corrupt_weights_are_a_readable_error(tmp_path, host):
     broken = AppService(host, tmp_path, device="cpu")
     with pytest.raises(Img2ImgError):
         broken.generate("uncrop", broken.examples("uncrop")[0])
+
+
+def test_latent_walk_alone_equals_the_walk_generate_makes(service):
+    # The UI asks for the walk in a second call; it must show the same frames generate() would.
+    image = service.examples("uncrop")[0]
+    result = service.generate("uncrop", image, seed=4, k=3, seed_b=8, controls={"amount": 0.5})
+    frames, ms = service.latent_walk("uncrop", image, seed=4, k=3, seed_b=8, controls={"amount": 0.5})
+    assert ms > 0 and len(frames) == len(result.interpolation) == 7
+    for mine, theirs in zip(frames, result.interpolation):
+        assert np.array_equal(np.asarray(mine), np.asarray(theirs))
+    skipped = service.generate("uncrop", image, seed=4, k=3, interpolation_steps=0)
+    assert skipped.interpolation == [] and "interpolation" not in skipped.timings_ms
