@@ -103,8 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--regression", help="regression .safetensors file (overrides --weights-dir)")
     evaluate.add_argument("--samples", type=int, default=8, help="cgan samples per input (default 8)")
     evaluate.add_argument("--size", type=int, help="image size in px (default: the cgan's training size)")
+    evaluate.add_argument("--split", choices=("auto", "val", "all"), default="auto",
+                          help="auto (default): the validation split when --data is the folder the weights were "
+                               "trained on, every image of any other folder (held-out photos); val / all force it")
     evaluate.add_argument("--limit", type=int, default=EVAL_DEFAULT_LIMIT,
-                          help=f"validation images to use (default {EVAL_DEFAULT_LIMIT}; 0 = the whole split)")
+                          help=f"images to use, spread over the folder (default {EVAL_DEFAULT_LIMIT}; 0 = all)")
     evaluate.add_argument("--json", dest="json_out", metavar="OUT", help="also write the full report as JSON")
     evaluate.add_argument("--grid", metavar="OUT.png",
                           help="comparison grid: condition | regression | cgan samples | target, one input per row")
@@ -301,7 +304,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     task = load_plugins().get(args.task)
     report = evaluate(task, args.data, args.weights_dir, cgan=args.cgan, regression=args.regression,
                       samples=args.samples, size=args.size, limit=args.limit or None, seed=args.seed,
-                      device=args.device, fid_weights=args.fid_weights, grid=args.grid, progress=not args.quiet)
+                      device=args.device, fid_weights=args.fid_weights, grid=args.grid, split=args.split,
+                      progress=not args.quiet)
     print(report.table())
     if args.json_out:
         out = Path(args.json_out)

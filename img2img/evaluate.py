@@ -68,6 +68,8 @@ class EvalReport:
     models: dict[str, dict[str, Any]]
     swd_levels: dict[str, dict[str, float]]
     fid_note: str  # "" when FID/KID were computed, else why not
+    split: str = "val"  # "val" (the hash-carved validation split) or "all" (every image of the folder)
+    source: str = ""  # which images, in words: "the validation split of DIR (...)", "all images of DIR"
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage; the only non-reproducible part
     grid: str | None = None
 
@@ -89,7 +91,8 @@ class EvalReport:
             cells += [_cell(values["fid"], "{:.2f}"), _cell(values["kid"], "{:.4f}")]
             lines.append("| " + " | ".join(cells) + " |")
         levels = len(self.swd_levels[MODELS[0]]) - 1
-        caption = (f"{self.task}: {self.images} validation images at {self.size} px, {self.samples} cGAN sample(s) "
+        which = f"{self.images} images from {self.source}" if self.source else f"{self.images} {self.split} images"
+        caption = (f"{self.task}: {which}, at {self.size} px, {self.samples} cGAN sample(s) "
                    f"each, seed {self.seed}. SWD x1e3, mean of {levels} Laplacian levels (cGAN: first samples).")
         if self.fid_note:
             caption += f" FID/KID {UNAVAILABLE}: {self.fid_note}."
@@ -141,6 +144,60 @@ class _Accumulator:
         self.firsts.append(outputs[:, 0])
 
 
+SPLITS = ("auto", "val", "all")
+
+
+def resolve_split(split: str, data_dir: str | Path | None, weights: list[Path],
+                  extras: list[dict[str, str]]) -> tuple[str, str]:
+    """Which images of ``data_dir`` to evaluate on, and a phrase saying so: (split, source).
+
+    ``auto``: the folder the weights were trained on (their ``data`` metadata) -> its validation split, the
+    only images of it the models never saw; any other folder -> all of its images (held-out photos are
+    meant to be used whole); a folder inside or around the training folder is refused, since a validation
+    split carved there would not be the one training left out. Weights that do not name their data ->
+    the validation split, to be safe. ``val`` / ``all`` force the choice.
+    """
+    if split not in SPLITS:
+        raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got '{split}'")
+    if data_dir is None:
+        return "val", "the validation split of the task's embedded dataset"
+    named = f"{data_dir}"
+    if split == "val":
+        return "val", f"the validation split of {named}"
+    if split == "all":
+        return "all", f"all images of {named}"
+    root = Path(data_dir).expanduser().resolve()
+    trained = [_training_folder(extra["data"], path) for extra, path in zip(extras, weights) if extra.get("data")]
+    for folder in trained:
+        if folder == root:
+            return "val", f"the validation split of {named} (the folder the models were trained on)"
+        if folder in root.parents or root in folder.parents:
+            raise ConfigError(f"{data_dir} overlaps {folder}, the folder the models were trained on: evaluate on "
+                              f"{folder} itself (its validation split is used) or on images they never saw "
+                              "(or force a choice with --split val|all)")
+    if not trained:
+        return "val", (f"the validation split of {named} (the weights do not say what they were trained on; "
+                       "--split all uses every image)")
+    return "all", f"all images of {named} (not the models' training folder)"
+
+
+def _training_folder(data: str, weights: Path) -> Path:
+    """A training folder recorded in metadata; a relative one is taken from the directory training ran in,
+    which for the shipped weights is the repository (``weights/..``), else the current one."""
+    path = Path(data).expanduser()
+    if path.is_absolute():
+        return path.resolve()
+    shipped = (Path(weights).resolve().parent.parent / path)
+    return shipped.resolve() if shipped.exists() else path.resolve()
+
+
+def _float_or(value: str | None, default: float) -> float:
+    try:
+        return float(value) if value is not None else default
+    except ValueError:
+        return default
+
+
 @torch.inference_mode()
 def evaluate(
     task: Task | str,
@@ -158,15 +215,18 @@ def evaluate(
     grid: str | Path | None = None,
     grid_rows: int = 8,
     batch_size: int = 8,
-    val_fraction: float = 0.1,
+    val_fraction: float | None = None,
+    split: str = "auto",
     progress: bool = False,
 ) -> EvalReport:
-    """Evaluate a task's cGAN and regression on its validation split.
+    """Evaluate a task's cGAN and regression on a folder's validation split or on all of its images.
 
     ``task``: a Task or a registered name. ``data_dir`` None = the task's embedded data. Weights: ``cgan`` /
     ``regression`` files, else ``<weights_dir>/<task>-<model>.safetensors``. ``size`` defaults to the cGAN's
-    training size; ``limit`` caps the number of validation images (None = all). ``batch_size`` inputs are
-    generated at once (times K for the cGAN). ``grid``: where to save the comparison PNG.
+    training size; ``limit`` caps the number of images, spread evenly over the sorted file list (None = all).
+    ``batch_size`` inputs are generated at once (times K for the cGAN). ``grid``: where to save the
+    comparison PNG. ``split``: see :func:`resolve_split`; ``val_fraction`` defaults to the one the weights
+    were trained with (else 0.1).
     """
     start = time.perf_counter()
     if isinstance(task, str):
@@ -187,10 +247,17 @@ def evaluate(
             raise WeightsError(f"{paths[name]} holds a {translator.model} model; pass it as --{translator.model}")
     gan, reg = translators["cgan"], translators["regression"]
     size = size or gan.info.train_size
-    dataset = gan.task.build_dataset(Path(data_dir) if data_dir else None, "val", size, val_fraction)
+    if val_fraction is None:
+        val_fraction = _float_or(gan.info.extra.get("val_fraction"), 0.1)
+    split, source = resolve_split(split, data_dir, [paths["cgan"], paths["regression"]],
+                                  [gan.info.extra, reg.info.extra])
+    dataset = gan.task.build_dataset(Path(data_dir) if data_dir else None, split, size, val_fraction)
     count = len(dataset) if limit is None else min(limit, len(dataset))
     if count == 0:
-        raise DataError(f"the validation split of {data_dir or 'the embedded dataset'} is empty")
+        raise DataError(f"{source} has no images")
+    # A --limit takes files spread over the sorted list, not its head (a folder sorted by name may hold
+    # one kind of image first: edges2shoes_handbags has 1000 shoes, then 1000 bags).
+    chosen = [i * len(dataset) // count for i in range(count)]
     k = samples if gan.stochastic else 1
     metric_fns = gan.task.metrics()
 
@@ -202,7 +269,7 @@ def evaluate(
     bar = tqdm(total=count, desc=f"eval {task.name}", unit="img", disable=not progress, dynamic_ncols=True)
     for first in range(0, count, batch_size):
         tick = time.perf_counter()
-        items = [dataset[(i, stable_seed("eval", i))] for i in range(first, min(first + batch_size, count))]
+        items = [dataset[(i, stable_seed("eval", i))] for i in chosen[first : first + batch_size]]
         x = torch.stack([item["x"] for item in items]).to(gan.device)
         keys = [str(item["key"]) for item in items]
         y = torch.stack([item["y"] for item in items]).to(gan.device) if "y" in items[0] \
@@ -273,5 +340,5 @@ def evaluate(
     return EvalReport(
         task=task.name, images=count, size=size, samples=k, seed=seed,
         weights={name: str(path) for name, path in paths.items()}, models=models, swd_levels=swd_levels,
-        fid_note=fid_note, seconds=timing, grid=grid_path,
+        fid_note=fid_note, split=split, source=source, seconds=timing, grid=grid_path,
     )

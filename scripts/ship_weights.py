@@ -60,7 +60,7 @@ def ship(task: str, model: str, runs: Path) -> dict:
     out = ROOT / "weights" / f"{task}-{model}.safetensors"
     save_generator(out, generator, task=task, model=model, train_size=info.train_size, step=info.step,
                    task_options=info.task_options, dtype=torch.float16,
-                   extra={"data": config["data"], "training_seconds": f"{seconds:.0f}", "hardware": hardware()})
+                   extra={"data": config["data"], "val_fraction": str(config["val_fraction"]), "training_seconds": f"{seconds:.0f}", "hardware": hardware()})
     return {"model": model, "file": out.name, "mb": out.stat().st_size / 2**20, "params": count_parameters(generator),
             "steps": info.step, "hours": seconds / 3600, "config": config}
 
@@ -91,7 +91,7 @@ def main() -> None:
         shipped = [ship(task, model, Path(args.runs)) for model in ("cgan", "regression")]
         data = shipped[0]["config"]["data"]
         report = evaluate(task, data_dir=Path(data), weights_dir=ROOT / "weights", samples=8, limit=args.limit,
-                          val_fraction=shipped[0]["config"]["val_fraction"])
+                          val_fraction=shipped[0]["config"]["val_fraction"], split="val")
         (ROOT / "weights" / f"{task}.json").write_text(report.to_json() + "\n")
         (ROOT / "weights" / f"{task}.md").write_text(card(task, shipped, report.table(), data))
         print(f"{task}: shipped {', '.join(s['file'] for s in shipped)}\n{report.table()}")

@@ -383,8 +383,12 @@ class Trainer:
 
     def save_checkpoint(self) -> Path:
         path = ckpt.save_checkpoint(self.state_dict(), self.out / "checkpoints", self.step, self.cfg.keep_checkpoints)
+        # Where the data came from lets `img2img eval` tell the training folder (validation split only)
+        # from a folder of photos the model never saw.
+        data = str(Path(self.cfg.data).expanduser().resolve()) if self.cfg.data else ""
         save_generator(self.weights_path, self.ema.model, task=self.task.name, model=self.cfg.model,
-                       train_size=self.cfg.size, step=self.step, task_options=self.task.options)
+                       train_size=self.cfg.size, step=self.step, task_options=self.task.options,
+                       extra={"data": data, "val_fraction": str(self.cfg.val_fraction)})
         return path
 
     def _resume_state(self, cfg: TrainConfig) -> dict[str, Any] | None:
