@@ -38,7 +38,7 @@ from .metrics import (
 from .metrics.fid import extract_features
 from .models import sample_latent
 from .seeding import make_generator, stable_seed
-from .task import Task
+from .task import Task, wants_condition
 
 MODELS = ("cgan", "regression")
 GRID_SAMPLES = 4  # cGAN samples shown per row of the comparison grid
@@ -128,19 +128,22 @@ class _Accumulator:
     task: dict[str, list[Tensor]] = field(default_factory=dict)
     firsts: list[Tensor] = field(default_factory=list)  # one output per input: the set for SWD and FID
 
-    def add(self, outputs: Tensor, real: Tensor, metric_fns: dict[str, Any], spread: Tensor | None = None) -> None:
-        """outputs (B, K, C, H, W) for reals (B, C, H, W): per-input means over the K samples. Diversity is
-        measured on ``spread`` (B, K', C, H, W) when given, else on the outputs."""
+    def add(self, outputs: Tensor, real: Tensor, y: Tensor, metric_fns: dict[str, Any],
+            spread: Tensor | None = None) -> None:
+        """outputs (B, K, C, H, W) for reals (B, C, H, W) and conditions y (B, ...): per-input means over the
+        K samples. Diversity is measured on ``spread`` (B, K', C, H, W) when given, else on the outputs."""
         b, k = outputs.shape[:2]
         flat = outputs.flatten(0, 1)
         repeated = real.repeat_interleave(k, dim=0)
+        conditions = y.repeat_interleave(k, dim=0)
         self.psnr.append(psnr(flat, repeated).view(b, k).mean(dim=1))
         self.ssim.append(ssim(flat, repeated).view(b, k).mean(dim=1))
         self.energy.append(sharpness(flat))
         spread = outputs if spread is None else spread
         self.diversity.extend(pairwise_l1(spread[i]) for i in range(b))
         for name, fn in metric_fns.items():
-            self.task.setdefault(name, []).append(torch.as_tensor(fn(flat, repeated)).float().view(b, k).mean(dim=1))
+            value = fn(flat, repeated, conditions) if wants_condition(fn) else fn(flat, repeated)
+            self.task.setdefault(name, []).append(torch.as_tensor(value).float().view(b, k).mean(dim=1))
         self.firsts.append(outputs[:, 0])
 
 
@@ -288,9 +291,9 @@ def evaluate(
         tick = time.perf_counter()
         timing["generate"] += tick - tock
 
-        real = x.float().cpu()
-        acc["cgan"].add(fakes, real, metric_fns)
-        acc["regression"].add(mean_a[:, None], real, metric_fns, spread=torch.stack([mean_a, mean_b], dim=1))
+        real, y_cpu = x.float().cpu(), y.float().cpu()
+        acc["cgan"].add(fakes, real, y_cpu, metric_fns)
+        acc["regression"].add(mean_a[:, None], real, y_cpu, metric_fns, spread=torch.stack([mean_a, mean_b], dim=1))
         real_energy.append(sharpness(real))
         reals.append(real)
         if len(grid_rows_kept) < grid_rows:

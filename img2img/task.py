@@ -25,6 +25,7 @@ Minimal plugin::
 from __future__ import annotations
 
 import copy
+import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
@@ -36,12 +37,23 @@ from torch.utils.data import Dataset
 from .errors import ConfigError
 from .seeding import make_generator, stable_seed
 
+def wants_condition(metric: Callable[..., Tensor]) -> bool:
+    """Whether a task metric takes the condition too: ``fn(fake, real, y)`` rather than ``fn(fake, real)``."""
+    try:
+        parameters = list(inspect.signature(metric).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in parameters)
+
+
 LossFn = Callable[[Tensor, Tensor, Tensor], Tensor]
 """``fn(fake, real, y) -> scalar``: fake and real are the generator output (after :meth:`Task.compose`) and
 the target, both in [-1, 1]; y is the condition."""
 
-MetricFn = Callable[[Tensor, Tensor], Tensor]
-"""``fn(fake, real) -> Tensor[N]``: one value per image, higher or lower is better as the metric says."""
+MetricFn = Callable[..., Tensor]
+"""``fn(fake, real) -> Tensor[N]`` or ``fn(fake, real, y) -> Tensor[N]``: one value per image, higher or lower
+is better as the metric says; the three-argument form also gets the condition (e.g. a mask it carries)."""
 
 
 @dataclass

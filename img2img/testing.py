@@ -32,7 +32,7 @@ from torch import Tensor
 from .config import TrainConfig, set_value
 from .errors import Img2ImgError
 from .seeding import make_generator
-from .task import AppHints, Control, LossTerm, Task
+from .task import AppHints, Control, LossTerm, Task, wants_condition
 
 __all__ = ["ConformanceError", "Problem", "check_task", "find_problems", "conformance_test", "TINY_SETTINGS"]
 
@@ -488,20 +488,24 @@ class _Checker:
         with self.part(where):
             metrics = task.metrics()
             if not isinstance(metrics, dict):
-                self.fail(where, f"must return a dict of name -> fn(fake, real), got {type(metrics).__name__}")
+                self.fail(where, f"must return a dict of name -> fn(fake, real[, y]), got {type(metrics).__name__}")
                 return
             for name, fn in metrics.items():
                 label = f"metric '{name}'"
                 if not isinstance(name, str) or not name.strip() or not callable(fn):
-                    self.fail(where, f"entry {name!r} must map a non-empty name to a callable fn(fake, real)")
+                    self.fail(where, f"entry {name!r} must map a non-empty name to a callable fn(fake, real[, y])")
                     continue
                 if x is None:
                     continue
                 with self.part(label):
                     fake = torch.tanh(torch.randn(x.shape, generator=self.generator(6), device=self.device))
+                    wants_y = wants_condition(fn)
+                    if wants_y and self.y is None:
+                        continue  # make_condition already failed and was reported
                     with torch.no_grad():
-                        value = fn(fake, x)
-                    self.tensor(label, value, (x.shape[0],), "fn(fake, real) (one value per image, shape (N,))",
+                        value = fn(fake, x, self.y) if wants_y else fn(fake, x)
+                    call = "fn(fake, real, y)" if wants_y else "fn(fake, real)"
+                    self.tensor(label, value, (x.shape[0],), f"{call} (one value per image, shape (N,))",
                                 in_range=False)
 
     # -- training and prediction ------------------------------------------------------------------

@@ -147,3 +147,12 @@ def test_fid_and_kid_with_a_local_extractor(tiny_weights, tmp_path):
         assert isinstance(report.models[model]["fid"], float) and report.models[model]["fid"] >= 0
         assert isinstance(report.models[model]["kid"], float)
     assert report.fid_note == "" and "unavailable" not in report.table()
+
+
+def test_task_metrics_may_ask_for_the_condition(tiny_weights):
+    # Two-argument metrics get (fake, real); three-argument ones also the condition y (uncrop's fill_psnr).
+    report = evaluate(tiny_weights["task"], cgan=tiny_weights["cgan"], regression=tiny_weights["regression"],
+                      samples=2, limit=3, device="cpu")
+    for model in ("cgan", "regression"):
+        assert 0 < report.models[model]["task"]["fill_psnr"] <= 100
+    assert "fill_psnr" in report.table()

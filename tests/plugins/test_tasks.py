@@ -10,7 +10,7 @@ from img2img.errors import ConfigError, Img2ImgError
 from img2img.seeding import make_generator
 
 from img2img_plugins.sketch2photo import detect_direction, detect_layout, whiteness  # noqa: I001
-from img2img_plugins.uncrop import outpaint_masks
+from img2img_plugins.uncrop import fill_psnr, outpaint_masks
 
 
 # -- uncrop ----------------------------------------------------------------------------------------
@@ -52,6 +52,22 @@ def test_uncrop_prepare_input_grows_the_canvas(host):
     assert y[0, 3, :, :10].eq(1).all() and y[0, 3, :, 10:50].eq(0).all() and y[0, 3, :, 50:].eq(1).all()
     with pytest.raises(ConfigError, match="sides"):
         task.prepare_input(image, sides="diagonal")
+
+
+def test_uncrop_fill_psnr_scores_only_the_generated_band(host):
+    task = host.get("uncrop")
+    real = torch.rand(2, 3, 32, 32) * 2 - 1
+    y = task.make_eval_condition(real, ["a", "b"])
+    perfect_fill = task.compose(real, y)
+    assert torch.all(fill_psnr(perfect_fill, real, y) == 100.0)
+    grey_fill = task.compose(torch.zeros_like(real), y)
+    band = y[:, 3:4].expand_as(real).bool()
+    expected = torch.stack([-10 * torch.log10(((grey_fill[i] - real[i])[band[i]] / 2).pow(2).mean()) for i in range(2)])
+    assert torch.allclose(fill_psnr(grey_fill, real, y), expected, atol=1e-4)
+    # Whole-image PSNR of the same output is far higher: the copied photo is error-free.
+    whole = -10 * torch.log10(((grey_fill - real) / 2).pow(2).flatten(1).mean(dim=1))
+    assert torch.all(whole > fill_psnr(grey_fill, real, y) + 3)
+    assert set(task.metrics()) == {"fill_psnr"}
 
 
 def test_uncrop_options_are_validated(host):
