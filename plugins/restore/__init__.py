@@ -68,6 +68,12 @@ class RestoreTask(img2img.Task):
             raise ConfigError(f"restore: severity must be one of {', '.join(SEVERITIES)}; got '{severity}'")
         return degrade(image, make_generator(seed, image.device), self.degradation(severity))
 
+    def examples(self) -> list[Tensor]:
+        # Damaged versions of the code-drawn scenes, so clicking an example shows a restoration at once
+        # (a clean example would need 'degrade it first'). Fixed seeds: the same damage every time.
+        return [self.prepare_input(scene, degrade_first=True, severity="medium", seed=i)
+                for i, scene in enumerate(super().examples())]
+
     def loss_terms(self) -> list[LossTerm]:
         # cGAN only: the regression baseline stays a pure MSE model, the E[x|y] estimator it stands for.
         return [LossTerm("gradient", gradient_loss, weight=20.0, models=("cgan",))]

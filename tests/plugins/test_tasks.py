@@ -6,6 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
+import img2img
 from img2img.errors import ConfigError, Img2ImgError
 from img2img.seeding import make_generator
 
@@ -150,3 +151,16 @@ def test_example_inputs_are_made_by_code(host):
     for name in ("sketch2photo", "restore", "uncrop"):
         examples = host.get(name).examples()
         assert examples and all(e.dim() == 4 and e.shape[1] == 3 and e.min() >= -1 and e.max() <= 1 for e in examples)
+
+
+def test_restore_examples_come_damaged(host):
+    # Clicking an example in the app should show a restoration, so the examples are degraded scenes.
+    from img2img.metrics import sharpness
+
+    task = host.get("restore")
+    damaged, clean = task.examples(), img2img.Task.examples(task)
+    assert len(damaged) == len(clean)
+    for d, c in zip(damaged, clean):
+        assert d.shape == c.shape and (d - c).abs().mean() > 0.02
+        assert sharpness(d) < sharpness(c)  # blur and resizing take detail away; noise does not give it back
+    assert all(torch.equal(a, b) for a, b in zip(damaged, task.examples()))  # the same damage every time
