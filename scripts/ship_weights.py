@@ -65,6 +65,9 @@ def ship(task: str, model: str, runs: Path) -> dict:
             "steps": info.step, "hours": seconds / 3600, "config": config}
 
 
+SEEN_HEADING = "## Seen by eye"
+
+
 def card(task: str, shipped: list[dict], table: str, data: str) -> str:
     dataset = Path(data).parts[-2] if Path(data).name in ("train", "images") else Path(data).name
     dataset = next((k for k in DATA_TERMS if k in data), dataset)
@@ -74,11 +77,22 @@ def card(task: str, shipped: list[dict], table: str, data: str) -> str:
     for s in shipped:
         lines.append(f"| {s['model']} | `{s['file']}` | {s['mb']:.1f} MB (fp16) | {s['params'] / 1e6:.2f} M | {s['steps']} "
                      f"| {s['config']['batch_size']} | {s['hours']:.1f} h | {hardware()} |")
-    lines += ["", "Config of the cGAN run (the baseline's differs only in `model` and `steps`; its generator has nz = 0):", "",
-              "```json", json.dumps({k: v for k, v in shipped[0]["config"].items() if k != "model"}, indent=1,
-                                    sort_keys=True), "```", "",
+    gan, reg = shipped[0]["config"], shipped[1]["config"]
+    differ = ", ".join(f"`{k}`" for k in sorted(set(gan) | set(reg)) if gan.get(k) != reg.get(k))
+    lines += ["", f"Config of the cGAN run (the baseline's differs in {differ}; its generator has nz = 0):", "",
+              "```json", json.dumps({k: v for k, v in gan.items() if k != "model"}, indent=1, sort_keys=True), "```", "",
               "Evaluation on the validation split (`img2img eval`, 8 cGAN samples per input):", "", table, ""]
     return "\n".join(lines)
+
+
+def kept_notes(path: Path) -> str:
+    """The hand-written part of an existing card (from SEEN_HEADING on), carried over when the numbers are
+    rewritten: what someone saw in the grids is not regenerated, so it must not be lost."""
+    if not path.is_file():
+        return ""
+    text = path.read_text(encoding="utf-8")
+    at = text.find(SEEN_HEADING)
+    return "\n" + text[at:].rstrip() + "\n" if at >= 0 else ""
 
 
 def main() -> None:
@@ -93,7 +107,11 @@ def main() -> None:
         report = evaluate(task, data_dir=Path(data), weights_dir=ROOT / "weights", samples=8, limit=args.limit,
                           val_fraction=shipped[0]["config"]["val_fraction"], split="val")
         (ROOT / "weights" / f"{task}.json").write_text(report.to_json() + "\n")
-        (ROOT / "weights" / f"{task}.md").write_text(card(task, shipped, report.table(), data))
+        card_path = ROOT / "weights" / f"{task}.md"
+        notes = kept_notes(card_path)
+        card_path.write_text(card(task, shipped, report.table(), data) + notes)
+        if not notes:
+            print(f"{card_path}: add a '{SEEN_HEADING}' section saying what the sample grids show")
         print(f"{task}: shipped {', '.join(s['file'] for s in shipped)}\n{report.table()}")
 
 
