@@ -106,7 +106,9 @@ def main() -> None:
         data = shipped[0]["config"]["data"]
         report = evaluate(task, data_dir=Path(data), weights_dir=ROOT / "weights", samples=8, limit=args.limit,
                           val_fraction=shipped[0]["config"]["val_fraction"], split="val")
-        (ROOT / "weights" / f"{task}.json").write_text(report.to_json() + "\n")
+        # The shipped record names files relative to the repository, not this machine's absolute paths.
+        report.weights = {name: Path(path).resolve().relative_to(ROOT).as_posix() for name, path in report.weights.items()}
+        (ROOT / "weights" / f"{task}.json").write_text(report.to_json())
         card_path = ROOT / "weights" / f"{task}.md"
         notes = kept_notes(card_path)
         card_path.write_text(card(task, shipped, report.table(), data) + notes)
