@@ -35,3 +35,13 @@ def test_shipped_weights(path, host):
         assert (a[0] - b[0]).abs().mean() > 1e-3, "cGAN samples for two seeds are identical"
     else:
         assert a.shape[0] == 1 and torch.equal(a, translator.sample(y, samples=2, seed=5)), "baseline not deterministic"
+
+
+@pytest.mark.parametrize("task", ["sketch2photo", "restore", "uncrop"])
+def test_every_built_in_task_ships_both_models_and_a_card(task):
+    folder = default_weights_dir()
+    for model in ("cgan", "regression"):
+        assert (folder / f"{task}-{model}.safetensors").is_file(), f"{task}-{model} is not shipped"
+    card = (folder / f"{task}.md").read_text()
+    assert "## Seen by eye" in card, f"{task}.md lacks what a person saw in the sample grids"
+    assert (folder / f"{task}.json").is_file()
