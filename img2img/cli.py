@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--backend", choices=["auto", "torch", "onnx"], default="auto",
                          help="auto: ONNX Runtime on the CPU when installed (faster), else torch; "
                               "an .onnx --weights file always uses ONNX Runtime")
+    predict.add_argument("--max-side", type=int, default=None, metavar="PX",
+                         help="longest side the generator runs at; larger inputs are scaled down for it and the "
+                              "output scaled back (default: the task's choice, e.g. uncrop paints at its "
+                              "training size; 0 = always full resolution)")
     predict.add_argument("--force", action="store_true", help="overwrite existing output files")
     predict.set_defaults(func=cmd_predict)
 
@@ -235,7 +239,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         inputs = [source]
         outputs = [target / source.stem if target.is_dir() else target.with_suffix("")]
-    translator = Translator(task, weights, device=args.device, backend=args.backend)
+    if args.max_side is not None and args.max_side < 0:
+        raise ConfigError(f"--max-side must be >= 0 (0 = full resolution); got {args.max_side}")
+    translator = Translator(task, weights, device=args.device, backend=args.backend,
+                            max_side=-1 if args.max_side is None else args.max_side)
     k = args.samples if translator.stochastic else 1
 
     plans = [(src, _output_names(dst, k)) for src, dst in zip(inputs, outputs)]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
@@ -59,9 +60,13 @@ def default_weights_path(task: str, model: str = "cgan", weights_dir: Path | Non
 class Translator:
     """A loaded model for one task. ``translate`` returns K samples (1 for a deterministic model)."""
 
-    def __init__(self, task: Task, weights: Path, device: str | torch.device = "auto", backend: str = "auto") -> None:
+    def __init__(self, task: Task, weights: Path, device: str | torch.device = "auto", backend: str = "auto",
+                 max_side: int | None = -1) -> None:
         """``weights``: a ``.safetensors`` file or an ``.onnx`` export. ``backend``: torch, onnx (ONNX Runtime on
-        the CPU) or auto; see :func:`choose_backend`. A ``.onnx`` file always runs with ONNX Runtime."""
+        the CPU) or auto; see :func:`choose_backend`. A ``.onnx`` file always runs with ONNX Runtime.
+        ``max_side``: the longest side the generator runs at (larger conditions are downscaled for it and
+        the output upscaled back); -1 = the task's ``work_scale`` x the training size, None or 0 = always
+        the input's own resolution."""
         weights = Path(weights)
         if backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}; got '{backend}'")
@@ -89,6 +94,12 @@ class Translator:
         options = {k: v for k, v in self.info.task_options.items() if k in task.default_options}
         self.task = task.configure(**options)
         self.weights = weights
+        if max_side == -1:
+            scale = self.task.work_scale
+            max_side = round(scale * self.info.train_size) if scale else None
+        if max_side is not None and max_side < 0:
+            raise ConfigError(f"max_side must be >= 0 (0 = full resolution); got {max_side}")
+        self.max_side = max_side or None
         # Half precision only where it is fast and exact enough: on CUDA. The CPU stays fp32.
         self.precision = "bf16" if self.device.type == "cuda" else "fp32"
 
@@ -123,9 +134,21 @@ class Translator:
         if z is None:
             z = sample_latent(samples, self.generator.nz, make_generator(seed), self.device, scale=noise_scale)
         batch = y.expand(z.shape[0], -1, -1, -1)
+        work = self.work_size(y.shape[2], y.shape[3])
+        small = batch if work == tuple(y.shape[2:]) else self.task.resize_condition(batch, work)
         with autocast(self.device, self.precision):
-            out = self.generator(batch, z)
-        return self.task.compose(out.float(), batch.float()).clamp(-1, 1)
+            out = self.generator(small, z).float()
+        if work != tuple(y.shape[2:]):
+            out = F.interpolate(out, size=y.shape[2:], mode="bicubic", align_corners=False)
+        return self.task.compose(out, batch.float()).clamp(-1, 1)
+
+    def work_size(self, height: int, width: int) -> tuple[int, int]:
+        """The (H, W) the generator runs at for a condition of this size (see ``max_side``)."""
+        longest = max(height, width)
+        if self.max_side is None or longest <= self.max_side:
+            return height, width
+        ratio = self.max_side / longest
+        return max(1, round(height * ratio)), max(1, round(width * ratio))
 
     def condition(self, image: Tensor, **controls: Any) -> Tensor:
         return self.task.prepare_input(image.to(self.device), **controls)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
@@ -97,6 +98,12 @@ class Task:
     in_channels: ClassVar[int] = 3  # channels of the condition y fed to the generator
     out_channels: ClassVar[int] = 3  # channels of the output x
     paired: ClassVar[bool] = False  # True: datasets yield y; False: make_condition builds y from x
+    # Inference: the generator runs with the condition's longest side at most ``work_scale`` x the size it
+    # was trained at; a larger condition is downscaled for it (``resize_condition``), the output is upscaled
+    # back and ``compose`` uses the full-resolution condition. None: always at the input's own resolution
+    # (right for pixel-level tasks such as restoration; wrong for fills that need context the receptive
+    # field saw only at the training scale).
+    work_scale: ClassVar[float | None] = None
     default_options: ClassVar[dict[str, Any]] = {}  # task options (``--set task_options.NAME=...``)
     defaults: ClassVar[dict[str, Any]] = {}  # TrainConfig overrides, dotted keys: {"generator.nz": 0}
     app: ClassVar[AppHints] = AppHints()
@@ -167,6 +174,11 @@ class Task:
         Applied in training too, so the losses and the discriminator see what the user will see.
         """
         return output
+
+    def resize_condition(self, y: Tensor, size: tuple[int, int]) -> Tensor:
+        """y at another (H, W) for the generator (see ``work_scale``); tasks whose condition holds a mask
+        override this to keep the mask binary."""
+        return F.interpolate(y, size=size, mode="bilinear", align_corners=False, antialias=True)
 
     def condition_preview(self, y: Tensor) -> Tensor:
         """A 3-channel picture of the condition for sample grids and the app."""

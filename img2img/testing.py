@@ -348,6 +348,14 @@ class _Checker:
         with self.part("condition_preview"):
             preview = task.condition_preview(y)
             self.tensor("condition_preview", preview, (n, 3, h, w), "the preview (N, 3, H, W)")
+        scale = getattr(task, "work_scale", None)
+        if scale is not None and (not isinstance(scale, (int, float)) or isinstance(scale, bool) or scale <= 0):
+            self.fail("work_scale", f"must be None or a positive number (x the training size), got {scale!r}")
+        with self.part("resize_condition"):
+            size = (max(1, h // 2), max(1, w // 2))
+            small = task.resize_condition(y, size)
+            self.tensor("resize_condition", small, (n, task.in_channels, *size),
+                        "the resized condition (N, in_channels, H', W')")
 
     def check_app(self) -> None:
         app = self.task.app

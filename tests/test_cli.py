@@ -59,6 +59,20 @@ def test_predict_writes_k_samples_of_the_grown_size(trained, tmp_path, capsys):
         assert Image.open(tmp_path / f"out_{k}.png").size == (80, 30)
 
 
+def test_predict_max_side_keeps_the_output_size_and_refuses_a_negative_value(trained, tmp_path, capsys):
+    Image.new("RGB", (90, 60), (40, 120, 40)).save(tmp_path / "in.png")
+    weights = str(trained / "uncrop-cgan.safetensors")
+    for max_side in ("16", "0"):  # scaled down for the generator / full resolution: the same output size
+        code, out, _ = run(capsys, "predict", "--task", "uncrop", "--weights", weights, "--input",
+                           str(tmp_path / "in.png"), "--output", str(tmp_path / f"out{max_side}.png"),
+                           "--samples", "1", "--max-side", max_side)
+        assert code == 0 and Image.open(tmp_path / f"out{max_side}.png").size == (90 + 22, 60)
+    code, _, err = run(capsys, "predict", "--task", "uncrop", "--weights", weights, "--input",
+                       str(tmp_path / "in.png"), "--output", str(tmp_path / "neg.png"), "--max-side", "-1")
+    assert_one_line_error(code, err, "--max-side must be >= 0")
+    assert not (tmp_path / "neg.png").exists()
+
+
 def test_predict_folder_skips_unreadable_and_refuses_overwrite(trained, tmp_path, capsys):
     src = tmp_path / "photos dir ü"
     src.mkdir()

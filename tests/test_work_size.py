@@ -1,0 +1,94 @@
+"""Inference at the training scale: a task with ``work_scale`` has its generator run on a downscaled condition
+and its output upscaled back, while ``compose`` keeps the user's pixels at full resolution."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from img2img.config import GeneratorConfig
+from img2img.errors import ConfigError
+from img2img.inference import Translator
+from img2img.models import UNetGenerator
+from img2img.weights import save_generator
+
+
+@pytest.fixture(autouse=True)
+def _torch_backend(monkeypatch):
+    monkeypatch.setenv("IMG2IMG_BACKEND", "torch")
+
+
+def _weights(tmp_path: Path, task, train_size: int = 32) -> Path:
+    cfg = GeneratorConfig(in_channels=task.in_channels, out_channels=task.out_channels, ngf=8, max_mult=4, nz=4)
+    torch.manual_seed(0)
+    g = UNetGenerator(cfg, size=train_size)
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    return save_generator(tmp_path / f"{task.name}-cgan.safetensors", g, task=task.name, model="cgan",
+                          train_size=train_size, step=0)
+
+
+class _Spy:
+    """Wraps a generator and records the spatial size of every condition it is given."""
+
+    def __init__(self, generator) -> None:
+        self.inner, self.sizes = generator, []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def __call__(self, y, z):
+        self.sizes.append(tuple(y.shape[2:]))
+        return self.inner(y, z)
+
+
+def test_uncrop_paints_at_the_training_size_and_keeps_known_pixels_full_resolution(tmp_path, host):
+    task = host.get("uncrop")
+    translator = Translator(task, _weights(tmp_path, task), device="cpu")
+    assert translator.max_side == 32  # work_scale 1.0 x train_size 32
+    translator.generator = spy = _Spy(translator.generator)
+    photo = torch.rand(1, 3, 90, 120) * 2 - 1
+    y = translator.condition(photo, sides="left+right", amount=0.25)
+    out = translator.sample(y, samples=2, seed=0)
+    assert spy.sizes == [(16, 32)]  # a 90x180 canvas, its longest side scaled to 32
+    assert out.shape == (2, 3, 90, 180)
+    # The photo comes back untouched: compose pastes it at full resolution, not an upscaled copy.
+    assert torch.equal(out[:, :, :, 30:150], photo.expand(2, -1, -1, -1))
+    assert (out[0] - out[1]).abs().mean() > 1e-4  # the fills still differ per sample
+
+
+def test_max_side_zero_runs_at_full_resolution_and_small_inputs_are_never_upscaled(tmp_path, host):
+    task = host.get("uncrop")
+    weights = _weights(tmp_path, task)
+    native = Translator(task, weights, device="cpu", max_side=0)
+    assert native.max_side is None and native.work_size(90, 180) == (90, 180)
+    scaled = Translator(task, weights, device="cpu")
+    assert scaled.work_size(20, 30) == (20, 30)
+    assert scaled.work_size(180, 90) == (32, 16)
+    with pytest.raises(ConfigError):
+        Translator(task, weights, device="cpu", max_side=-5)
+
+
+def test_tasks_without_work_scale_run_at_the_input_resolution(tmp_path, host):
+    task = host.get("restore")
+    assert task.work_scale is None
+    translator = Translator(task, _weights(tmp_path, task), device="cpu")
+    translator.generator = spy = _Spy(translator.generator)
+    translator.sample(torch.rand(1, 3, 64, 80) * 2 - 1)
+    assert translator.max_side is None and spy.sizes == [(64, 80)]
+
+
+def test_uncrop_resize_condition_keeps_the_mask_binary_and_unknown_pixels_blank(host):
+    task = host.get("uncrop")
+    y = task.prepare_input(torch.rand(1, 3, 100, 100) * 2 - 1, sides="right", amount=0.33)  # 100x133
+    small = task.resize_condition(y, (30, 40))
+    mask = small[:, 3:4]
+    assert set(mask.unique().tolist()) <= {0.0, 1.0}
+    assert torch.all(small[:, :3] * mask == 0)
+    # A column that is only partly unknown after the resize counts as unknown: the known side never shrinks
+    # into the blank, so the generator sees no grey-diluted photo pixels.
+    known_columns = int((mask[0, 0, 0] == 0).sum())
+    assert int(100 / 133 * 40) - 1 <= known_columns <= int(100 / 133 * 40)
