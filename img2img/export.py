@@ -12,6 +12,7 @@ records the arithmetic as ops and needs no proof. It is deprecated in torch but 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -29,7 +30,7 @@ from .atomic import atomic_write
 from .config import GeneratorConfig, generator_config_from_dict
 from .errors import ExportError, WeightsError
 from .models import UNetGenerator
-from .models.unet import _pad_to_multiple
+from .models.unet import _pad_to_multiple, fold_resize_upsampling
 from .weights import FORMAT, WeightsInfo
 
 ONNX_FORMAT = FORMAT  # the same metadata keys as a .safetensors file, stored as ONNX metadata_props
@@ -87,7 +88,8 @@ class _Exportable(nn.Module):
 def export_onnx(generator: UNetGenerator, info: WeightsInfo, out: Path, size: int | None = None) -> Path:
     """Write ``generator`` as an ONNX file with dynamic batch/H/W and the weights metadata; atomic."""
     onnx = _require("onnx")
-    generator = generator.float().cpu().eval()
+    generator = copy.deepcopy(generator).float().cpu().eval()
+    fold_resize_upsampling(generator)  # the same function with 4/9 of the upsampling multiply-adds
     size = size or max(generator.multiple, info.train_size)
     # Trace at a size that needs padding on both axes, so the pad ops are in the graph with traced amounts.
     y = torch.zeros(1, generator.config.in_channels, size + 2, size + 6)
@@ -196,7 +198,7 @@ def max_abs_diff(generator: UNetGenerator, onnx_path: Path, shapes: Sequence[tup
 def cached_export(weights: Path, generator: UNetGenerator, info: WeightsInfo) -> Path:
     """The ONNX file for a weights file, exported once and kept in the cache folder (keyed by content)."""
     digest = hashlib.sha256(Path(weights).read_bytes()).hexdigest()[:20]
-    path = cache_dir() / "onnx" / f"{info.task}-{info.model}-{digest}-opset{OPSET}.onnx"
+    path = cache_dir() / "onnx" / f"{info.task}-{info.model}-{digest}-opset{OPSET}-folded.onnx"
     if not path.is_file():
         export_onnx(generator, info, path)
     return path

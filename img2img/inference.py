@@ -17,6 +17,7 @@ from .data.io import pil_to_tensor, tensor_to_pil
 from .engine.precision import autocast, resolve_device
 from .errors import ConfigError, Img2ImgError, WeightsError
 from .models import sample_latent
+from .models.unet import fold_resize_upsampling
 from .seeding import make_generator
 from .task import Task
 from .weights import WeightsInfo, load_generator
@@ -85,6 +86,7 @@ class Translator:
             self.backend = "onnxruntime"
         else:
             self.generator, self.info = load_generator(weights, expected_task=task.name, device=self.device)
+            fold_resize_upsampling(self.generator)  # resize-conv -> the equal transposed conv: 2x faster here
             self.backend = "torch"
             if choose_backend(backend, self.device) == "onnx":
                 self._use_onnxruntime(weights, strict=backend == "onnx")

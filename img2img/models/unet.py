@@ -101,6 +101,41 @@ class _DecoderBlock(nn.Module):
         return self.body(x)
 
 
+# Nearest x2 upsampling followed by a 3x3 convolution (padding 1) equals a stride-2 4x4 transposed convolution:
+# output row 2i reads input rows i-1 (tap 0) and i (taps 1+2), row 2i+1 reads rows i (taps 0+1) and i+1 (tap 2).
+# In ConvTranspose2d's indexing (out = 2*in - 1 + k) that is k = [tap 2, taps 1+2, taps 0+1, tap 0] per axis.
+_FOLD = torch.tensor([[0.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+
+
+def fold_resize_upsampling(module: nn.Module) -> int:
+    """Replace every nearest-x2-upsample + 3x3-conv pair in ``module`` by the equal stride-2 transposed
+    convolution, in place; returns how many were folded. The result is the same function (up to float rounding)
+    at 4/9 of the multiply-adds per upsampling layer; for inference and export, not training."""
+    folded = 0
+    for block in module.modules():
+        if not isinstance(block, _DecoderBlock):
+            continue
+        for index, layer in enumerate(block.body):
+            if not (isinstance(layer, nn.Sequential) and len(layer) == 2 and isinstance(layer[0], nn.Upsample)
+                    and layer[0].mode == "nearest" and layer[0].scale_factor in (2, 2.0, (2.0, 2.0))
+                    and isinstance(layer[1], nn.Conv2d) and layer[1].kernel_size == (3, 3)
+                    and layer[1].padding == (1, 1) and layer[1].stride == (1, 1) and layer[1].groups == 1
+                    and layer[1].dilation == (1, 1)):
+                continue
+            conv = layer[1]
+            up = nn.ConvTranspose2d(conv.in_channels, conv.out_channels, 4, stride=2, padding=1,
+                                    bias=conv.bias is not None).to(conv.weight.device, conv.weight.dtype)
+            fold = _FOLD.to(conv.weight.device, conv.weight.dtype)
+            with torch.no_grad():
+                # (out, in, 3, 3) -> (out, in, 4, 4) -> ConvTranspose2d's (in, out, 4, 4)
+                up.weight.copy_(torch.einsum("rk,oikl,cl->iorc", fold, conv.weight, fold))
+                if conv.bias is not None:
+                    up.bias.copy_(conv.bias)
+            block.body[index] = up
+            folded += 1
+    return folded
+
+
 class UNetGenerator(nn.Module):
     """pix2pix U-Net mapping a condition y (and a latent z) to an image in [-1, 1] of the same H x W.
 

@@ -174,3 +174,33 @@ def test_sample_latent() -> None:
     assert torch.allclose(z, 2.0 * same)
     big = sample_latent(20000, 1)
     assert big.std().item() == pytest.approx(1.0, rel=0.05)
+
+
+@pytest.mark.parametrize("nz", [0, 4])
+def test_folding_resize_upsampling_gives_the_same_function_as_transposed_convs(nz):
+    import copy
+
+    from img2img.models.unet import fold_resize_upsampling
+
+    cfg = GeneratorConfig(in_channels=2, out_channels=3, ngf=8, max_mult=4, nz=nz, upsample="resize")
+    torch.manual_seed(0)
+    g = UNetGenerator(cfg, size=32).eval()
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    folded = copy.deepcopy(g)
+    assert fold_resize_upsampling(folded) == g.depth
+    assert not any(isinstance(m, torch.nn.Upsample) for m in folded.modules())
+    assert any(isinstance(m, torch.nn.ConvTranspose2d) for m in folded.modules())
+    y = torch.rand(2, 2, 27, 45) * 2 - 1  # odd sizes: padding and cropping around the folded layers
+    z = torch.randn(2, nz) if nz else None
+    with torch.no_grad():
+        assert torch.allclose(g(y, z), folded(y, z), atol=1e-5)
+    assert fold_resize_upsampling(folded) == 0  # nothing left to fold
+
+
+def test_transposed_generators_have_nothing_to_fold():
+    from img2img.models.unet import fold_resize_upsampling
+
+    g = UNetGenerator(GeneratorConfig(in_channels=3, out_channels=3, ngf=8, max_mult=4, nz=0), size=32)
+    assert fold_resize_upsampling(g) == 0
