@@ -231,6 +231,24 @@ class AppService:
                 self._models[task] = self._load(task)
             return self._models[task]
 
+    def warm_up(self) -> dict[str, str]:
+        """Load every task's models and run each once on its first example, so the first click does not pay
+        for loading, the one-time ONNX export or the runtime's first-call setup. Returns task -> "ready" or why
+        not (missing weights, a broken plugin); never raises: the UI reports such problems when they matter."""
+        status: dict[str, str] = {}
+        for name in self.task_names():
+            try:
+                models = self.models(name)
+                examples = self.task(name).examples()
+                for translator in (models.cgan, models.regression):
+                    if translator is not None and examples:
+                        controls = {c.name: c.default for c in translator.task.app.controls}
+                        translator.sample(translator.condition(examples[0], **controls))
+                status[name] = "ready"
+            except Exception as exc:  # noqa: BLE001 - a warm-up must not stop the app from starting
+                status[name] = f"{type(exc).__name__}: {exc}"
+        return status
+
     def _load(self, task_name: str) -> _Models:
         task = self.task(task_name)
         if len(self.missing_weights(task_name)) == len(MODELS):

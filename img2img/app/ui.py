@@ -12,6 +12,7 @@ import logging
 import os
 import random
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -293,4 +294,8 @@ def main(host: str = "127.0.0.1", port: int = 7860, share: bool = False,
          weights_dir: str | Path | None = None, device: str = "auto") -> None:
     """Build and serve the app until interrupted (``img2img app`` and ``app.py`` land here)."""
     demo = build_app(weights_dir=weights_dir, device=device)
+    # Load and run every model in the background while the server starts: the first click is then as fast as
+    # the rest (it was ~4 s, mostly the one-time ONNX export), and a click during the warm-up waits on the same
+    # per-task lock instead of loading twice.
+    threading.Thread(target=demo.img2img_service.warm_up, name="img2img-warm-up", daemon=True).start()
     launch(demo, host=host, port=port, share=share, block=True)

@@ -195,6 +195,16 @@ def test_missing_weights_say_which_and_how_to_train(tmp_path, host):
         empty.generate("restore", empty.examples("restore")[0])
 
 
+def test_warm_up_loads_every_task_with_weights_and_reports_the_rest(tmp_path, tiny_weights, host):
+    for name in ("uncrop-cgan.safetensors", "uncrop-regression.safetensors"):
+        (tmp_path / name).write_bytes((tiny_weights / name).read_bytes())
+    service = AppService(host, tmp_path, device="cpu", backend="torch")
+    status = service.warm_up()  # must not raise for the tasks without weights
+    assert status["uncrop"] == "ready" and "uncrop" in service._models
+    assert status["restore"].startswith("MissingWeightsError") and "restore" not in service._models
+    assert set(status) == set(service.task_names())
+
+
 def test_only_the_cgan_present_still_generates_with_a_note(tmp_path, tiny_weights, host):
     (tmp_path / "uncrop-cgan.safetensors").write_bytes((tiny_weights / "uncrop-cgan.safetensors").read_bytes())
     partial = AppService(host, tmp_path, device="cpu")
