@@ -269,7 +269,9 @@ def _cached_png(image: Image.Image | None) -> str | None:
     if image is None:
         return None
     buffer = io.BytesIO()
-    image.save(buffer, "PNG")
+    # Lossless (the point of the app is comparing sharpness); level 1 encodes a 256 px output in ~4 ms instead
+    # of ~10 ms at the default level 6, for files ~15% larger. Seven images per click.
+    image.save(buffer, "PNG", compress_level=1)
     data = buffer.getvalue()
     folder = Path(gr.utils.get_upload_folder()) / "img2img" / hashlib.sha256(data).hexdigest()[:40]
     target = folder / "image.png"
