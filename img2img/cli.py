@@ -239,10 +239,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         inputs = [source]
         outputs = [target / source.stem if target.is_dir() else target.with_suffix("")]
-    if args.max_side is not None and args.max_side < 0:
-        raise ConfigError(f"--max-side must be >= 0 (0 = full resolution); got {args.max_side}")
     translator = Translator(task, weights, device=args.device, backend=args.backend,
-                            max_side=-1 if args.max_side is None else args.max_side)
+                            max_side="auto" if args.max_side is None else args.max_side)
     k = args.samples if translator.stochastic else 1
 
     plans = [(src, _output_names(dst, k)) for src, dst in zip(inputs, outputs)]

@@ -62,11 +62,11 @@ class Translator:
     """A loaded model for one task. ``translate`` returns K samples (1 for a deterministic model)."""
 
     def __init__(self, task: Task, weights: Path, device: str | torch.device = "auto", backend: str = "auto",
-                 max_side: int | None = -1) -> None:
+                 max_side: int | str | None = "auto") -> None:
         """``weights``: a ``.safetensors`` file or an ``.onnx`` export. ``backend``: torch, onnx (ONNX Runtime on
         the CPU) or auto; see :func:`choose_backend`. A ``.onnx`` file always runs with ONNX Runtime.
         ``max_side``: the longest side the generator runs at (larger conditions are downscaled for it and
-        the output upscaled back); -1 = the task's ``work_scale`` x the training size, None or 0 = always
+        the output upscaled back); "auto" = the task's ``work_scale`` x the training size, None or 0 = always
         the input's own resolution."""
         weights = Path(weights)
         if backend not in BACKENDS:
@@ -96,12 +96,13 @@ class Translator:
         options = {k: v for k, v in self.info.task_options.items() if k in task.default_options}
         self.task = task.configure(**options)
         self.weights = weights
-        if max_side == -1:
+        if max_side == "auto":
             scale = self.task.work_scale
             max_side = round(scale * self.info.train_size) if scale else None
-        if max_side is not None and max_side < 0:
-            raise ConfigError(f"max_side must be >= 0 (0 = full resolution); got {max_side}")
-        self.max_side = max_side or None
+        if max_side is not None and (not isinstance(max_side, int) or max_side < 0):
+            raise ConfigError(f"the largest working side must be a size in pixels >= 0 (0 = full resolution); "
+                              f"got {max_side!r}")
+        self.max_side: int | None = max_side or None
         # Half precision only where it is fast and exact enough: on CUDA. The CPU stays fp32.
         self.precision = "bf16" if self.device.type == "cuda" else "fp32"
 

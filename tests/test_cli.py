@@ -69,7 +69,7 @@ def test_predict_max_side_keeps_the_output_size_and_refuses_a_negative_value(tra
         assert code == 0 and Image.open(tmp_path / f"out{max_side}.png").size == (90 + 22, 60)
     code, _, err = run(capsys, "predict", "--task", "uncrop", "--weights", weights, "--input",
                        str(tmp_path / "in.png"), "--output", str(tmp_path / "neg.png"), "--max-side", "-1")
-    assert_one_line_error(code, err, "--max-side must be >= 0")
+    assert_one_line_error(code, err, "must be a size in pixels >= 0")
     assert not (tmp_path / "neg.png").exists()
 
 
