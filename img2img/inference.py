@@ -138,10 +138,10 @@ class Translator:
             z = sample_latent(samples, self.generator.nz, make_generator(seed), self.device, scale=noise_scale)
         batch = y.expand(z.shape[0], -1, -1, -1)
         work = self.work_size(y.shape[2], y.shape[3])
-        small = batch if work == tuple(y.shape[2:]) else self.task.resize_condition(batch, work)
+        scaled = work != tuple(y.shape[2:])
         with autocast(self.device, self.precision):
-            out = self.generator(small, z).float()
-        if work != tuple(y.shape[2:]):
+            out = self.generator(self.task.resize_condition(batch, work) if scaled else batch, z).float()
+        if scaled:
             out = F.interpolate(out, size=y.shape[2:], mode="bicubic", align_corners=False)
         return self.task.compose(out, batch.float()).clamp(-1, 1)
 

@@ -232,18 +232,18 @@ class AppService:
             return self._models[task]
 
     def warm_up(self) -> dict[str, str]:
-        """Load every task's models and run each once on its first example, so the first click does not pay
-        for loading, the one-time ONNX export or the runtime's first-call setup. Returns task -> "ready" or why
-        not (missing weights, a broken plugin); never raises: the UI reports such problems when they matter."""
+        """Run every task once the way a click does (its first example, default settings), so the first real
+        click does not pay for loading, the one-time ONNX export or the runtime's first-call setup. Returns
+        task -> "ready" or why not (missing weights, a broken plugin); never raises: the UI reports such
+        problems when they matter."""
         status: dict[str, str] = {}
         for name in self.task_names():
             try:
-                models = self.models(name)
-                examples = self.task(name).examples()
-                for translator in (models.cgan, models.regression):
-                    if translator is not None and examples:
-                        controls = {c.name: c.default for c in translator.task.app.controls}
-                        translator.sample(translator.condition(examples[0], **controls))
+                examples = self.examples(name)
+                if examples:
+                    self.generate(name, examples[0], interpolation_steps=0)
+                else:
+                    self.models(name)
                 status[name] = "ready"
             except Exception as exc:  # noqa: BLE001 - a warm-up must not stop the app from starting
                 status[name] = f"{type(exc).__name__}: {exc}"

@@ -126,9 +126,8 @@ class UncropTask(img2img.Task):
     def resize_condition(self, y: Tensor, size: tuple[int, int]) -> Tensor:
         # A pixel that is even partly unknown at the new size counts as unknown: the mask stays binary, as in
         # training, and no blanked grey bleeds into the known pixels the generator sees.
-        photo = F.interpolate(y[:, :3], size=size, mode="bilinear", align_corners=False, antialias=True)
-        unknown = F.interpolate(y[:, 3:4], size=size, mode="bilinear", align_corners=False, antialias=True)
-        return masked_condition(photo, (unknown > 1e-3).to(y.dtype))
+        small = super().resize_condition(y, size)
+        return masked_condition(small[:, :3], (small[:, 3:4] > 1e-3).to(y.dtype))
 
     def compose(self, output: Tensor, y: Tensor) -> Tensor:
         mask = y[:, 3:4]
