@@ -31,9 +31,13 @@ os.environ.setdefault("IMG2IMG_CACHE_DIR", tempfile.mkdtemp(prefix="img2img-test
 
 
 def tiny_config(**overrides) -> TrainConfig:
-    """The smallest real configuration: 32 px, ngf 8; trains a step in a few ms."""
+    """The smallest real configuration: 32 px, ngf 8; trains a step in a few ms.
+
+    Precision is pinned to fp32: "auto" would mean bf16 on CPUs with native bf16 and fp32 elsewhere, and tests
+    that compare numbers must not depend on which CPU kind runs them. bf16 has its own tests (pass
+    ``precision="bf16"``), and the ``cpu_bf16`` fixture runs auto-dependent tests as both CPU kinds."""
     cfg = TrainConfig(task="uncrop", size=32, batch_size=4, steps=4, num_workers=0, log_every=2,
-                      sample_every=1000, checkpoint_every=2, keep_checkpoints=2)
+                      sample_every=1000, checkpoint_every=2, keep_checkpoints=2, precision="fp32")
     cfg.generator.ngf = 8
     cfg.generator.max_mult = 4
     cfg.discriminator.ndf = 8
@@ -45,6 +49,16 @@ def tiny_config(**overrides) -> TrainConfig:
             target = getattr(target, p)
         setattr(target, last, value)
     return cfg
+
+
+@pytest.fixture(params=[False, True], ids=["cpu-without-bf16", "cpu-with-bf16"])
+def cpu_bf16(request, monkeypatch) -> bool:
+    """Runs a test twice, as on an AVX2-only CPU and as on one with native bf16 (IMG2IMG_CPU_BF16 overrides the
+    /proc/cpuinfo reading), so both code paths of precision "auto" are tested whichever kind CI has."""
+    from img2img.engine.precision import CPU_BF16_ENV
+
+    monkeypatch.setenv(CPU_BF16_ENV, "1" if request.param else "0")
+    return request.param
 
 
 @pytest.fixture
