@@ -35,6 +35,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import torch  # noqa: E402
 
 from img2img.config import GeneratorConfig, TrainConfig  # noqa: E402
+from img2img.engine.precision import cpu_has_native_bf16, resolve_precision  # noqa: E402
 
 DEFAULT_THREADS = torch.get_num_threads()  # torch's own choice before anything here changes it
 
@@ -122,11 +123,16 @@ def train_candidates(quick: bool, out: Path) -> dict[str, Any]:
         print(f"  {name}: {row.get('images_per_s', row.get('error'))}", file=sys.stderr, flush=True)
 
     reps = 2 if quick else 3
+    # Without native bf16 every bf16 step is emulated (35x slower measured): one step each says enough.
+    bf16_reps, bf16_warmup = (reps, 1) if cpu_has_native_bf16() else (1, 0)
     measure("paper defaults (eager fp32 NCHW, default threads)", DEFAULT_THREADS, repeats=reps)
     measure("fp32, 1 thread", 1, repeats=reps)
     measure("fp32, 1 thread, channels_last", 1, channels_last=True, repeats=reps)
     measure("fp32, 1 thread, mkldnn off", 1, mkldnn=False, repeats=reps)
-    measure("bf16 autocast, 1 thread", 1, precision="bf16", repeats=1, warmup=0)  # ~15x slower: one step
+    measure("bf16 autocast, 1 thread", 1, precision="bf16", repeats=bf16_reps, warmup=bf16_warmup)
+    measure("bf16 autocast, default threads", DEFAULT_THREADS, precision="bf16", repeats=bf16_reps, warmup=bf16_warmup)
+    measure("bf16 autocast, default threads, channels_last", DEFAULT_THREADS, precision="bf16", channels_last=True,
+            repeats=bf16_reps, warmup=bf16_warmup)
     if DEFAULT_THREADS > 1:
         measure("fp32, default threads, channels_last", DEFAULT_THREADS, channels_last=True, repeats=reps)
     if not quick:
@@ -135,7 +141,11 @@ def train_candidates(quick: bool, out: Path) -> dict[str, Any]:
     torch.set_num_threads(1)
     trainer = _trainer(bench_config(), out / "train")
     flops = step_flops(trainer, batch_cache["batch"])
-    peak32, peak16 = matmul_peak(torch.float32), matmul_peak(torch.bfloat16, n=1024, repeats=1)
+    # Peaks on the whole machine (default threads), the most any candidate could reach. Emulated bf16 matmuls
+    # are slow enough that one small one says it.
+    torch.set_num_threads(DEFAULT_THREADS)
+    peak32 = matmul_peak(torch.float32)
+    peak16 = matmul_peak(torch.bfloat16) if cpu_has_native_bf16() else matmul_peak(torch.bfloat16, n=1024, repeats=1)
     base = results[0]["images_per_s"]
     ok = [r for r in results if "images_per_s" in r]
     fast = max(ok, key=lambda r: r["images_per_s"])
@@ -227,16 +237,18 @@ def machine() -> dict[str, Any]:
                 model = line.split(":", 1)[1].strip()
                 break
     return {"cpu": model, "cores": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version(),
-            "default_threads": DEFAULT_THREADS, "load_avg": os.getloadavg()}
+            "default_threads": DEFAULT_THREADS, "load_avg": os.getloadavg(), "native_bf16": cpu_has_native_bf16(),
+            "auto_precision": resolve_precision("auto", torch.device("cpu"))}
 
 
 def markdown(r: dict[str, Any]) -> str:
     m, t = r["machine"], r["training"]
-    out = [f"Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, default threads {m['default_threads']}, "
-           f"load average at start {m['load_avg'][0]:.1f}.", "",
+    kind = "native bf16 (AVX512-BF16/AMX)" if m["native_bf16"] else "no native bf16 (bf16 emulated)"
+    out = [f"Machine: {m['cpu']}, {m['cores']} cores, {kind}, `--precision auto` picks {m['auto_precision']}; "
+           f"torch {m['torch']}, default threads {m['default_threads']}, load average at start {m['load_avg'][0]:.1f}.", "",
            f"Training, {t['architecture']}; {t['flops_per_step'] / 1e9:.1f} GFLOP per step (G+D, forward+backward); "
            f"matmul peak fp32 {t['matmul_peak_fp32'] / 1e9:.1f} GFLOP/s, bf16 {t['matmul_peak_bf16'] / 1e9:.1f} GFLOP/s "
-           f"(1 thread). Fast path: **{t['fast_path']}**.", "",
+           f"({m['default_threads']} threads). Fast path: **{t['fast_path']}**.", "",
            "| candidate | img/s | vs paper defaults | GFLOP/s | % fp32 peak | % bf16 peak |", "|---|---|---|---|---|---|"]
     for c in t["candidates"]:
         if "error" in c:
