@@ -92,3 +92,19 @@ def test_uncrop_resize_condition_keeps_the_mask_binary_and_unknown_pixels_blank(
     # into the blank, so the generator sees no grey-diluted photo pixels.
     known_columns = int((mask[0, 0, 0] == 0).sum())
     assert int(100 / 133 * 40) - 1 <= known_columns <= int(100 / 133 * 40)
+
+
+def test_sketch2photo_paints_a_canvas_sketch_at_its_training_size_with_binary_strokes(tmp_path, host):
+    task = host.get("sketch2photo")
+    assert task.work_scale == 1.0
+    translator = Translator(task, _weights(tmp_path, task), device="cpu")
+    translator.generator = spy = _Spy(translator.generator)
+    sketch = -torch.ones(1, 3, 256, 256)
+    sketch[..., 40:216, 40:216] = 1  # white paper inside a thick black frame ...
+    sketch[..., 127:128, :] = -1  # ... and one 1-px line across it
+    y = task.prepare_input(sketch)
+    out = translator.sample(y, 2)
+    assert spy.sizes == [(32, 32)] and out.shape[-2:] == y.shape[-2:]
+    small = task.resize_condition(y, (32, 32))
+    assert set(small.unique().tolist()) <= {-1.0, 1.0}  # binary, like every training condition
+    assert (small == -1).any() and (small == 1).any()
