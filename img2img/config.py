@@ -35,6 +35,11 @@ class GeneratorConfig:
     upsample: str = "transposed"  # or "resize" (nearest upsample + conv, no checkerboard)
     dropout: float = 0.5  # in the innermost decoder blocks, training only (z supplies the randomness)
     nz: int = 8  # latent size; 0 = deterministic generator
+    # Dilated residual blocks (dilations 1, 2, 4, 8, ...) on the encoder's features at 1/context_stride of the
+    # input, feeding both the deeper encoder and the skip: context from across the picture at a resolution the
+    # decoder still paints from (LaMa's lesson for fills). 0 = the plain pix2pix U-Net.
+    context_blocks: int = 0
+    context_stride: int = 8
 
     def validate(self) -> None:
         _check_choice("generator.norm", self.norm, NORMS)
@@ -47,6 +52,10 @@ class GeneratorConfig:
             raise ConfigError(f"generator.depth must be between 1 and 10, got {self.depth}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"generator.dropout must be in [0, 1), got {self.dropout}")
+        if self.context_blocks < 0:
+            raise ConfigError(f"generator.context_blocks must be >= 0, got {self.context_blocks}")
+        if self.context_stride < 2 or self.context_stride & (self.context_stride - 1):
+            raise ConfigError(f"generator.context_stride must be a power of two >= 2, got {self.context_stride}")
 
 
 @dataclass

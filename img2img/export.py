@@ -73,16 +73,7 @@ class _Exportable(nn.Module):
         pad_h, pad_w = (-height) % m, (-width) % m
         top, left = pad_h // 2, pad_w // 2
         h = F.pad(y, (left, pad_w - left, top, pad_h - top), mode="reflect")
-        skips = []
-        for block in self.g.encoder:
-            h = block(h, z)
-            skips.append(h)
-        h = skips.pop()
-        for block in self.g.decoder:
-            h = block(h)
-            if skips:
-                h = torch.cat([h, skips.pop()], dim=1)
-        return h[:, :, top : top + height, left : left + width]
+        return self.g.run_padded(h, z)[:, :, top : top + height, left : left + width]
 
 
 def export_onnx(generator: UNetGenerator, info: WeightsInfo, out: Path, size: int | None = None) -> Path:

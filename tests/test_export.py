@@ -29,10 +29,10 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.delenv("IMG2IMG_BACKEND", raising=False)
 
 
-def _weights(tmp_path: Path, host, model: str = "cgan", norm: str = "instance") -> Path:
+def _weights(tmp_path: Path, host, model: str = "cgan", norm: str = "instance", context_blocks: int = 0) -> Path:
     task = host.get("uncrop")
     cfg = GeneratorConfig(in_channels=task.in_channels, out_channels=task.out_channels, ngf=8, max_mult=4,
-                          nz=8 if model == "cgan" else 0, norm=norm)
+                          nz=8 if model == "cgan" else 0, norm=norm, context_blocks=context_blocks)
     torch.manual_seed(0)
     g = UNetGenerator(cfg, size=32)
     with torch.no_grad():  # move off the N(0, 0.02) init so the outputs are not all ~0
@@ -64,6 +64,16 @@ def test_export_matches_torch_at_two_non_square_sizes(tmp_path, host, model):
         got = runner(y, z)
         assert got.shape == expected.shape == (batch, 3, height, width)
         assert float((got - expected).abs().max()) < TOL
+    assert max_abs_diff(g, path) < TOL
+
+
+def test_context_blocks_survive_saving_and_export(tmp_path, host):
+    from img2img.weights import load_generator
+
+    weights = _weights(tmp_path, host, context_blocks=4)
+    g, _ = load_generator(weights)
+    assert g.context is not None and len(g.context.blocks) == 4
+    g, path = _export(weights, tmp_path / "g.onnx")
     assert max_abs_diff(g, path) < TOL
 
 

@@ -101,6 +101,29 @@ class _DecoderBlock(nn.Module):
         return self.body(x)
 
 
+class ContextBlocks(nn.Module):
+    """Residual 3x3 conv pairs with growing dilation (1, 2, 4, 8, then again): at 1/8 of a 128 px input four
+    blocks see 61x61 feature pixels, the whole 16x16 map, so a fill can draw on the far side of the picture."""
+
+    def __init__(self, channels: int, blocks: int, norm: str):
+        super().__init__()
+        self.blocks = nn.ModuleList()
+        for i in range(blocks):
+            d = 2 ** (i % 4)
+            layers: list[nn.Module] = []
+            for _ in range(2):
+                norm_layer = make_norm(norm, channels)
+                layers += [nn.Conv2d(channels, channels, 3, padding=d, dilation=d, bias=norm_layer is None)]
+                layers += [norm_layer] if norm_layer is not None else []
+                layers.append(nn.ReLU())
+            self.blocks.append(nn.Sequential(*layers[:-1]))  # no ReLU before the sum
+
+    def forward(self, x: Tensor) -> Tensor:
+        for block in self.blocks:
+            x = torch.relu(x + block(x))
+        return x
+
+
 # Nearest x2 upsampling followed by a 3x3 convolution (padding 1) equals a stride-2 4x4 transposed convolution:
 # output row 2i reads input rows i-1 (tap 0) and i (taps 1+2), row 2i+1 reads rows i (taps 0+1) and i+1 (tap 2).
 # In ConvTranspose2d's indexing (out = 2*in - 1 + k) that is k = [tap 2, taps 1+2, taps 0+1, tap 0] per axis.
@@ -173,6 +196,10 @@ class UNetGenerator(nn.Module):
             )
             for level in range(depth)
         )
+        # The encoder output of level L is at 1/2**(L+1) of the input; a context at the bottleneck would be 1x1.
+        self.context_level = min(int(math.log2(cfg.context_stride)) - 1, depth - 2)
+        self.context = (ContextBlocks(widths[self.context_level], cfg.context_blocks, cfg.norm)
+                        if cfg.context_blocks and self.context_level >= 0 else None)
         # Decoder blocks run innermost first; each one above the bottleneck also sees the matching skip.
         decoder = []
         for level in reversed(range(depth)):
@@ -197,16 +224,23 @@ class UNetGenerator(nn.Module):
         height, width = y.shape[-2:]
         latent = self._latent(y, z)
         h, (top, left) = _pad_to_multiple(y, self.multiple)
+        return self.run_padded(h, latent)[:, :, top : top + height, left : left + width]
+
+    def run_padded(self, h: Tensor, latent: Tensor | None) -> Tensor:
+        """The network proper, on an input whose H and W are multiples of ``self.multiple`` (the ONNX export
+        pads without Python branches and then calls this)."""
         skips = []
-        for block in self.encoder:
+        for level, block in enumerate(self.encoder):
             h = block(h, latent)
+            if self.context is not None and level == self.context_level:
+                h = self.context(h)
             skips.append(h)
         h = skips.pop()
         for block in self.decoder:
             h = block(h)
             if skips:
                 h = torch.cat([h, skips.pop()], dim=1)
-        return h[:, :, top : top + height, left : left + width]
+        return h
 
     def _latent(self, y: Tensor, z: Tensor | None) -> Tensor | None:
         if self.nz == 0:

@@ -204,3 +204,43 @@ def test_transposed_generators_have_nothing_to_fold():
 
     g = UNetGenerator(GeneratorConfig(in_channels=3, out_channels=3, ngf=8, max_mult=4, nz=0), size=32)
     assert fold_resize_upsampling(g) == 0
+
+
+def test_context_blocks_see_across_the_whole_feature_map() -> None:
+    from img2img.models.unet import ContextBlocks
+
+    def reach(blocks: int) -> float:
+        torch.manual_seed(0)
+        net = ContextBlocks(4, blocks, "none").eval()
+        x = torch.rand(1, 4, 16, 16)
+        poked = x.clone()
+        poked[..., 0, 0] += 5.0
+        with torch.no_grad():
+            return float((net(poked) - net(x))[..., 15, 15].abs().max())
+
+    # Dilations 1, 2, 4, 8: two convs each, a reach of 2 * (1 + 2 + 4 + 8) = 30 feature pixels.
+    assert reach(4) > 0
+    assert reach(1) == 0  # one block (dilation 1) reaches 2 pixels
+
+
+@pytest.mark.parametrize("height,width", [(128, 128), (37, 53), (3, 50)])
+def test_context_blocks_keep_any_size_working(height: int, width: int) -> None:
+    net = UNetGenerator(small_config(context_blocks=4), size=128).eval()
+    assert net.context is not None and net.context_level == 2  # 1/8 of the input: 16x16 at 128 px
+    with torch.no_grad():
+        out = net(torch.randn(1, 3, height, width), sample_latent(1, net.nz))
+    assert out.shape == (1, 3, height, width) and torch.isfinite(out).all()
+    plain = UNetGenerator(small_config(), size=128)
+    assert plain.context is None and count_parameters(net) > count_parameters(plain)
+    # The resolved config rebuilds the same network (weights files store it).
+    assert count_parameters(UNetGenerator(net.config)) == count_parameters(net)
+
+
+def test_context_settings_are_checked() -> None:
+    from img2img.errors import ConfigError
+
+    for bad in (dict(context_blocks=-1), dict(context_stride=6), dict(context_stride=1)):
+        with pytest.raises(ConfigError, match="generator.context"):
+            small_config(**bad).validate()
+    # A U-Net too shallow for the stride puts its context one level above the bottleneck.
+    assert UNetGenerator(small_config(context_blocks=2, context_stride=64), size=16).context_level == 2
