@@ -158,7 +158,8 @@ class $class_name(img2img.Task):
         return (x + sigma * noise).clamp(-1, 1)
 
     def prepare_input(self, image: Tensor, add_noise: bool = False, **controls: Any) -> Tensor:
-        # The user's image (1, 3, H, W in [-1, 1]) -> the condition y; `add_noise` is the app's checkbox.
+        # The user's image (1, 3, H, W in [-1, 1]) -> the condition y. `add_noise` is the app's checkbox: the
+        # host always passes it, already a bool (`--option add_noise=yes` on the command line).
         if add_noise:
             return self.make_condition(image, make_generator(0, image.device))
         return image
@@ -246,7 +247,8 @@ img2img train --task $task --data ~/photos --size 128       # on your own photos
 img2img predict --task $task --weights runs/$task-cgan/$task-cgan.safetensors --input in.png --output out.png
 ```
 
-The guide to the Task contract is `docs/plugins.md` in the img2img repository.
+The guide to the Task contract is `docs/plugins.md` in the img2img repository; `docs/api.md` there is the
+reference (types, value ranges, devices, what runs under autocast, what is logged).
 '''
 
 _GITIGNORE = '''\
