@@ -31,11 +31,12 @@ __all__ = ["Task", "LossTerm", "Control", "AppHints", "hookimpl", "load_model", 
 
 def load_model(task: str, model: str = "cgan", weights: str | Path | None = None, device: str = "auto") -> "Translator":
     """Load a trained model for ``task``: the shipped weights for ``model`` unless ``weights`` is given."""
-    from .inference import Translator, default_weights_path
+    from .inference import Translator, shipped_weights
     from .plugins import load_plugins
 
     task_obj = load_plugins().get(task)
-    return Translator(task_obj, Path(weights) if weights else default_weights_path(task, model), device=device)
+    path = Path(weights) if weights else shipped_weights(task, model, pass_it="weights=PATH")
+    return Translator(task_obj, path, device=device)
 
 
 def translate(image: "str | Path | Image.Image", task: str, model: str = "cgan", samples: int = 1, seed: int = 0,

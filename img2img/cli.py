@@ -1,5 +1,4 @@
-"""Command line: ``img2img train | predict | eval | tasks | app``. Every user error is one line on stderr and a non-zero
-exit; ``--debug`` shows the traceback."""
+"""Command line: ``img2img train | predict | eval | export | tasks | new-task | app`` (argparse; see DESCRIPTION)."""
 
 from __future__ import annotations
 
@@ -13,6 +12,9 @@ from typing import Any, Sequence
 from .errors import ConfigError, DataError, Img2ImgError
 
 EXIT_USER_ERROR = 2
+DESCRIPTION = ("Image-to-image translation with a conditional GAN beside its MSE-regression baseline; tasks are "
+               "plugins (img2img tasks). Every user error is one line on stderr and a non-zero exit code; --debug "
+               "shows the traceback.")
 EVAL_DEFAULT_LIMIT = 100  # 100 images at 128 px: ~1-3 minutes on a 2-core CPU (12,800 SWD patches per level)
 
 
@@ -46,7 +48,7 @@ def _fail(message: str, debug: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks")
-    parser = argparse.ArgumentParser(prog="img2img", description=__doc__.split("\n")[0], parents=[common])
+    parser = argparse.ArgumentParser(prog="img2img", description=DESCRIPTION, parents=[common])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = sub.add_parser("train", parents=[common], help="train a cgan or its regression baseline")
@@ -218,14 +220,14 @@ def _run_dir(out: str | None, cfg: Any, resume: bool) -> Path:
 def cmd_predict(args: argparse.Namespace) -> int:
     from .data.io import list_images, load_image, pil_to_tensor, tensor_to_pil
     from .errors import UnreadableImageError
-    from .inference import Translator, default_weights_path
+    from .inference import Translator, shipped_weights
     from .plugins import load_plugins
 
     if args.samples < 1 or args.samples > 64:
         raise ConfigError(f"--samples must be between 1 and 64, got {args.samples}")
     task = load_plugins().get(args.task)
-    weights = Path(args.weights) if args.weights else default_weights_path(args.task, args.model)
     controls = _parse_options(args.option, task)
+    weights = Path(args.weights) if args.weights else shipped_weights(args.task, args.model)
     source, target = Path(args.input), Path(args.output)
     if not source.exists():
         raise DataError(f"input not found: {source}")
@@ -274,23 +276,16 @@ def _output_names(stem_path: Path, k: int) -> list[Path]:
 
 
 def _parse_options(options: list[str], task: Any) -> dict[str, Any]:
-    from .config import parse_scalar
+    """``--option NAME=VALUE`` strings -> every control of the task, converted (checked before any weights load)."""
+    from .task import resolve_controls
 
-    known = {c.name: c for c in task.app.controls}
-    parsed: dict[str, Any] = {}
+    raw: dict[str, str] = {}
     for item in options:
         if "=" not in item:
             raise ConfigError(f"--option expects NAME=VALUE, got '{item}'")
-        name, raw = item.split("=", 1)
-        if name not in known:
-            names = ", ".join(known) or "none"
-            raise ConfigError(f"task '{task.name}' has no input option '{name}' (options: {names})")
-        value = parse_scalar(raw)
-        control = known[name]
-        if control.kind == "choice" and value not in control.choices:
-            raise ConfigError(f"--option {name} must be one of {', '.join(map(str, control.choices))}")
-        parsed[name] = value
-    return parsed
+        name, value = item.split("=", 1)
+        raw[name.strip()] = value
+    return resolve_controls(task, raw)
 
 
 # -- eval ------------------------------------------------------------------------------------------
@@ -326,12 +321,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 # -- export ------------------------------------------------------------------------------------------
 def cmd_export(args: argparse.Namespace) -> int:
     from .export import export_onnx, max_abs_diff, onnxruntime_available
-    from .inference import default_weights_path
+    from .inference import shipped_weights
     from .plugins import load_plugins
     from .weights import load_generator
 
     task = load_plugins().get(args.task)
-    weights = Path(args.weights) if args.weights else default_weights_path(args.task, args.model)
+    weights = Path(args.weights) if args.weights else shipped_weights(args.task, args.model)
     out = Path(args.out)
     if out.suffix != ".onnx":
         raise ConfigError(f"--out must end in .onnx, got {out}")

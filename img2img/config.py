@@ -221,14 +221,14 @@ def set_value(cfg: TrainConfig, key: str, value: Any) -> None:
             obj = obj.setdefault(part, {})
             continue
         if not dataclasses.is_dataclass(obj) or part not in {f.name for f in fields(obj)}:
-            raise ConfigError(f"unknown config key '{'.'.join(parts[: i + 1])}'")
+            raise ConfigError(f"unknown config key '{'.'.join(parts[: i + 1])}'{_known_keys(obj, parts[:i])}")
         obj = getattr(obj, part)
     last = parts[-1]
     if isinstance(obj, dict):  # free-form sections (task_options, loss.task_weights)
         obj[last] = value
         return
     if not dataclasses.is_dataclass(obj) or last not in {f.name for f in fields(obj)}:
-        raise ConfigError(f"unknown config key '{key}'")
+        raise ConfigError(f"unknown config key '{key}'{_known_keys(obj, parts[:-1])}")
     setattr(obj, last, _coerce(key, value, _field_type(obj, last)))
 
 
@@ -251,6 +251,14 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+def _known_keys(section: Any, path: list[str]) -> str:
+    """' (known: generator.ngf, ...)' for the keys of a config section, '' when it is not a section."""
+    if not dataclasses.is_dataclass(section):
+        return ""
+    prefix = "".join(f"{p}." for p in path)
+    return f" (known: {', '.join(prefix + f.name for f in fields(section))})"
+
+
 def _field_type(obj: Any, name: str) -> Any:
     hints = typing.get_type_hints(type(obj))
     return hints[name]

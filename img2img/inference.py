@@ -19,7 +19,7 @@ from .errors import ConfigError, Img2ImgError, WeightsError
 from .models import sample_latent
 from .models.unet import fold_resize_upsampling
 from .seeding import make_generator
-from .task import Task
+from .task import Task, resolve_controls
 from .weights import WeightsInfo, load_generator
 
 WEIGHTS_ENV = "IMG2IMG_WEIGHTS_DIR"
@@ -56,6 +56,24 @@ def default_weights_dir() -> Path:
 
 def default_weights_path(task: str, model: str = "cgan", weights_dir: Path | None = None) -> Path:
     return Path(weights_dir or default_weights_dir()) / f"{task}-{model}.safetensors"
+
+
+def shipped_weights(task: str, model: str = "cgan", weights_dir: Path | None = None,
+                    pass_it: str = "--weights FILE") -> Path:
+    """The default weights file of ``task``/``model``, or a WeightsError that says how to make and pass one.
+
+    A third-party task has no weights in img2img's ``weights/``: the user needs to hear that and the train
+    command, not the path of a file inside the host's checkout. ``pass_it`` names how the caller's user gives
+    a file (``--weights FILE`` on the command line, ``weights=...`` in Python).
+    """
+    path = default_weights_path(task, model, weights_dir)
+    if path.is_file():
+        return path
+    where = (f"in {path.parent}" if weights_dir is not None or os.environ.get(WEIGHTS_ENV)
+             else "shipped with img2img")
+    run = f"runs/{task}-{model}"
+    raise WeightsError(f"no {model} weights for task '{task}' {where}; train them with `img2img train --task {task} "
+                       f"--model {model} --out {run}` and pass {pass_it} ({run}/{task}-{model}.safetensors)")
 
 
 class Translator:
@@ -154,7 +172,9 @@ class Translator:
         return max(1, round(height * ratio)), max(1, round(width * ratio))
 
     def condition(self, image: Tensor, **controls: Any) -> Tensor:
-        return self.task.prepare_input(image.to(self.device), **controls)
+        """The condition y for a user's image: ``prepare_input`` with every control, converted to its kind
+        (:func:`~img2img.task.resolve_controls`; a bad value is a ConfigError naming the control)."""
+        return self.task.prepare_input(image.to(self.device), **resolve_controls(self.task, controls))
 
     def translate(self, image: Tensor, samples: int = 1, seed: int = 0, noise_scale: float = 1.0,
                   **controls: Any) -> Tensor:

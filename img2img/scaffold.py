@@ -122,6 +122,15 @@ from img2img.seeding import make_generator
 __version__ = "0.1.0"
 
 
+def colour_shift(fake: Tensor, real: Tensor) -> Tensor:
+    """Mean absolute difference of the average colour, one value per image (shape (N,)).
+
+    TODO: a starting point for your own measure. Used twice below: as a metric (``img2img eval`` reports its
+    mean) and, averaged over the batch, as an extra loss term.
+    """
+    return (fake.mean(dim=(2, 3)) - real.mean(dim=(2, 3))).abs().mean(dim=1)
+
+
 class $class_name(img2img.Task):
     """TODO: describe the task for other developers."""
 
@@ -149,10 +158,24 @@ class $class_name(img2img.Task):
         return (x + sigma * noise).clamp(-1, 1)
 
     def prepare_input(self, image: Tensor, add_noise: bool = False, **controls: Any) -> Tensor:
-        # The user's image (1, 3, H, W in [-1, 1]) -> the condition y; `add_noise` is the app's checkbox.
+        # The user's image (1, 3, H, W in [-1, 1]) -> the condition y. `add_noise` is the app's checkbox: the
+        # host always passes it, already a bool (`--option add_noise=yes` on the command line).
         if add_noise:
             return self.make_condition(image, make_generator(0, image.device))
         return image
+
+    def loss_terms(self) -> list[img2img.LossTerm]:
+        # fn(fake, real, y) -> a scalar; fake is the composed output (float32, on the training device). The
+        # trainer adds weight * fn to the generator's loss and logs that weighted value as loss/colour.
+        # Change the weight per run with --set loss.task_weights.colour=5.
+        def colour(fake: Tensor, real: Tensor, y: Tensor) -> Tensor:
+            return colour_shift(fake, real).mean()
+
+        return [img2img.LossTerm("colour", colour, weight=10.0, models=("cgan", "regression"))]
+
+    def metrics(self) -> dict[str, Any]:
+        # name -> fn(fake, real) (or fn(fake, real, y)) returning one value per image; shown by img2img eval.
+        return {"colour_shift": colour_shift}
 
 
 @img2img.hookimpl
@@ -165,15 +188,35 @@ _TEST = '''\
 
 from __future__ import annotations
 
+import torch
+
 from img2img.plugins import load_plugins
 from img2img.testing import check_task
 
-from $package import $class_name
+from $package import $class_name, colour_shift
 
 
 def test_conforms_to_the_task_contract(tmp_path):
     # Every rule of the img2img Task contract, plus 2 training steps of both models and a prediction.
     check_task($class_name(), tmp_path=tmp_path)
+
+
+def test_loss_term_is_zero_for_the_target_and_grows_with_a_colour_cast():
+    (term,) = $class_name().loss_terms()
+    real = torch.rand(2, 3, 16, 16) * 2 - 1
+    assert float(term.fn(real, real, real)) == 0.0
+    cast = (real + torch.tensor([0.2, 0.0, -0.2]).view(1, 3, 1, 1)).clamp(-1, 1)
+    assert float(term.fn(cast, real, real)) > 0.05
+
+
+def test_metric_gives_one_value_per_image():
+    metric = $class_name().metrics()["colour_shift"]
+    real = torch.rand(3, 3, 16, 16) * 2 - 1
+    fake = real.clone()
+    fake[1] = -1.0  # only the second image is wrong
+    values = metric(fake, real)
+    assert values.shape == (3,) and values[0] == 0 and values[2] == 0 and values[1] > 0
+    assert torch.equal(values, colour_shift(fake, real))
 
 
 def test_is_discovered_through_its_entry_point():
@@ -204,7 +247,8 @@ img2img train --task $task --data ~/photos --size 128       # on your own photos
 img2img predict --task $task --weights runs/$task-cgan/$task-cgan.safetensors --input in.png --output out.png
 ```
 
-The guide to the Task contract is `docs/plugins.md` in the img2img repository.
+The guide to the Task contract is `docs/plugins.md` in the img2img repository; `docs/api.md` there is the
+reference (types, value ranges, devices, what runs under autocast, what is logged).
 '''
 
 _GITIGNORE = '''\

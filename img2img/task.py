@@ -26,16 +26,17 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from .errors import ConfigError
+from .errors import ConfigError, PluginError
 from .seeding import make_generator, stable_seed
 
 def wants_condition(metric: Callable[..., Tensor]) -> bool:
@@ -67,9 +68,19 @@ class LossTerm:
     models: tuple[str, ...] = ("cgan", "regression")  # which engines add it
 
 
+CONTROL_KINDS = ("choice", "checkbox", "slider")
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+
 @dataclass
 class Control:
-    """An extra input control: a widget in the app and an ``--option name=value`` in ``predict``."""
+    """An extra input control: a widget in the app and an ``--option name=value`` in ``predict``.
+
+    The host converts every value before ``prepare_input`` sees it (:meth:`convert`): a slider's value is a
+    float in [minimum, maximum], a checkbox's a bool, a choice's one of ``choices``; a control the user left
+    alone gets ``default``.
+    """
 
     name: str
     label: str
@@ -79,6 +90,58 @@ class Control:
     minimum: float = 0.0
     maximum: float = 1.0
     step: float = 0.05
+
+    def convert(self, value: Any) -> Any:
+        """``value`` (a string from ``--option``, a widget's value, a Python value) as this control's kind.
+
+        Raises ConfigError, one line naming the control and what it accepts, for NaN, out-of-range,
+        unparseable or unknown values.
+        """
+        if self.kind not in CONTROL_KINDS:
+            raise ConfigError(f"control '{self.name}' has the kind {self.kind!r}; "
+                              f"kinds are {', '.join(CONTROL_KINDS)}")
+        if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars, 0-d tensors
+            try:
+                value = value.item()
+            except (TypeError, ValueError, RuntimeError):
+                pass
+        if self.kind == "slider":
+            return self._slider(value)
+        if self.kind == "checkbox":
+            if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+                return value.strip().lower() in _TRUE
+            if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+                return bool(value)
+            raise ConfigError(f"control '{self.name}' is a checkbox: true or false (also 1/0, yes/no), "
+                              f"got {_show(value)}")
+        for choice in self.choices:  # the declared object itself, so its type is the one the task wrote
+            if value == choice and isinstance(value, bool) == isinstance(choice, bool):
+                return choice
+        if isinstance(value, str):
+            for choice in self.choices:  # "--option n=2" for a choice of numbers
+                if str(choice) == value.strip():
+                    return choice
+        raise ConfigError(f"control '{self.name}' must be one of {', '.join(map(str, self.choices))}, "
+                          f"got {_show(value)}")
+
+    def _slider(self, value: Any) -> float:
+        number: float | None = None
+        if isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                pass
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        if number is None or not math.isfinite(number) or not self.minimum <= number <= self.maximum:
+            raise ConfigError(f"control '{self.name}' must be a number from {self.minimum:g} to {self.maximum:g}, "
+                              f"got {_show(value)}")
+        return number
+
+
+def _show(value: Any) -> str:
+    plain_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return f"{value:g}" if plain_number else repr(value)
 
 
 @dataclass
@@ -162,7 +225,10 @@ class Task:
     def prepare_input(self, image: Tensor, **controls: Any) -> Tensor:
         """Turn a user's image (1,3,H,W in [-1, 1]) into the condition y for ``predict`` and the app.
 
-        ``controls`` are the values of ``app.controls``. The default passes the image through.
+        ``controls`` holds every control of ``app.controls`` by name, already converted by the host
+        (:func:`resolve_controls`): a slider's value is a float within its range, a checkbox's a bool, a
+        choice's one of its ``choices``, and ``Control.default`` where the user gave none. The default
+        passes the image through (or averages it to one channel when ``in_channels == 1``).
         """
         if self.in_channels == 1:
             return image.mean(dim=1, keepdim=True)
@@ -206,3 +272,29 @@ class Task:
 
     def __repr__(self) -> str:
         return f"<Task {self.name!r}>"
+
+
+def resolve_controls(task: Task, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Every control ``task.app`` declares, by name, converted to its kind: what ``prepare_input`` receives.
+
+    The one conversion used by ``predict --option``, the app and the Python API (through
+    :meth:`img2img.inference.Translator.condition`). ``values`` maps control names to the user's values (strings
+    are parsed); a control missing from it, or given as None, gets its ``Control.default``. Raises ConfigError
+    for an unknown name or a bad value, PluginError when the task's own default is invalid.
+    """
+    controls = {c.name: c for c in task.app.controls}
+    values = dict(values or {})
+    unknown = sorted(set(values) - set(controls))
+    if unknown:
+        known = ", ".join(controls) or "none"
+        raise ConfigError(f"task '{task.name}' has no control {', '.join(map(repr, unknown))} (controls: {known})")
+    resolved: dict[str, Any] = {}
+    for name, control in controls.items():
+        given = values.get(name)
+        try:
+            resolved[name] = control.convert(control.default if given is None else given)
+        except ConfigError as exc:
+            if given is None:
+                raise PluginError(f"task '{task.name}' declares an invalid default: {exc}") from None
+            raise ConfigError(f"task '{task.name}': {exc}") from None
+    return resolved

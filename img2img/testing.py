@@ -32,13 +32,12 @@ from torch import Tensor
 from .config import TrainConfig, set_value
 from .errors import Img2ImgError
 from .seeding import make_generator
-from .task import AppHints, Control, LossTerm, Task, wants_condition
+from .task import CONTROL_KINDS, AppHints, Control, LossTerm, Task, wants_condition
 
 __all__ = ["ConformanceError", "Problem", "check_task", "find_problems", "conformance_test", "TINY_SETTINGS"]
 
 # The engine's own generator loss terms: a task term with one of these names would silently replace it.
 ENGINE_TERMS = ("adversarial", "l1", "l2", "mode_seeking", "mse")
-CONTROL_KINDS = ("choice", "checkbox", "slider")
 INPUT_KINDS = ("sketch", "upload")
 MODELS = ("cgan", "regression")
 TOLERANCE = 1e-4  # slack on the [-1, 1] range for float rounding (e.g. x * 2 - 1)
@@ -396,7 +395,10 @@ class _Checker:
             if not isinstance(control.default, bool):
                 self.fail(where, f"a checkbox default must be True or False, got {control.default!r}")
         else:
-            if not control.minimum < control.maximum or not control.step > 0:
+            bounds = (control.minimum, control.maximum, control.step)
+            if not all(isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b) for b in bounds):
+                self.fail(where, f"a slider needs finite numbers for minimum, maximum and step, got {bounds}")
+            elif not control.minimum < control.maximum or not control.step > 0:
                 self.fail(where, "a slider needs minimum < maximum and step > 0")
             elif not (isinstance(control.default, (int, float)) and control.minimum <= control.default <= control.maximum):
                 self.fail(where, f"default {control.default!r} must lie between minimum and maximum")
@@ -422,12 +424,23 @@ class _Checker:
             image = render_scene(5, self.size, self.size).unsqueeze(0) * 2 - 1
             self.user_image = image
         image = image.to(self.device)
-        controls = {c.name: c.default for c in task.app.controls if isinstance(c, Control)}
+        declared = [c for c in task.app.controls if isinstance(c, Control)]
+        # What the host sends (resolve_controls): every control, converted. An invalid default is reported by
+        # check_control and passed as it is, so prepare_input's own faults still show.
+        controls = {c.name: _converted(c, c.default) for c in declared}
         attempts = [("default controls", controls)]
-        for c in task.app.controls:
-            if isinstance(c, Control) and c.kind == "choice":
-                attempts += [(f"{c.name}={v!r}", {**controls, c.name: v}) for v in list(c.choices)[:8] if v != c.default]
-        for label, values in attempts:
+        reported = len(self.problems)
+        for c in declared:
+            if c.kind == "choice":
+                others = [v for v in list(c.choices)[:8] if v != c.default]
+            elif c.kind == "slider":
+                others = [v for v in (c.minimum, c.maximum) if v != c.default]
+            else:
+                others = [not c.default] if isinstance(c.default, bool) else []
+            attempts += [(f"{c.name}={v!r}", {**controls, c.name: _converted(c, v)}) for v in others]
+        for i, (label, values) in enumerate(attempts):
+            if i == 1 and len(self.problems) > reported:
+                break  # the defaults already fail: the other values would repeat the same fault
             where = f"prepare_input ({label})"
             with self.part(where):
                 before = image.clone()
@@ -519,7 +532,6 @@ class _Checker:
     # -- training and prediction ------------------------------------------------------------------
     def run_training(self, root: Path) -> None:
         image = self.user_image
-        controls = {c.name: c.default for c in self.task.app.controls if isinstance(c, Control)}
         for model in MODELS:
             where = f"tiny training ({model})"
             try:
@@ -542,8 +554,8 @@ class _Checker:
                 from .inference import Translator
 
                 translator = Translator(self.task, out / f"{self.task.name}-{model}.safetensors", device=self.device)
-                y = translator.condition(image, **controls)
-                result = translator.translate(image, samples=2, seed=0, **controls)
+                y = translator.condition(image)  # every control at its default, as predict without --option
+                result = translator.translate(image, samples=2, seed=0)
                 k = 2 if translator.stochastic else 1
                 self.tensor(where, result, (k, self.task.out_channels, y.shape[2], y.shape[3]),
                             "the prediction (K, out_channels, H, W)")
@@ -572,6 +584,13 @@ def _same_item(a: dict[str, Any], b: dict[str, Any]) -> bool:
         elif value != other:
             return False
     return True
+
+
+def _converted(control: Control, value: Any) -> Any:
+    try:
+        return control.convert(value)
+    except Img2ImgError:
+        return value
 
 
 def _accepts(fn: Callable[..., Any], name: str) -> bool:

@@ -199,3 +199,59 @@ def test_bf16_autocast_path_trains(tmp_path):
     out = tmp_path / "r"
     assert main(["train", "--task", "uncrop", "--steps", "1", "--precision", "bf16", "--out", str(out), *TINY]) == 0
     assert json.loads((out / "config.json").read_text())["precision"] == "bf16"
+
+
+def test_config_json_records_the_resolved_task_options(trained):
+    from img2img.weights import read_info
+
+    saved = json.loads((trained / "config.json").read_text())["task_options"]
+    assert saved == read_info(trained / "uncrop-cgan.safetensors").task_options
+    assert saved and "mask" in saved  # the task's defaults, although the command set none
+
+
+def test_help_prints_whole_sentences(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Every user error is one line on stderr and a non-zero exit code; --debug shows the traceback." in text
+
+
+def test_unknown_names_are_listed_with_the_valid_ones(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "--task", "restore", "--set", "loss.task_weights.exposre=2", "--out",
+                       str(tmp_path / "r"), *TINY)
+    assert_one_line_error(code, err, "unknown terms ['exposre'] of task 'restore' (its cgan terms: gradient)")
+    code, _, err = run(capsys, "train", "--task", "uncrop", "--set", "optim.learning_rate=1")
+    assert_one_line_error(code, err, "unknown config key 'optim.learning_rate' (known: optim.lr, optim.lr_d,")
+    assert not (tmp_path / "r").exists()
+
+
+def test_predict_without_shipped_weights_says_how_to_get_them(tmp_path, capsys, monkeypatch):
+    import img2img
+    from img2img.plugins import PluginHost, TaskInfo
+
+    class Lowlight(img2img.Task):
+        name = "lowlight"
+        description = "Brightens under-exposed photos."
+
+        def make_condition(self, x, generator):
+            return x * 0.3
+
+    host = PluginHost()
+    host.tasks["lowlight"] = TaskInfo(Lowlight(), "lowlight", "0.1")
+    monkeypatch.setattr("img2img.plugins.load_plugins", lambda *a, **k: host)
+    monkeypatch.delenv("IMG2IMG_WEIGHTS_DIR", raising=False)
+    Image.new("RGB", (32, 32)).save(tmp_path / "in.png")
+    argv = ["predict", "--task", "lowlight", "--input", str(tmp_path / "in.png"), "--output", str(tmp_path / "o.png")]
+    code, _, err = run(capsys, *argv)
+    assert_one_line_error(code, err, "no cgan weights for task 'lowlight' shipped with img2img; train them with "
+                                     "`img2img train --task lowlight --model cgan --out runs/lowlight-cgan` and pass "
+                                     "--weights FILE (runs/lowlight-cgan/lowlight-cgan.safetensors)")
+    assert "weights/" not in err.split("runs/")[0]  # not the path of a file inside img2img's checkout
+    code, _, err = run(capsys, "export", "--task", "lowlight", "--model", "regression", "--out", str(tmp_path / "l.onnx"))
+    assert_one_line_error(code, err, "no regression weights for task 'lowlight' shipped with img2img")
+    with pytest.raises(img2img.errors.WeightsError, match="and pass weights=PATH"):
+        img2img.load_model("lowlight")
+    monkeypatch.setenv("IMG2IMG_WEIGHTS_DIR", str(tmp_path))
+    code, _, err = run(capsys, *argv)
+    assert_one_line_error(code, err, f"no cgan weights for task 'lowlight' in {tmp_path}; train them")
+    assert not (tmp_path / "o.png").exists()

@@ -149,3 +149,52 @@ def test_training_failures_are_reported(tmp_path):
 
 def test_unknown_task_name_is_one_problem():
     assert [p.where for p in find_problems("no-such-task-anywhere")] == ["registration"]
+
+
+def test_prepare_input_must_accept_what_the_host_sends_for_its_controls():
+    class Picky(_Fine):
+        name = "picky"
+        app = img2img.AppHints(controls=[
+            img2img.Control("amount", "Amount", "slider", 0.25, minimum=0.0, maximum=1.0),
+            img2img.Control("strong", "Strong", "checkbox", False),
+        ])
+
+        def prepare_input(self, image, amount=0.3, strong=False, **_):
+            if not isinstance(amount, float) or not isinstance(strong, bool):
+                raise TypeError(f"got {amount!r}, {strong!r}")
+            if amount == 1.0 or strong:  # breaks at the slider's end and with the box ticked
+                raise ValueError("cannot do that")
+            return image
+
+    problems = [str(p) for p in find_problems(Picky(), train=False)]
+    assert problems == ["prepare_input (amount=1.0): raised ValueError: cannot do that",
+                        "prepare_input (strong=True): raised ValueError: cannot do that"]
+
+
+def test_a_task_that_refuses_its_own_declared_default_is_named():
+    class Disagrees(_Fine):
+        name = "disagrees"
+        app = img2img.AppHints(controls=[img2img.Control("mode", "Mode", "choice", "fast", choices=["fast", "slow"])])
+
+        def prepare_input(self, image, mode="slow", **_):
+            if mode != "slow":
+                raise ValueError(f"unknown mode {mode}")
+            return image
+
+    problems = [str(p) for p in find_problems(Disagrees(), train=False)]
+    assert problems == ["prepare_input (default controls): raised ValueError: unknown mode fast"]
+
+
+@pytest.mark.parametrize("control, fragment", [
+    (img2img.Control("level", "Level", "slider", 0.5, maximum=float("inf")), "needs finite numbers"),
+    (img2img.Control("level", "Level", "slider", float("nan")), "default nan must lie between minimum and maximum"),
+    (img2img.Control("level", "Level", "checkbox", "yes"), "a checkbox default must be True or False"),
+    (img2img.Control("level", "Level", "choice", "c", choices=["a", "b"]), "default 'c' is not one of its choices"),
+])
+def test_an_invalid_control_declaration_is_named(control, fragment):
+    class Declares(_Fine):
+        name = "declares"
+        app = img2img.AppHints(controls=[control])
+
+    problems = [str(p) for p in find_problems(Declares(), train=False)]
+    assert any(p.startswith("app control 'level'") and fragment in p for p in problems), problems

@@ -3,6 +3,8 @@ every TOML snippet parses, and every `img2img ...` command line is accepted by t
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import re
 import shlex
 import sys
@@ -92,3 +94,83 @@ def test_the_guide_names_the_hook_the_kit_and_the_allow_list():
                    "img2img new-task", "IMG2IMG_PLUGINS", "task_options.", "defaults", "LossTerm", "models=",
                    "(index, seed)", "x.device", "img2img tasks"):
         assert needle in text, needle
+
+
+# -- docs/api.md: the reference covers every public name, with the signatures the code has ---------------
+API = GUIDE.parent / "api.md"
+README = GUIDE.parents[1] / "README.md"
+
+
+def _section(text: str, heading: str) -> str:
+    assert f"\n## {heading}\n" in text, f"{API} lost its '## {heading}' section"
+    return text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _public_members(cls: type) -> list[str]:
+    names = [n for n in vars(cls) if not n.startswith("_")]
+    if dataclasses.is_dataclass(cls):
+        names += [f.name for f in dataclasses.fields(cls)]
+    return sorted(set(names))
+
+
+def _plain_signature(name: str, fn) -> str:
+    """``name(a, b="x", *, c=1, **kw)`` as the reference writes it: no annotations, no self, double quotes."""
+    parts, star = [], False
+    for p in inspect.signature(fn).parameters.values():
+        if p.name == "self":
+            continue
+        if p.kind is p.KEYWORD_ONLY and not star:
+            parts.append("*")
+            star = True
+        if p.kind is p.VAR_POSITIONAL:
+            parts.append(f"*{p.name}")
+            star = True
+        elif p.kind is p.VAR_KEYWORD:
+            parts.append(f"**{p.name}")
+        elif p.default is p.empty:
+            parts.append(p.name)
+        else:
+            default = p.default
+            if repr(default) == "<factory>":  # a dataclass field's default_factory
+                default = {f.name: f for f in dataclasses.fields(fn)}[p.name].default_factory()
+            parts.append(f"{p.name}={default!r}".replace("'", '"'))
+    return f"{name}({', '.join(parts)})"
+
+
+def test_the_api_reference_documents_every_public_name_of_img2img():
+    section = _section(API.read_text(encoding="utf-8"), "`img2img` (top level)")
+    for name in img2img.__all__:
+        assert f"`{name}`" in section, f"img2img.{name} is not in the top-level table of {API}"
+
+
+@pytest.mark.parametrize("cls", [img2img.Task, img2img.Control, img2img.LossTerm, img2img.AppHints])
+def test_the_api_reference_documents_every_member(cls):
+    section = _section(API.read_text(encoding="utf-8"), f"`{cls.__name__}`")
+    members = _public_members(cls) + (["options"] if cls is img2img.Task else [])
+    missing = [m for m in members if f"`{m}`" not in section and f"**`{m}(" not in section]
+    assert not missing, f"{cls.__name__} members missing from its section of {API}: {missing}"
+
+
+def test_the_api_reference_has_the_signatures_of_the_code():
+    from img2img import seeding, testing
+    from img2img.plugins import load_plugins
+    from img2img.task import resolve_controls
+
+    text = API.read_text(encoding="utf-8")
+    functions = {"load_model": img2img.load_model, "translate": img2img.translate,
+                 "make_generator": seeding.make_generator, "load_plugins": load_plugins,
+                 "resolve_controls": resolve_controls, "check_task": testing.check_task,
+                 "conformance_test": testing.conformance_test, "convert": img2img.Control.convert,
+                 "Control": img2img.Control, "LossTerm": img2img.LossTerm, "AppHints": img2img.AppHints}
+    functions |= {name: getattr(img2img.Task, name) for name in _public_members(img2img.Task)
+                  if callable(getattr(img2img.Task, name))}
+    for name, fn in functions.items():
+        signature = _plain_signature(name, fn)
+        assert signature in text, f"{API} does not show {signature}"
+    for name in testing.__all__:
+        assert f"`{name}" in text or f"**`{name}" in text, f"img2img.testing.{name} is not in {API}"
+
+
+def test_the_guide_and_the_readme_link_the_reference():
+    assert "(api.md)" in GUIDE.read_text(encoding="utf-8")
+    assert "(docs/api.md)" in README.read_text(encoding="utf-8")

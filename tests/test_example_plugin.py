@@ -93,7 +93,11 @@ def test_its_task_option_is_reachable_from_the_cli(tmp_path, capsys):
                        "--out", str(tmp_path / "r"), "--set", "task_options.luma=rec709", *TINY)
     assert code == 0, err
     config = json.loads((tmp_path / "r" / "config.json").read_text())
-    assert config["task_options"] == {"luma": "rec709"}
+    from img2img.weights import read_info
+
+    # The resolved options (the plugin's defaults with the user's value), exactly what the weights file holds.
+    assert config["task_options"]["luma"] == "rec709"
+    assert config["task_options"] == read_info(tmp_path / "r" / "colorize-regression.safetensors").task_options
     code, _, err = run(capsys, "train", "--task", "colorize", "--steps", "1", "--out", str(tmp_path / "bad"),
                        "--set", "task_options.luma=cmyk", *TINY)
     assert code != 0 and err.strip().splitlines() == ["img2img: error: colorize: task_options.luma must be one of rec601, rec709"]

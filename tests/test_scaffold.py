@@ -43,7 +43,7 @@ def test_generated_plugin_installs_is_discovered_and_conforms(tmp_path, capsys):
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=package,
                             capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert "4 passed" in result.stdout  # the kit, discovery, the loss-term stub and the metric stub
 
 
 def test_generated_files(tmp_path):
@@ -60,8 +60,9 @@ def test_generated_files(tmp_path):
     assert "check_task(EdgeMapTask(), tmp_path=tmp_path)" in (target / "tests" / "test_edge_map.py").read_text()
 
 
-def test_the_generated_task_conforms_in_process(tmp_path):
-    """The same check without pip: load the generated module and run the kit on it (fast, always runs)."""
+def test_the_generated_task_conforms_in_process(tmp_path, monkeypatch):
+    """The same check without pip: load the generated module, run the kit on it and the generated stub tests
+    of its loss term and metric (fast, always runs)."""
     import importlib.util
 
     from img2img.plugins import PluginHost
@@ -75,6 +76,16 @@ def test_the_generated_task_conforms_in_process(tmp_path):
     host.add_plugin(module, "inproc")
     assert host.names() == ["inproc"] and not host.broken
     check_task(host.get("inproc"), train=False)
+    task = host.get("inproc")
+    assert [t.name for t in task.loss_terms()] == ["colour"] and list(task.metrics()) == ["colour_shift"]
+    monkeypatch.setitem(sys.modules, "img2img_inproc", module)
+    spec = importlib.util.spec_from_file_location("generated_tests", target / "tests" / "test_inproc.py")
+    tests = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tests)
+    stubs = [name for name in vars(tests) if name.startswith(("test_loss_term", "test_metric"))]
+    assert len(stubs) == 2
+    for name in stubs:
+        getattr(tests, name)()
 
 
 @pytest.mark.parametrize("name, package, cls", [

@@ -11,6 +11,7 @@ Every step's randomness (latents, masks/degradations, dropout, augmentation) is 
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import replace
@@ -106,7 +107,7 @@ class Trainer:
             raise ConfigError(f"task '{self.task.name}' names a loss term {sorted(clash)} like one of the engine's own; rename it")
         unknown = set(cfg.loss.task_weights) - {t.name for t in self.task_terms}
         if unknown:
-            raise ConfigError(f"loss.task_weights names unknown terms {sorted(unknown)} of task '{self.task.name}'")
+            raise ConfigError(f"loss.task_weights names unknown terms {sorted(unknown)} of task '{self.task.name}' (its {cfg.model} terms: {', '.join(t.name for t in self.task_terms) or 'none'})")
         self.step = 0
         self.rollbacks = 0  # nan_policy=rollback: how many times this run has rolled back (saved in checkpoints)
         if state is not None:
@@ -119,7 +120,8 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         main = self.dist.is_main  # rank 0 alone writes config, log, samples, checkpoints and weights
         if main:
-            (self.out / "config.json").write_text(_json(cfg.to_dict()), encoding="utf-8")
+            # task_options as resolved (the task's defaults + the user's): what the weights file records.
+            (self.out / "config.json").write_text(_json(cfg.to_dict() | {"task_options": self.task.options}), "utf-8")
         logger = RunLogger(self.out / "log.jsonl", self.out / "tensorboard" if cfg.tensorboard else None) if main else NullLogger()
         logger.truncate_after(self.step)
         batches = self._batches()
@@ -482,6 +484,4 @@ def _mean(logits: list[torch.Tensor]) -> float:
 
 
 def _json(data: dict[str, Any]) -> str:
-    import json
-
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
