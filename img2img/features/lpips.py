@@ -19,6 +19,8 @@ from .weights import lpips_state
 SHIFT = (-0.030, -0.088, -0.188)
 SCALE = (0.458, 0.448, 0.450)
 EPS = 1e-10  # the reference's guard in the channel normalisation
+# AlexNet's stride-4 conv and two 3x3 max-pools need at least 31 px; smaller images are scaled up to this.
+MIN_SIDE = 32
 
 
 class LPIPS(FrozenNetwork):
@@ -46,6 +48,10 @@ class LPIPS(FrozenNetwork):
         """The five channel-normalised activations of x (N, 1|3, H, W) in [-1, 1], in float32."""
         with torch.autocast(x.device.type, enabled=False):
             x = (as_rgb(x) - self.shift) / self.scale
+            if min(x.shape[-2:]) < MIN_SIDE:
+                factor = MIN_SIDE / min(x.shape[-2:])
+                size = [max(MIN_SIDE, round(side * factor)) for side in x.shape[-2:]]
+                x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
             return [f / (f.pow(2).sum(dim=1, keepdim=True).sqrt() + EPS) for f in self.trunk(x)]
 
     def distance(self, fa: list[Tensor], fb: list[Tensor], weight: Tensor | None = None) -> Tensor:
