@@ -19,6 +19,7 @@ from .errors import ConfigError
 NORMS = ("batch", "instance", "none")
 UPSAMPLES = ("transposed", "resize")
 ADVERSARIAL_LOSSES = ("minimax", "nonsaturating", "lsgan", "hinge", "wgan-gp")
+PERCEPTUAL_NETS = ("alexnet", "vgg16")
 MODELS = ("cgan", "regression")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 NAN_POLICIES = ("stop", "rollback")
@@ -77,6 +78,8 @@ class LossConfig:
     r1_weight: float = 0.0
     gp_weight: float = 10.0  # used by wgan-gp only
     task_weights: dict[str, float] = field(default_factory=dict)  # override a task term's weight
+    perceptual_weight: float = 0.0  # cgan: LPIPS(output, target) term (needs the pretrained weight packages)
+    perceptual_net: str = "alexnet"  # alexnet | vgg16
 
     def validate(self) -> None:
         _check_choice("loss.adversarial", self.adversarial, ADVERSARIAL_LOSSES)
@@ -84,7 +87,9 @@ class LossConfig:
             raise ConfigError(f"loss.mode_seeking_tau must be > 0 or none, got {self.mode_seeking_tau}")
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ConfigError(f"loss.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
-        for name in ("adversarial_weight", "l1_weight", "l2_weight", "mode_seeking_weight", "r1_weight", "gp_weight"):
+        _check_choice("loss.perceptual_net", self.perceptual_net, PERCEPTUAL_NETS)
+        for name in ("adversarial_weight", "l1_weight", "l2_weight", "mode_seeking_weight", "r1_weight", "gp_weight",
+                     "perceptual_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
 

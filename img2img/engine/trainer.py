@@ -25,8 +25,8 @@ from tqdm import tqdm
 from ..config import TrainConfig
 from ..data.io import make_grid, save_image
 from ..errors import ConfigError, DataError, TrainingDivergedError
-from ..losses import AdversarialLoss, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
-from ..models import UNetGenerator, build_discriminator, sample_latent
+from ..losses import AdversarialLoss, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, prior_terms, r1_penalty
+from ..models import UNetGenerator, build_discriminator, count_parameters, sample_latent
 from ..seeding import make_generator, stable_seed
 from ..task import Task
 from ..weights import save_generator
@@ -41,7 +41,8 @@ from .stream import ResumableSampler
 RESUMABLE_KEYS = {"steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
                   "num_workers", "tensorboard", "device", "data", "nan_policy", "nan_max_rollbacks", "threads"}
 N_PREVIEW = 4  # rows in the sample grids
-ENGINE_TERMS = {"adversarial", "l1", "l2", "mode_seeking", "mse", "d_adversarial", "d_gradient_penalty", "d_r1"}
+ENGINE_TERMS = {"adversarial", "l1", "l2", "mode_seeking", "mse", "d_adversarial", "d_gradient_penalty", "d_r1",
+                "perceptual"}
 
 
 class Trainer:
@@ -107,6 +108,7 @@ class Trainer:
         unknown = set(cfg.loss.task_weights) - {t.name for t in self.task_terms}
         if unknown:
             raise ConfigError(f"loss.task_weights names unknown terms {sorted(unknown)} of task '{self.task.name}'")
+        self.task_terms += prior_terms(cfg.loss, cfg.model, self.device)  # e.g. LPIPS: summed like a task's terms
         self.step = 0
         self.rollbacks = 0  # nan_policy=rollback: how many times this run has rolled back (saved in checkpoints)
         if state is not None:
@@ -167,8 +169,6 @@ class Trainer:
 
     def summary(self) -> str:
         """One line describing the run: models, sizes, receptive field, precision, device."""
-        from ..models import count_parameters
-
         g = self.G
         parts = [f"{self.task.name}/{self.cfg.model}: G {count_parameters(g) / 1e6:.2f}M params (depth {g.depth}, nz {g.nz})"]
         if self.D is not None:
