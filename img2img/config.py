@@ -80,6 +80,7 @@ class LossConfig:
     task_weights: dict[str, float] = field(default_factory=dict)  # override a task term's weight
     perceptual_weight: float = 0.0  # cgan: LPIPS(output, target) term (needs the pretrained weight packages)
     perceptual_net: str = "alexnet"  # alexnet | vgg16
+    feature_matching_weight: float = 0.0  # cgan: pix2pixHD's discriminator feature matching (pix2pixHD: 10)
 
     def validate(self) -> None:
         _check_choice("loss.adversarial", self.adversarial, ADVERSARIAL_LOSSES)
@@ -89,7 +90,7 @@ class LossConfig:
             raise ConfigError(f"loss.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         _check_choice("loss.perceptual_net", self.perceptual_net, PERCEPTUAL_NETS)
         for name in ("adversarial_weight", "l1_weight", "l2_weight", "mode_seeking_weight", "r1_weight", "gp_weight",
-                     "perceptual_weight"):
+                     "perceptual_weight", "feature_matching_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
 

@@ -25,7 +25,7 @@ from tqdm import tqdm
 from ..config import TrainConfig
 from ..data.io import make_grid, save_image
 from ..errors import ConfigError, DataError, TrainingDivergedError
-from ..losses import AdversarialLoss, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, prior_terms, r1_penalty
+from ..losses import AdversarialLoss, extra_terms, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
 from ..models import UNetGenerator, build_discriminator, count_parameters, sample_latent
 from ..seeding import make_generator, stable_seed
 from ..task import Task
@@ -42,7 +42,7 @@ RESUMABLE_KEYS = {"steps", "epochs", "log_every", "sample_every", "checkpoint_ev
                   "num_workers", "tensorboard", "device", "data", "nan_policy", "nan_max_rollbacks", "threads"}
 N_PREVIEW = 4  # rows in the sample grids
 ENGINE_TERMS = {"adversarial", "l1", "l2", "mode_seeking", "mse", "d_adversarial", "d_gradient_penalty", "d_r1",
-                "perceptual"}
+                "perceptual", "feature_matching"}
 
 
 class Trainer:
@@ -108,7 +108,7 @@ class Trainer:
         unknown = set(cfg.loss.task_weights) - {t.name for t in self.task_terms}
         if unknown:
             raise ConfigError(f"loss.task_weights names unknown terms {sorted(unknown)} of task '{self.task.name}'")
-        self.task_terms += prior_terms(cfg.loss, cfg.model, self.device)  # e.g. LPIPS: summed like a task's terms
+        self.task_terms += extra_terms(cfg.loss, cfg.model, self.device, self.D)  # summed like the task's terms
         self.step = 0
         self.rollbacks = 0  # nan_policy=rollback: how many times this run has rolled back (saved in checkpoints)
         if state is not None:

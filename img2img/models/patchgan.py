@@ -61,6 +61,15 @@ class PatchDiscriminator(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.model(x)
 
+    def features(self, x: Tensor) -> list[Tensor]:
+        """The activations after each LeakyReLU (for pix2pixHD's feature matching)."""
+        out = []
+        for layer in self.model:
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU):
+                out.append(x)
+        return out
+
 
 class MultiScaleDiscriminator(nn.Module):
     """``num_scales`` PatchDiscriminators, each on a 2x average-pooled copy of the previous scale's input.
@@ -82,6 +91,16 @@ class MultiScaleDiscriminator(nn.Module):
                 x = self.downsample(x)
             logits.append(discriminator(x))
         return logits
+
+
+    def features(self, x: Tensor) -> list[list[Tensor]]:
+        """Per scale, the intermediate activations of that scale's discriminator."""
+        out = []
+        for scale, discriminator in enumerate(self.discriminators):
+            if scale:
+                x = self.downsample(x)
+            out.append(discriminator.features(x))
+        return out
 
 
 def build_discriminator(in_channels: int, cfg: DiscriminatorConfig) -> MultiScaleDiscriminator:

@@ -1,4 +1,5 @@
-"""loss.perceptual_weight: an LPIPS term composed into the cGAN's loss; the MSE baseline never gets it."""
+"""Optional cGAN terms composed into the generator's loss (loss.perceptual_weight: LPIPS;
+loss.feature_matching_weight: pix2pixHD's feature matching); the MSE baseline never gets them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from conftest import tiny_config
 from img2img.config import TrainConfig
 from img2img.errors import ConfigError, MissingPackageError
 from img2img.features import INSTALL_COMMAND, perceptual_available
-from img2img.losses import prior_terms
+from img2img.losses import extra_terms
 
 needs_weights = pytest.mark.skipif(
     not perceptual_available(),
@@ -20,14 +21,15 @@ needs_weights = pytest.mark.skipif(
 
 def test_no_terms_unless_asked_and_never_for_the_baseline():
     cfg = TrainConfig().loss
-    assert prior_terms(cfg, "cgan", torch.device("cpu")) == []
-    cfg.perceptual_weight = 10.0
-    assert prior_terms(cfg, "regression", torch.device("cpu")) == []
+    assert extra_terms(cfg, "cgan", torch.device("cpu")) == []
+    cfg.perceptual_weight = cfg.feature_matching_weight = 10.0
+    assert extra_terms(cfg, "regression", torch.device("cpu")) == []
 
 
 @pytest.mark.parametrize("key, value, message", [
     ("perceptual_weight", -1.0, "loss.perceptual_weight must be >= 0"),
     ("perceptual_net", "resnet", "loss.perceptual_net"),
+    ("feature_matching_weight", -0.5, "loss.feature_matching_weight must be >= 0"),
 ])
 def test_bad_perceptual_options_are_refused(key, value, message):
     cfg = TrainConfig()
@@ -55,7 +57,7 @@ def test_the_term_is_lpips_and_trains_the_generator(cached_uncrop, tmp_path):
 
     cfg = TrainConfig().loss
     cfg.perceptual_weight = 3.0
-    [term] = prior_terms(cfg, "cgan", torch.device("cpu"))
+    [term] = extra_terms(cfg, "cgan", torch.device("cpu"))
     fake = (torch.rand(2, 3, 32, 32) * 2 - 1).requires_grad_()
     real = torch.rand(2, 3, 32, 32) * 2 - 1
     value = term.fn(fake, real, real)
@@ -73,3 +75,28 @@ def test_the_term_is_lpips_and_trains_the_generator(cached_uncrop, tmp_path):
     baseline = Trainer(tiny_config(model="regression", loss__perceptual_weight=3.0, steps=2), cached_uncrop,
                        tmp_path / "reg", progress=False)
     assert baseline.task_terms == [] or all(t.name != "perceptual" for t in baseline.task_terms)
+
+
+def test_feature_matching_is_zero_on_real_pairs_and_trains_only_the_generator(cached_uncrop, tmp_path):
+    from img2img.config import DiscriminatorConfig
+    from img2img.engine.trainer import Trainer
+    from img2img.losses import feature_matching_term
+    from img2img.models import build_discriminator
+
+    torch.manual_seed(0)
+    d = build_discriminator(7, DiscriminatorConfig(ndf=8, n_layers=2, num_scales=2))
+    term = feature_matching_term(d, 10.0)
+    y, real = torch.rand(2, 4, 32, 32), torch.rand(2, 3, 32, 32) * 2 - 1
+    assert term.name == "feature_matching" and term.weight == 10.0
+    assert float(term.fn(real, real, y).detach()) == 0.0
+    fake = (torch.rand(2, 3, 32, 32) * 2 - 1).requires_grad_()
+    d.requires_grad_(False)  # as in the trainer's generator step
+    value = term.fn(fake, real, y)
+    value.backward()
+    assert value > 0 and fake.grad.abs().sum() > 0
+    assert all(p.grad is None for p in d.parameters())
+
+    Trainer(tiny_config(loss__feature_matching_weight=10.0, steps=2), cached_uncrop, tmp_path / "run",
+            progress=False).fit()
+    records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert any(r.get("loss/feature_matching", 0) > 0 for r in records)
