@@ -20,6 +20,7 @@ NORMS = ("batch", "instance", "none")
 UPSAMPLES = ("transposed", "resize")
 ADVERSARIAL_LOSSES = ("minimax", "nonsaturating", "lsgan", "hinge", "wgan-gp")
 PERCEPTUAL_NETS = ("alexnet", "vgg16")
+DISCRIMINATOR_KINDS = ("patch", "projected", "both")
 MODELS = ("cgan", "regression")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 NAN_POLICIES = ("stop", "rollback")
@@ -57,9 +58,11 @@ class DiscriminatorConfig:
     norm: str = "instance"
     spectral_norm: bool = False
     num_scales: int = 1  # 2-3 = multi-scale (pix2pixHD)
+    kind: str = "patch"  # patch | projected (frozen Lite0 features, needs the weight packages) | both
 
     def validate(self) -> None:
         _check_choice("discriminator.norm", self.norm, NORMS)
+        _check_choice("discriminator.kind", self.kind, DISCRIMINATOR_KINDS)
         _check_positive("discriminator.ndf", self.ndf)
         _check_positive("discriminator.n_layers", self.n_layers)
         if not 1 <= self.num_scales <= 3:

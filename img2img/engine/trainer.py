@@ -92,7 +92,8 @@ class Trainer:
         if self.is_gan:
             _check_discriminator_fits(cfg)
             self.D = self.dist.sync_batchnorm(
-                build_discriminator(self.task.in_channels + self.task.out_channels, cfg.discriminator), self.device
+                build_discriminator(self.task.in_channels + self.task.out_channels, cfg.discriminator,
+                                    self.task.out_channels), self.device
             ).to(self.device)
             # broadcast_buffers=False: D runs twice (real, fake) before one backward, and re-broadcasting its
             # buffers in between is an in-place change autograd refuses; parameters are kept equal by DDP.
@@ -172,9 +173,7 @@ class Trainer:
         g = self.G
         parts = [f"{self.task.name}/{self.cfg.model}: G {count_parameters(g) / 1e6:.2f}M params (depth {g.depth}, nz {g.nz})"]
         if self.D is not None:
-            rf = self.D.discriminators[0].receptive_field
-            parts.append(f"D {count_parameters(self.D) / 1e6:.2f}M params ({self.D.num_scales} scale(s), "
-                         f"receptive field {rf}x{rf} px)")
+            parts.append(f"D {count_parameters(self.D) / 1e6:.2f}M trainable params ({self.D.describe()})")
         parts.append(f"{self.cfg.size} px, batch {self.cfg.batch_size}, {self.steps} steps, {self.precision} on {self.device}")
         return "; ".join(parts)
 
@@ -466,7 +465,7 @@ def _check_discriminator_fits(cfg: TrainConfig) -> None:
     d = cfg.discriminator
     coarsest = cfg.size // 2 ** (d.num_scales - 1)
     need = 3 * 2**d.n_layers
-    if coarsest < need:
+    if coarsest < need and d.kind != "projected":  # the projected one scales small images up itself
         raise ConfigError(
             f"size {cfg.size} is too small for a {d.num_scales}-scale PatchGAN with n_layers={d.n_layers} "
             f"(each scale needs >= {need} px); raise --size or lower discriminator.n_layers / num_scales"
