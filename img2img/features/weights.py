@@ -93,8 +93,11 @@ def read_array_pickle(path: Path) -> dict[str, np.ndarray]:
     try:
         with open(path, "rb") as f:
             tree = _ArrayUnpickler(f).load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
-        raise WeightsError(f"refusing {path}: not a plain pickle of numpy arrays ({exc})") from None
+    except OSError as exc:
+        raise WeightsError(f"cannot read {path}: {exc}") from None
+    except Exception as exc:  # whatever a malformed or hostile file provokes (absurd shapes: MemoryError too)
+        why = str(exc) or type(exc).__name__
+        raise WeightsError(f"refusing {path}: not a plain pickle of numpy arrays ({why})") from None
     flat: dict[str, np.ndarray] = {}
 
     def walk(node: Any, prefix: str) -> None:

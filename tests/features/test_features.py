@@ -186,3 +186,20 @@ def test_lite0_recognises_shoes_and_bags(shared_data):
     hits = sum(int(row[0]) in SHOE_OR_BAG for row in top5)
     in_top5 = sum(any(int(c) in SHOE_OR_BAG for c in row) for row in top5)
     assert hits >= 10 and in_top5 == len(names), top5.tolist()
+
+
+def test_absurd_array_shapes_are_refused_in_one_line(tmp_path, monkeypatch):
+    import numpy as np
+
+    class Huge:
+        """Unpickles as numpy's own reconstruction of an array of 2**62 float32s."""
+
+        def __reduce__(self):
+            return (np.ndarray, ((2**62,), np.float32))
+
+    _plant_package(tmp_path / "site", {"alexnet": {"a": Huge()}}, tmp_path / "m")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.setenv("IMG2IMG_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(WeightsError, match="refusing") as info:
+        feature_weights.lpips_state("alexnet")
+    assert "\n" not in str(info.value)
