@@ -68,6 +68,28 @@ class LPIPS(FrozenNetwork):
                 total = value if total is None else total + value
         return total
 
+    def pairwise(self, features: list[Tensor], weight: Tensor | None = None) -> Tensor:
+        """(B, K, K) LPIPS between every two of K images per input, from :meth:`features` shaped (B, K, ...).
+
+        The heads' weights are non-negative, so with A = a * sqrt(w) each layer's map is
+        |A_i|^2 + |A_j|^2 - 2 A_i.A_j: one Gram matrix per pixel instead of K(K-1)/2 difference tensors.
+        ``weight`` (B, 1, H, W) as in :meth:`distance`.
+        """
+        total = None
+        with torch.autocast(features[0].device.type, enabled=False):
+            for head, f in zip(self.heads, features):
+                scaled = f * head.weight.clamp_min(0).sqrt().view(1, 1, -1, 1, 1)
+                norms = scaled.pow(2).sum(dim=2)  # (B, K, H, W)
+                gram = torch.einsum("bichw,bjchw->bijhw", scaled, scaled)
+                layer = (norms[:, :, None] + norms[:, None, :] - 2 * gram).clamp_min(0)
+                if weight is None:
+                    value = layer.mean(dim=(3, 4))
+                else:
+                    w = F.interpolate(weight.float(), size=layer.shape[-2:], mode="area")
+                    value = (layer * w[:, None]).sum(dim=(3, 4)) / w.sum(dim=(1, 2, 3)).clamp_min(1e-8)[:, None, None]
+                total = value if total is None else total + value
+        return total
+
     def forward(self, a: Tensor, b: Tensor, weight: Tensor | None = None) -> Tensor:
         return self.distance(self.features(a), self.features(b), weight)
 

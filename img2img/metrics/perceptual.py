@@ -57,12 +57,9 @@ def lpips_diversity(metric: LPIPS, samples: Tensor, region: Tensor | None = None
     if k < 2:
         return torch.zeros(b)
     features = sample_features(metric, samples) if features is None else features
+    weight = region.to(features[0].device) if region is not None else None
     first, second = torch.triu_indices(k, k, offset=1)
-    pairs = first.numel()
-    fa = [f[:, first].flatten(0, 1) for f in features]
-    fb = [f[:, second].flatten(0, 1) for f in features]
-    weight = region.to(fa[0].device).repeat_interleave(pairs, dim=0) if region is not None else None
-    return metric.distance(fa, fb, weight).view(b, pairs).mean(dim=1)
+    return metric.pairwise(features, weight)[:, first, second].mean(dim=1)
 
 
 @torch.inference_mode()
