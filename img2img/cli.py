@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", dest="json_out", metavar="OUT", help="also write the full report as JSON")
     evaluate.add_argument("--grid", metavar="OUT.png",
                           help="comparison grid: condition | regression | cgan samples | target, one input per row")
+    evaluate.add_argument("--reference", metavar="PHOTOS",
+                          help="folder of real photos: --data then holds inputs without targets (e.g. hand-drawn "
+                               "sketches); realism and diversity are measured, paired metrics are n/a")
     evaluate.add_argument("--fid-weights", metavar="FILE",
                           help="TorchScript feature extractor for FID/KID (299 px [0,1] images -> (N, D) features)")
     evaluate.add_argument("--seed", type=int, default=0)
@@ -305,7 +308,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report = evaluate(task, args.data, args.weights_dir, cgan=args.cgan, regression=args.regression,
                       samples=args.samples, size=args.size, limit=args.limit or None, seed=args.seed,
                       device=args.device, fid_weights=args.fid_weights, grid=args.grid, split=args.split,
-                      progress=not args.quiet)
+                      reference=args.reference, progress=not args.quiet)
     print(report.table())
     if args.json_out:
         out = Path(args.json_out)

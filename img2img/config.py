@@ -19,6 +19,8 @@ from .errors import ConfigError
 NORMS = ("batch", "instance", "none")
 UPSAMPLES = ("transposed", "resize")
 ADVERSARIAL_LOSSES = ("minimax", "nonsaturating", "lsgan", "hinge", "wgan-gp")
+PERCEPTUAL_NETS = ("alexnet", "vgg16")
+DISCRIMINATOR_KINDS = ("patch", "projected", "both")
 MODELS = ("cgan", "regression")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 NAN_POLICIES = ("stop", "rollback")
@@ -65,9 +67,11 @@ class DiscriminatorConfig:
     norm: str = "instance"
     spectral_norm: bool = False
     num_scales: int = 1  # 2-3 = multi-scale (pix2pixHD)
+    kind: str = "patch"  # patch | projected (frozen Lite0 features, needs the weight packages) | both
 
     def validate(self) -> None:
         _check_choice("discriminator.norm", self.norm, NORMS)
+        _check_choice("discriminator.kind", self.kind, DISCRIMINATOR_KINDS)
         _check_positive("discriminator.ndf", self.ndf)
         _check_positive("discriminator.n_layers", self.n_layers)
         if not 1 <= self.num_scales <= 3:
@@ -86,6 +90,9 @@ class LossConfig:
     r1_weight: float = 0.0
     gp_weight: float = 10.0  # used by wgan-gp only
     task_weights: dict[str, float] = field(default_factory=dict)  # override a task term's weight
+    perceptual_weight: float = 0.0  # cgan: LPIPS(output, target) term (needs the pretrained weight packages)
+    perceptual_net: str = "alexnet"  # alexnet | vgg16
+    feature_matching_weight: float = 0.0  # cgan: pix2pixHD's discriminator feature matching (pix2pixHD: 10)
 
     def validate(self) -> None:
         _check_choice("loss.adversarial", self.adversarial, ADVERSARIAL_LOSSES)
@@ -93,7 +100,9 @@ class LossConfig:
             raise ConfigError(f"loss.mode_seeking_tau must be > 0 or none, got {self.mode_seeking_tau}")
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ConfigError(f"loss.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
-        for name in ("adversarial_weight", "l1_weight", "l2_weight", "mode_seeking_weight", "r1_weight", "gp_weight"):
+        _check_choice("loss.perceptual_net", self.perceptual_net, PERCEPTUAL_NETS)
+        for name in ("adversarial_weight", "l1_weight", "l2_weight", "mode_seeking_weight", "r1_weight", "gp_weight",
+                     "perceptual_weight", "feature_matching_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
 

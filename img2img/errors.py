@@ -55,3 +55,7 @@ class TrainingDivergedError(Img2ImgError):
 
 class ExportError(Img2ImgError):
     """An export that cannot run (a missing optional package, an unwritable output)."""
+
+
+class MissingPackageError(Img2ImgError):
+    """A feature needs an optional package that is not installed; the message says how to install it."""

@@ -7,22 +7,34 @@ set (low SWD), are as sharp as it (sharpness ratio near 1) and differ from sampl
 Everything random is fixed per image, never per batch: the condition comes from the task's
 ``make_eval_condition`` (seeded by the image key) and the K latents from ``(seed, key)``. Two runs with the
 same arguments print the same numbers whatever the batch size.
+
+Pretrained-feature metrics (when the weight packages are installed, see img2img.features): LPIPS to the
+target, LPIPS diversity (BicycleGAN's mean pairwise LPIPS between the K samples of an input, measured where
+the task lets outputs differ) and the Frechet distance / KID on EfficientNet-Lite0 pooled features
+(``fd_lite0``, ``kid_lite0``: computed like FID/KID, on another network, so not comparable to them).
+
+With ``reference`` (``--reference PHOTOS``) the inputs have no targets (hand-drawn sketches): set metrics
+compare the outputs with a folder of real photos, and the paired ones are reported as not applicable.
 """
 
 from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from tqdm import tqdm
 
-from .data.io import make_grid, save_image
-from .errors import ConfigError, DataError, WeightsError
+from .data.io import list_images, load_image, make_grid, save_image, warn_unreadable
+from .data.transforms import PairedTransform
+from .errors import ConfigError, DataError, Img2ImgError, MissingPackageError, UnreadableImageError, WeightsError
 from .inference import Translator, default_weights_path
 from .metrics import (
     fid_from_features,
@@ -36,6 +48,14 @@ from .metrics import (
     ssim,
 )
 from .metrics.fid import extract_features
+from .metrics.perceptual import (
+    fd_kid,
+    lite0_features,
+    lpips_diversity,
+    lpips_to_target,
+    sample_features,
+    varying_region,
+)
 from .models import sample_latent
 from .seeding import make_generator, stable_seed
 from .task import Task, wants_condition
@@ -43,6 +63,8 @@ from .task import Task, wants_condition
 MODELS = ("cgan", "regression")
 GRID_SAMPLES = 4  # cGAN samples shown per row of the comparison grid
 UNAVAILABLE = "unavailable"
+NOT_APPLICABLE = "n/a"  # a paired metric for inputs without targets
+PAIRED = ("psnr", "ssim", "lpips")
 
 # (key, column header, format): the fixed columns of the table; arrows say which way is better.
 COLUMNS = (
@@ -51,13 +73,19 @@ COLUMNS = (
     ("swd", "SWD↓", "{:.1f}"),
     ("sharpness", "sharpness→1", "{:.3f}"),
     ("diversity", "diversity↑", "{:.4f}"),
+    ("lpips", "LPIPS↓", "{:.4f}"),
+    ("lpips_diversity", "LPIPS-div↑", "{:.4f}"),
+    ("fd_lite0", "FD-Lite0↓", "{:.2f}"),
+    ("kid_lite0", "KID-Lite0↓", "{:.4f}"),
 )
 
 
 @dataclass
 class EvalReport:
     """The numbers of one evaluation. ``models[name]`` holds psnr, ssim, swd (mean of ``swd_levels``),
-    sharpness, diversity, fid, kid and ``task`` (the task's own metrics)."""
+    sharpness, diversity, lpips, lpips_diversity, fd_lite0, kid_lite0, fid, kid and ``task`` (the task's own
+    metrics). A value that could not be computed is ``"unavailable"`` (why: ``fid_note`` / ``perceptual_note``);
+    a paired one for inputs without targets is ``"n/a"``."""
 
     task: str
     images: int
@@ -72,6 +100,8 @@ class EvalReport:
     source: str = ""  # which images, in words: "the validation split of DIR (...)", "all images of DIR"
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage; the only non-reproducible part
     grid: str | None = None
+    perceptual_note: str = ""  # "" when the pretrained-feature metrics were computed, else why not
+    reference: str | None = None  # the folder of real photos, for inputs without targets
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,14 +116,19 @@ class EvalReport:
         lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
         for model in MODELS:
             values = self.models[model]
-            cells = [model, *(fmt.format(values[key]) for key, _, fmt in COLUMNS)]
-            cells += [f"{values['task'][name]:.4g}" for name in task_names]
+            cells = [model, *(_cell(values[key], fmt) for key, _, fmt in COLUMNS)]
+            cells += [_cell(values["task"][name], "{:.4g}") for name in task_names]
             cells += [_cell(values["fid"], "{:.2f}"), _cell(values["kid"], "{:.4f}")]
             lines.append("| " + " | ".join(cells) + " |")
         levels = len(self.swd_levels[MODELS[0]]) - 1
         which = f"{self.images} images from {self.source}" if self.source else f"{self.images} {self.split} images"
         caption = (f"{self.task}: {which}, at {self.size} px, {self.samples} cGAN sample(s) "
                    f"each, seed {self.seed}. SWD x1e3, mean of {levels} Laplacian levels (cGAN: first samples).")
+        if self.reference:
+            caption += f" No targets: set metrics against the photos, paired metrics {NOT_APPLICABLE}."
+        caption += " LPIPS: AlexNet v0.1; FD/KID-Lite0: EfficientNet-Lite0 features (not FID/KID)."
+        if self.perceptual_note:
+            caption += f" LPIPS/FD/KID-Lite0 {UNAVAILABLE}: {self.perceptual_note}."
         if self.fid_note:
             caption += f" FID/KID {UNAVAILABLE}: {self.fid_note}."
         return "\n".join(lines) + "\n\n" + caption
@@ -127,24 +162,36 @@ class _Accumulator:
     diversity: list[float] = field(default_factory=list)
     task: dict[str, list[Tensor]] = field(default_factory=dict)
     firsts: list[Tensor] = field(default_factory=list)  # one output per input: the set for SWD and FID
+    lpips: list[Tensor] = field(default_factory=list)
+    lpips_diversity: list[Tensor] = field(default_factory=list)
 
-    def add(self, outputs: Tensor, real: Tensor, y: Tensor, metric_fns: dict[str, Any],
-            spread: Tensor | None = None) -> None:
-        """outputs (B, K, C, H, W) for reals (B, C, H, W) and conditions y (B, ...): per-input means over the
-        K samples. Diversity is measured on ``spread`` (B, K', C, H, W) when given, else on the outputs."""
+    def add(self, outputs: Tensor, real: Tensor | None, y: Tensor, metric_fns: dict[str, Any],
+            spread: Tensor | None = None, lpips_metric: Any = None, region: Tensor | None = None) -> None:
+        """outputs (B, K, C, H, W) for reals (B, C, H, W; None: no targets) and conditions y (B, ...): per-input
+        means over the K samples. Diversity is measured on ``spread`` (B, K', C, H, W) when given, else on the
+        outputs; LPIPS diversity only inside ``region`` (B, 1, H, W) when given."""
         b, k = outputs.shape[:2]
         flat = outputs.flatten(0, 1)
+        self.energy.append(sharpness(flat))
+        spread = outputs if spread is None else spread
+        self.diversity.extend(pairwise_l1(spread[i]) for i in range(b))
+        self.firsts.append(outputs[:, 0])
+        features = None
+        if lpips_metric is not None:
+            features = sample_features(lpips_metric, outputs)
+            spread_features = features if spread is outputs else None
+            self.lpips_diversity.append(lpips_diversity(lpips_metric, spread, region, spread_features).cpu())
+        if real is None:
+            return
         repeated = real.repeat_interleave(k, dim=0)
         conditions = y.repeat_interleave(k, dim=0)
         self.psnr.append(psnr(flat, repeated).view(b, k).mean(dim=1))
         self.ssim.append(ssim(flat, repeated).view(b, k).mean(dim=1))
-        self.energy.append(sharpness(flat))
-        spread = outputs if spread is None else spread
-        self.diversity.extend(pairwise_l1(spread[i]) for i in range(b))
         for name, fn in metric_fns.items():
             value = fn(flat, repeated, conditions) if wants_condition(fn) else fn(flat, repeated)
             self.task.setdefault(name, []).append(torch.as_tensor(value).float().view(b, k).mean(dim=1))
-        self.firsts.append(outputs[:, 0])
+        if lpips_metric is not None:
+            self.lpips.append(lpips_to_target(lpips_metric, outputs, real, features).cpu())
 
 
 SPLITS = ("auto", "val", "all")
@@ -201,6 +248,54 @@ def _float_or(value: str | None, default: float) -> float:
         return default
 
 
+def _perceptual_networks(device: torch.device) -> tuple[Any, Any, str]:
+    """(LPIPS, Lite0, "") on ``device``, or (None, None, why not) when the weight packages are missing."""
+    from .features import efficientnet_lite0, lpips
+
+    try:
+        return lpips("alexnet", device), efficientnet_lite0(device), ""
+    except MissingPackageError as exc:
+        return None, None, str(exc)
+
+
+def _image_files(folder: str | Path, flag: str, limit: int | None) -> list[Path]:
+    """The images of a folder, ``limit`` of them spread over the sorted list."""
+    if not Path(folder).is_dir():
+        raise DataError(f"{flag} folder not found: {folder}")
+    files = list_images(folder)
+    if not files:
+        raise DataError(f"{flag} {folder} has no images")
+    count = len(files) if limit is None else min(limit, len(files))
+    return [files[i * len(files) // count] for i in range(count)]
+
+
+def _load_square(files: list[Path], size: int) -> list[tuple[str, Tensor]]:
+    """(name, image) pairs, each scaled and centre-cropped to size x size as eval's datasets do; unreadable
+    files are skipped with a warning."""
+    transform = PairedTransform(size, train=False)
+    loaded = []
+    for path in files:
+        try:
+            image = load_image(path)
+        except UnreadableImageError as err:
+            warn_unreadable(err)
+            continue
+        loaded.append((path.name, transform(np.asarray(image))[0]))
+    return loaded
+
+
+def _square(images: Tensor, size: int) -> Tensor:
+    """Images of any shape -> size x size (shorter side scaled to size, centre crop), for set metrics."""
+    h, w = images.shape[-2:]
+    if (h, w) == (size, size):
+        return images
+    scale = size / min(h, w)
+    scaled = F.interpolate(images, size=(max(size, round(h * scale)), max(size, round(w * scale))),
+                           mode="bilinear", align_corners=False, antialias=True)
+    top, left = (scaled.shape[-2] - size) // 2, (scaled.shape[-1] - size) // 2
+    return scaled[..., top : top + size, left : left + size]
+
+
 @torch.inference_mode()
 def evaluate(
     task: Task | str,
@@ -220,6 +315,7 @@ def evaluate(
     batch_size: int = 8,
     val_fraction: float | None = None,
     split: str = "auto",
+    reference: str | Path | None = None,
     progress: bool = False,
 ) -> EvalReport:
     """Evaluate a task's cGAN and regression on a folder's validation split or on all of its images.
@@ -229,7 +325,9 @@ def evaluate(
     training size; ``limit`` caps the number of images, spread evenly over the sorted file list (None = all).
     ``batch_size`` inputs are generated at once (times K for the cGAN). ``grid``: where to save the
     comparison PNG. ``split``: see :func:`resolve_split`; ``val_fraction`` defaults to the one the weights
-    were trained with (else 0.1).
+    were trained with (else 0.1). ``reference``: a folder of real photos; ``data_dir`` then holds inputs
+    without targets (each made into a condition by the task's ``prepare_input``, as ``predict`` does), and
+    ``limit`` also caps the photos.
     """
     start = time.perf_counter()
     if isinstance(task, str):
@@ -240,6 +338,8 @@ def evaluate(
         raise ConfigError(f"samples must be at least 1, got {samples}")
     if limit is not None and limit < 1:
         raise ConfigError(f"limit must be at least 1, got {limit}")
+    if reference is not None and data_dir is None:
+        raise ConfigError("--reference needs --data INPUTS: a folder of inputs (e.g. sketches) to translate")
     paths = {"cgan": resolve_weights(task.name, "cgan", cgan, weights_dir),
              "regression": resolve_weights(task.name, "regression", regression, weights_dir)}
     # A bad --fid-weights file should fail before minutes of generation, not after.
@@ -250,17 +350,30 @@ def evaluate(
             raise WeightsError(f"{paths[name]} holds a {translator.model} model; pass it as --{translator.model}")
     gan, reg = translators["cgan"], translators["regression"]
     size = size or gan.info.train_size
-    if val_fraction is None:
-        val_fraction = _float_or(gan.info.extra.get("val_fraction"), 0.1)
-    split, source = resolve_split(split, data_dir, [paths["cgan"], paths["regression"]],
-                                  [gan.info.extra, reg.info.extra])
-    dataset = gan.task.build_dataset(Path(data_dir) if data_dir else None, split, size, val_fraction)
-    count = len(dataset) if limit is None else min(limit, len(dataset))
-    if count == 0:
-        raise DataError(f"{source} has no images")
-    # A --limit takes files spread over the sorted list, not its head (a folder sorted by name may hold
-    # one kind of image first: edges2shoes_handbags has 1000 shoes, then 1000 bags).
-    chosen = [i * len(dataset) // count for i in range(count)]
+    lpips_metric, lite0, perceptual_note = _perceptual_networks(gan.device)
+    if reference is None:
+        if val_fraction is None:
+            val_fraction = _float_or(gan.info.extra.get("val_fraction"), 0.1)
+        split, source = resolve_split(split, data_dir, [paths["cgan"], paths["regression"]],
+                                      [gan.info.extra, reg.info.extra])
+        dataset = gan.task.build_dataset(Path(data_dir) if data_dir else None, split, size, val_fraction)
+        count = len(dataset) if limit is None else min(limit, len(dataset))
+        if count == 0:
+            raise DataError(f"{source} has no images")
+        # A --limit takes files spread over the sorted list, not its head (a folder sorted by name may hold
+        # one kind of image first: edges2shoes_handbags has 1000 shoes, then 1000 bags).
+        chosen = [i * len(dataset) // count for i in range(count)]
+        inputs: list[tuple[str, Tensor]] = []
+        photos = None
+    else:
+        split, source = "all", f"all images of {data_dir} (inputs without targets)"
+        inputs = _load_square(_image_files(data_dir, "--data", limit), size)
+        loaded = _load_square(_image_files(reference, "--reference", limit), size)
+        if len(inputs) < 1 or len(loaded) < 2:
+            raise DataError(f"need readable inputs in {data_dir} and at least 2 photos in {reference}")
+        photos = torch.stack([image for _, image in loaded])
+        count = len(inputs)
+        source += f"; real set: {len(photos)} photos of {reference}"
     k = samples if gan.stochastic else 1
     metric_fns = gan.task.metrics()
 
@@ -272,59 +385,94 @@ def evaluate(
     bar = tqdm(total=count, desc=f"eval {task.name}", unit="img", disable=not progress, dynamic_ncols=True)
     for first in range(0, count, batch_size):
         tick = time.perf_counter()
-        items = [dataset[(i, stable_seed("eval", i))] for i in chosen[first : first + batch_size]]
-        x = torch.stack([item["x"] for item in items]).to(gan.device)
-        keys = [str(item["key"]) for item in items]
-        y = torch.stack([item["y"] for item in items]).to(gan.device) if "y" in items[0] \
-            else gan.task.make_eval_condition(x, keys)
+        if photos is None:
+            items = [dataset[(i, stable_seed("eval", i))] for i in chosen[first : first + batch_size]]
+            x = torch.stack([item["x"] for item in items]).to(gan.device)
+            keys = [str(item["key"]) for item in items]
+            y = torch.stack([item["y"] for item in items]).to(gan.device) if "y" in items[0] \
+                else gan.task.make_eval_condition(x, keys)
+        else:
+            keys, conditions = [], []
+            for name, image in inputs[first : first + batch_size]:
+                try:
+                    conditions.append(gan.task.prepare_input(image[None].to(gan.device)))
+                    keys.append(name)
+                except Img2ImgError as exc:  # e.g. a blank sketch: skip it, as predict would refuse it
+                    warnings.warn(f"skipping {name}: {exc}", stacklevel=2)
+            bar.update(len(inputs[first : first + batch_size]) - len(keys))
+            if not keys:
+                continue
+            x, y = None, torch.cat(conditions)
         tock = time.perf_counter()
         timing["data"] += tock - tick
 
         # The K latents of an image depend only on (seed, key): batching never changes a sample.
         z = torch.cat([sample_latent(k, gan.generator.nz, make_generator(stable_seed(seed, "eval-z", key)), gan.device)
                        for key in keys])
-        fakes = gan.sample(y.repeat_interleave(k, dim=0), z=z).float().cpu().unflatten(0, (len(items), k))
-        no_latent = torch.empty(len(items), 0, device=reg.device)
+        fakes = gan.sample(y.repeat_interleave(k, dim=0), z=z).float().cpu().unflatten(0, (len(keys), k))
+        no_latent = torch.empty(len(keys), 0, device=reg.device)
         # Two independent calls: the regression's "diversity" is measured, not assumed, to be 0.
         mean_a = reg.sample(y, z=no_latent, seed=seed).float().cpu()
         mean_b = reg.sample(y, z=no_latent, seed=seed + 1).float().cpu()
         tick = time.perf_counter()
         timing["generate"] += tick - tock
 
-        real, y_cpu = x.float().cpu(), y.float().cpu()
-        acc["cgan"].add(fakes, real, y_cpu, metric_fns)
-        acc["regression"].add(mean_a[:, None], real, y_cpu, metric_fns, spread=torch.stack([mean_a, mean_b], dim=1))
-        real_energy.append(sharpness(real))
-        reals.append(real)
+        real = x.float().cpu() if x is not None else None
+        y_cpu = y.float().cpu()
+        # Diversity where outputs may differ: uncrop pastes the known photo back, so only its band counts.
+        region = varying_region(gan.task.compose, y_cpu, fakes.shape[2]) if lpips_metric is not None else None
+        acc["cgan"].add(fakes, real, y_cpu, metric_fns, lpips_metric=lpips_metric, region=region)
+        acc["regression"].add(mean_a[:, None], real, y_cpu, metric_fns, spread=torch.stack([mean_a, mean_b], dim=1),
+                              lpips_metric=lpips_metric, region=region)
+        if real is not None:
+            real_energy.append(sharpness(real))
+            reals.append(real)
         if len(grid_rows_kept) < grid_rows:
             preview = gan.task.condition_preview(y).float().cpu().clamp(-1, 1)
-            for i in range(min(len(items), grid_rows - len(grid_rows_kept))):
+            for i in range(min(len(keys), grid_rows - len(grid_rows_kept))):
+                target = [real[i : i + 1]] if real is not None else []
                 grid_rows_kept.append(torch.cat([preview[i : i + 1], mean_a[i : i + 1], fakes[i, :GRID_SAMPLES],
-                                                 real[i : i + 1]]))
+                                                 *target]))
         timing["metrics"] += time.perf_counter() - tick
-        bar.update(len(items))
+        bar.update(len(keys))
     bar.close()
+    if not acc["cgan"].firsts:
+        raise DataError(f"no usable inputs in {data_dir}")
 
     tick = time.perf_counter()
-    all_reals = torch.cat(reals)
-    all_real_energy = torch.cat(real_energy)
+    all_reals = torch.cat(reals) if photos is None else photos
+    all_real_energy = torch.cat(real_energy) if photos is None else sharpness(photos)
     models: dict[str, dict[str, Any]] = {}
     fid_note = "" if extractor is not None else "no --fid-weights FILE given"
-    firsts = {name: torch.cat(acc[name].firsts) for name in MODELS}
-    swd_levels = sliced_wasserstein_sets(firsts, all_reals, seed=seed)
+    # Without targets the outputs take the photos' size and framing (uncrop's canvases are wider).
+    firsts = {name: _square(torch.cat(acc[name].firsts), size) if photos is not None else torch.cat(acc[name].firsts)
+              for name in MODELS}
+    # SWD compares sets of one size; without targets the two may differ: take as many, spread over each.
+    n = min(len(all_reals), len(firsts["cgan"]))
+    evenly = lambda images: images[[i * len(images) // n for i in range(n)]]  # noqa: E731
+    swd_levels = sliced_wasserstein_sets({name: evenly(f) for name, f in firsts.items()}, evenly(all_reals), seed=seed)
     real_features = extract_features(extractor, all_reals) if extractor is not None else None
+    real_lite0 = lite0_features(lite0, all_reals) if lite0 is not None else None
+    paired = NOT_APPLICABLE if photos is not None else None
     for name in MODELS:
         a = acc[name]
+        mean = lambda values: float(torch.cat(values).mean())  # noqa: E731
         scores: dict[str, Any] = {
-            "psnr": float(torch.cat(a.psnr).mean()),
-            "ssim": float(torch.cat(a.ssim).mean()),
+            "psnr": paired or mean(a.psnr),
+            "ssim": paired or mean(a.ssim),
             "swd": swd_levels[name]["swd_mean"],
             "sharpness": sharpness_ratio_from_energy(torch.cat(a.energy), all_real_energy),
             "diversity": sum(a.diversity) / len(a.diversity),
-            "task": {metric: float(torch.cat(values).mean()) for metric, values in a.task.items()},
+            "lpips": UNAVAILABLE, "lpips_diversity": UNAVAILABLE, "fd_lite0": UNAVAILABLE, "kid_lite0": UNAVAILABLE,
+            "task": {metric: paired or mean(values) for metric, values in a.task.items()}
+            if photos is None else {metric: NOT_APPLICABLE for metric in metric_fns},
             "fid": UNAVAILABLE,
             "kid": UNAVAILABLE,
         }
+        if lpips_metric is not None:
+            scores["lpips"] = paired or mean(a.lpips)
+            scores["lpips_diversity"] = mean(a.lpips_diversity)
+            scores.update(fd_kid(lite0_features(lite0, firsts[name]), real_lite0, seed=seed))
         if extractor is not None:
             features = extract_features(extractor, firsts[name])
             scores["fid"] = fid_from_features(features, real_features)
@@ -341,7 +489,8 @@ def evaluate(
     timing = {key: round(value, 2) for key, value in timing.items()}
     timing["total"] = round(time.perf_counter() - start, 2)
     return EvalReport(
-        task=task.name, images=count, size=size, samples=k, seed=seed,
+        task=task.name, images=sum(len(f) for f in acc["cgan"].firsts), size=size, samples=k, seed=seed,
         weights={name: str(path) for name, path in paths.items()}, models=models, swd_levels=swd_levels,
         fid_note=fid_note, split=split, source=source, seconds=timing, grid=grid_path,
+        perceptual_note=perceptual_note, reference=str(reference) if reference is not None else None,
     )

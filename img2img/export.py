@@ -16,7 +16,6 @@ import copy
 import hashlib
 import io
 import json
-import os
 import warnings
 from dataclasses import asdict
 from pathlib import Path
@@ -27,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .atomic import atomic_write
+from .cache import cache_dir
 from .config import GeneratorConfig, generator_config_from_dict
 from .errors import ExportError, WeightsError
 from .models import UNetGenerator
@@ -35,7 +35,6 @@ from .weights import FORMAT, WeightsInfo
 
 ONNX_FORMAT = FORMAT  # the same metadata keys as a .safetensors file, stored as ONNX metadata_props
 OPSET = 17
-CACHE_ENV = "IMG2IMG_CACHE_DIR"
 INSTALL_HINT = "pip install 'img2img[export]'"
 
 
@@ -193,11 +192,3 @@ def cached_export(weights: Path, generator: UNetGenerator, info: WeightsInfo) ->
     if not path.is_file():
         export_onnx(generator, info, path)
     return path
-
-
-def cache_dir() -> Path:
-    """``$IMG2IMG_CACHE_DIR``, else ``$XDG_CACHE_HOME/img2img``, else ``~/.cache/img2img``."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "img2img"

@@ -15,6 +15,7 @@ from conftest import tiny_config
 from img2img.cli import main
 from img2img.engine.trainer import Trainer
 from img2img.evaluate import COLUMNS, evaluate
+from img2img.features import INSTALL_COMMAND, perceptual_available
 
 PADDING = 2  # make_grid's default
 
@@ -63,6 +64,12 @@ def test_evaluate_reports_both_models_reproducibly(tiny_weights, tmp_path):
     assert report.models["regression"]["diversity"] == 0.0
     assert report.models["cgan"]["diversity"] > 0.0
     assert set(report.swd_levels["cgan"]) == {"swd_32", "swd_16", "swd_mean"}
+    if perceptual_available():
+        for model in ("cgan", "regression"):
+            scores = report.models[model]
+            assert 0 < scores["lpips"] < 1 and scores["fd_lite0"] > 0 and isinstance(scores["kid_lite0"], float)
+        assert report.models["regression"]["lpips_diversity"] == pytest.approx(0.0, abs=1e-6)
+        assert report.models["cgan"]["lpips_diversity"] > 0.0
 
     # Rows: inputs; columns: condition | regression | 3 cGAN samples | target.
     width, height = Image.open(tmp_path / "grid.png").size
@@ -80,7 +87,8 @@ def test_table_has_both_rows_and_all_columns(tiny_weights):
                       samples=2, device="cpu")
     lines = report.table().splitlines()
     header = lines[0]
-    for title in ("PSNR↑", "SSIM↑", "SWD↓", "sharpness→1", "diversity↑", "FID↓", "KID↓"):
+    for title in ("PSNR↑", "SSIM↑", "SWD↓", "sharpness→1", "diversity↑", "LPIPS↓", "LPIPS-div↑", "FD-Lite0↓",
+                  "KID-Lite0↓", "FID↓", "KID↓"):
         assert title in header
     rows = [line for line in lines if line.startswith("| cgan ") or line.startswith("| regression ")]
     assert len(rows) == 2
@@ -146,7 +154,7 @@ def test_fid_and_kid_with_a_local_extractor(tiny_weights, tmp_path):
     for model in ("cgan", "regression"):
         assert isinstance(report.models[model]["fid"], float) and report.models[model]["fid"] >= 0
         assert isinstance(report.models[model]["kid"], float)
-    assert report.fid_note == "" and "unavailable" not in report.table()
+    assert report.fid_note == "" and "FID/KID unavailable" not in report.table()
 
 
 def test_task_metrics_may_ask_for_the_condition(tiny_weights):
@@ -156,3 +164,67 @@ def test_task_metrics_may_ask_for_the_condition(tiny_weights):
     for model in ("cgan", "regression"):
         assert 0 < report.models[model]["task"]["fill_psnr"] <= 100
     assert "fill_psnr" in report.table()
+
+
+def test_without_the_weight_packages_eval_says_how_to_get_them(tiny_weights, monkeypatch):
+    from img2img.errors import MissingPackageError
+    from img2img.features import weights as feature_weights
+
+    def missing(module, relative, what):
+        raise MissingPackageError(feature_weights.install_hint(what))
+
+    monkeypatch.setattr(feature_weights, "package_file", missing)
+    report = evaluate(tiny_weights["task"], cgan=tiny_weights["cgan"], regression=tiny_weights["regression"],
+                      samples=2, limit=2, device="cpu")
+    for model in ("cgan", "regression"):
+        assert all(report.models[model][key] == "unavailable"
+                   for key in ("lpips", "lpips_diversity", "fd_lite0", "kid_lite0"))
+        assert isinstance(report.models[model]["psnr"], float)
+    assert INSTALL_COMMAND in report.table().splitlines()[-1]
+
+
+def _write_pngs(folder: Path, count: int, seed: int, size: tuple[int, int]) -> Path:
+    folder.mkdir(parents=True)
+    gen = torch.Generator().manual_seed(seed)
+    for i in range(count):
+        pixels = (torch.rand(size[1] // 4, size[0] // 4, 3, generator=gen) * 255).to(torch.uint8).numpy()
+        Image.fromarray(pixels).resize(size, Image.BILINEAR).save(folder / f"{i:02d}.png")
+    return folder
+
+
+def test_cli_eval_inputs_without_targets_against_reference_photos(tiny_weights, tmp_path, capsys):
+    inputs = _write_pngs(tmp_path / "inputs", 3, 0, (40, 32))
+    photos = _write_pngs(tmp_path / "photos", 5, 1, (32, 48))
+    argv = ["eval", "--task", "uncrop", "--cgan", str(tiny_weights["cgan"]), "--regression",
+            str(tiny_weights["regression"]), "--data", str(inputs), "--reference", str(photos), "--samples", "2",
+            "--device", "cpu", "--quiet", "--json", str(tmp_path / "r.json"), "--grid", str(tmp_path / "g.png")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "paired metrics n/a" in out and "5 photos of" in out
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["images"] == 3 and data["reference"] == str(photos)
+    for model in ("cgan", "regression"):
+        scores = data["models"][model]
+        assert scores["psnr"] == scores["ssim"] == scores["lpips"] == scores["task"]["fill_psnr"] == "n/a"
+        assert scores["swd"] >= 0 and scores["sharpness"] > 0
+        if perceptual_available():
+            assert scores["fd_lite0"] > 0 and isinstance(scores["kid_lite0"], float)
+    assert data["models"]["regression"]["diversity"] == 0.0 and data["models"]["cgan"]["diversity"] > 0
+    # condition | regression | 2 cGAN samples, no target column; uncrop grows the 32 px input by a quarter.
+    width, height = Image.open(tmp_path / "g.png").size
+    assert height == 3 * (32 + PADDING) + PADDING and width > 4 * (32 + PADDING)
+    assert main(argv) == 0 and capsys.readouterr().out == out
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--reference", "PHOTOS"], "--reference needs --data INPUTS"),
+    (["--data", "INPUTS", "--reference", "missing"], "--reference folder not found"),
+])
+def test_cli_eval_reference_errors_are_one_line(tiny_weights, tmp_path, capsys, extra, message):
+    _write_pngs(tmp_path / "INPUTS", 2, 0, (32, 32))
+    _write_pngs(tmp_path / "PHOTOS", 2, 1, (32, 32))
+    extra = [str(tmp_path / e) if e.isupper() or e == "missing" else e for e in extra]
+    code = main(["eval", "--task", "uncrop", "--cgan", str(tiny_weights["cgan"]), "--regression",
+                 str(tiny_weights["regression"]), "--device", "cpu", "--quiet", *extra])
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and message in lines[0]

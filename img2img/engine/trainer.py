@@ -26,8 +26,8 @@ from tqdm import tqdm
 from ..config import TrainConfig
 from ..data.io import make_grid, save_image
 from ..errors import ConfigError, DataError, TrainingDivergedError
-from ..losses import AdversarialLoss, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
-from ..models import UNetGenerator, build_discriminator, sample_latent
+from ..losses import AdversarialLoss, extra_terms, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
+from ..models import UNetGenerator, build_discriminator, count_parameters, sample_latent
 from ..seeding import make_generator, stable_seed
 from ..task import Task
 from ..weights import save_generator
@@ -42,7 +42,8 @@ from .stream import ResumableSampler
 RESUMABLE_KEYS = {"steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
                   "num_workers", "tensorboard", "device", "data", "nan_policy", "nan_max_rollbacks", "threads"}
 N_PREVIEW = 4  # rows in the sample grids
-ENGINE_TERMS = {"adversarial", "l1", "l2", "mode_seeking", "mse", "d_adversarial", "d_gradient_penalty", "d_r1"}
+ENGINE_TERMS = {"adversarial", "l1", "l2", "mode_seeking", "mse", "d_adversarial", "d_gradient_penalty", "d_r1",
+                "perceptual", "feature_matching"}
 
 
 class Trainer:
@@ -92,7 +93,8 @@ class Trainer:
         if self.is_gan:
             _check_discriminator_fits(cfg)
             self.D = self.dist.sync_batchnorm(
-                build_discriminator(self.task.in_channels + self.task.out_channels, cfg.discriminator), self.device
+                build_discriminator(self.task.in_channels + self.task.out_channels, cfg.discriminator,
+                                    self.task.out_channels), self.device
             ).to(self.device)
             # broadcast_buffers=False: D runs twice (real, fake) before one backward, and re-broadcasting its
             # buffers in between is an in-place change autograd refuses; parameters are kept equal by DDP.
@@ -108,6 +110,7 @@ class Trainer:
         unknown = set(cfg.loss.task_weights) - {t.name for t in self.task_terms}
         if unknown:
             raise ConfigError(f"loss.task_weights names unknown terms {sorted(unknown)} of task '{self.task.name}' (its {cfg.model} terms: {', '.join(t.name for t in self.task_terms) or 'none'})")
+        self.task_terms += extra_terms(cfg.loss, cfg.model, self.device, self.D)  # summed like the task's terms
         self.step = 0
         self.rollbacks = 0  # nan_policy=rollback: how many times this run has rolled back (saved in checkpoints)
         if state is not None:
@@ -169,14 +172,10 @@ class Trainer:
 
     def summary(self) -> str:
         """One line describing the run: models, sizes, receptive field, precision, device."""
-        from ..models import count_parameters
-
         g = self.G
         parts = [f"{self.task.name}/{self.cfg.model}: G {count_parameters(g) / 1e6:.2f}M params (depth {g.depth}, nz {g.nz})"]
         if self.D is not None:
-            rf = self.D.discriminators[0].receptive_field
-            parts.append(f"D {count_parameters(self.D) / 1e6:.2f}M params ({self.D.num_scales} scale(s), "
-                         f"receptive field {rf}x{rf} px)")
+            parts.append(f"D {count_parameters(self.D) / 1e6:.2f}M trainable params ({self.D.describe()})")
         parts.append(f"{self.cfg.size} px, batch {self.cfg.batch_size}, {self.steps} steps, {self.precision} on {self.device}")
         return "; ".join(parts)
 
@@ -468,7 +467,7 @@ def _check_discriminator_fits(cfg: TrainConfig) -> None:
     d = cfg.discriminator
     coarsest = cfg.size // 2 ** (d.num_scales - 1)
     need = 3 * 2**d.n_layers
-    if coarsest < need:
+    if coarsest < need and d.kind != "projected":  # the projected one scales small images up itself
         raise ConfigError(
             f"size {cfg.size} is too small for a {d.num_scales}-scale PatchGAN with n_layers={d.n_layers} "
             f"(each scale needs >= {need} px); raise --size or lower discriminator.n_layers / num_scales"

