@@ -9,7 +9,7 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 
 .PHONY: install demo train-demo test clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# constraints.txt pins the CPU build of torch, so pip never pulls CUDA wheels here.
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[app,test]'
