@@ -190,3 +190,48 @@ def test_paired_validation_data_is_not_styled(tmp_path):
     assert task.build_dataset(folder, "train", 32, 0.3).style == "human"
     assert task.build_dataset(folder, "val", 32, 0.3).style == "machine"
 
+
+
+# -- pairs and photos together -------------------------------------------------------------------------------
+def _aligned(folder: Path, count: int) -> Path:
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        sketch = np.full((32, 32, 3), 255, np.uint8)
+        sketch[6:26, 8 + i % 5] = 0
+        photo = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+        Image.fromarray(np.concatenate([sketch, photo], axis=1)).save(folder / f"pair{i:02d}.png")
+    return folder
+
+
+def _photo_folder(folder: Path, count: int) -> Path:
+    folder.mkdir(parents=True)
+    for i in range(count):
+        image = np.full((40, 40, 3), 230, np.uint8)
+        image[10 + i % 4 : 30, 8:32] = 40
+        Image.fromarray(image).save(folder / f"shoe{i:02d}.jpg")
+    return folder
+
+
+def test_pairs_and_photos_mix_with_sketches_extracted_for_the_photos(tmp_path):
+    pairs, photos = _aligned(tmp_path / "pairs", 10), _photo_folder(tmp_path / "photos", 10)
+    task = Sketch2PhotoTask()
+    train = task.build_datasets([pairs, photos], "train", 32, 0.2)
+    items = [train[(i, 100 + i)] for i in range(len(train))]
+    assert all(it["y"].shape == (1, 32, 32) and set(it["y"].unique().tolist()) <= {-1.0, 1.0} for it in items)
+    last = len(train) - 1
+    assert torch.equal(train[(last, 3)]["y"], train[(last, 3)]["y"])
+    val = task.build_datasets([pairs, photos], "val", 32, 0.2)
+    photo_val = task.build_dataset(photos, "val", 32, 0.2)
+    tail = val[len(val) - 1]
+    assert tail["key"] == photo_val[len(photo_val) - 1]["key"]
+    assert torch.equal(tail["y"], task.make_eval_condition(tail["x"][None], [tail["key"]])[0])
+
+
+def test_a_tiny_run_trains_on_pairs_and_photos(tmp_path, host):
+    from conftest import tiny_config
+    from img2img.engine.trainer import Trainer
+
+    pairs, photos = _aligned(tmp_path / "pairs", 10), _photo_folder(tmp_path / "photos", 10)
+    cfg = tiny_config(task="sketch2photo", steps=2, checkpoint_every=2, data=[str(pairs), str(photos)])
+    assert Trainer(cfg, host.get("sketch2photo"), tmp_path / "run", progress=False).fit().is_file()
