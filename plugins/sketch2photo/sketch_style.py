@@ -56,9 +56,23 @@ def _stroke_mask(sketch: Tensor) -> Tensor:
 
 
 def _dilate(mask: Tensor, radius: int) -> Tensor:
+    """Square dilation of a 0/1 mask, as a box sum: several times cheaper on the CPU than ``max_pool2d``."""
     if radius <= 0:
         return mask
-    return F.max_pool2d(mask, 2 * radius + 1, stride=1, padding=radius)
+    return (_box_sum(mask, radius) > 0.5).float()
+
+
+def _box_sum(mask: Tensor, radius: int) -> Tensor:
+    """Ink pixels of a 0/1 mask within the (2r+1)^2 square around each pixel (none beyond the border), from
+    running sums: the cost does not grow with the radius, unlike ``avg_pool2d``'s on the CPU."""
+    k = 2 * radius + 1
+    for dim in (2, 3):
+        pad = [0, 0, 0, 0]
+        pad[2 * (3 - dim)], pad[2 * (3 - dim) + 1] = radius + 1, radius
+        run = F.pad(mask, pad).cumsum(dim)
+        size = run.shape[dim]
+        mask = run.narrow(dim, k, size - k) - run.narrow(dim, 0, size - k)
+    return mask.round()  # counts of a 0/1 mask are whole; running sums leave float error that would tip cuts
 
 
 def _erode(mask: Tensor, radius: int) -> Tensor:
@@ -114,7 +128,7 @@ def humanize(sketch: Tensor, generator: torch.Generator, style: SketchStyle = HU
 
     # 1. Short fragments: texture and stitching bits that no one draws.
     r = max(1, round(style.fragment_radius * s))
-    ink_near = F.avg_pool2d(strokes, 2 * r + 1, stride=1, padding=r, count_include_pad=True) * (2 * r + 1) ** 2
+    ink_near = _box_sum(strokes, r)
     core = strokes * (ink_near >= style.fragment_ink * s).float()
     strokes = strokes * _dilate(core, r)  # a long stroke's tips lie near its core and stay
 
