@@ -8,8 +8,9 @@ Both sides are taken to what the model sees: an edge map as a paired training co
 ``--size``, binarised by the task's ink rule); a person's sketch as ``predict`` and the app prepare it
 (``prepare_input``: cropped to its strokes, thinned, then ``resize_condition`` to ``--size``).
 
-Per image: ink fraction, connected stroke components (8-connected), the share of ink deeper than 6 px at 128
-inside the silhouette (interior detail), and the bounding box's share of the canvas (framing). Distance between
+Per image: ink fraction, stroke ends (skeleton pixels with one neighbour: fragmented edges have many), the share
+of ink deeper than 6 px at 128 inside the silhouette (interior detail), and the bounding box's share of the
+canvas (framing). Distance between
 two sets = Wasserstein-1 between their per-image distributions, divided by the spread (std) of the human one;
 "style" = the mean of the four. "chamfer" = symmetric chamfer distance (px at ``--size``, capped at 16) between a
 person's sketch and the edge map of the same object, both cropped to their strokes as prepare_input does.
