@@ -8,7 +8,7 @@ wander a few pixels off the true contour, with the whole drawing slightly rotate
 1. short fragments dropped (a stroke pixel survives only near a pixel with enough ink around it);
 2. interior detail dropped in random blotches, deeper than ``interior_depth`` inside the silhouette;
 3. one ``grid_sample`` for a slight global affine distortion plus a smooth random displacement field (wobble);
-4. random breaks (small erased disks along the strokes);
+4. random breaks (small erased disks along the strokes; off by default: see :class:`SketchStyle`);
 5. a thicker pen for a share of the drawings.
 
 The parameters (:data:`HUMAN_STYLE`) were chosen by ``scripts/sketch_style_stats.py`` on the FIT part of
@@ -30,20 +30,26 @@ STYLES: tuple[str, ...] = ("machine", "human", "mixed")
 
 @dataclass(frozen=True)
 class SketchStyle:
-    """How far :func:`humanize` pushes an edge map towards a hand drawing. Lengths are in px at 256."""
+    """How far :func:`humanize` pushes an edge map towards a hand drawing. Lengths are in px at 256.
+
+    The defaults are what ``scripts/sketch_style_stats.py --search`` picked on the FIT pairs. The statistics
+    barely distinguish wobble and rotation strengths (kept moderate, as they look on a contact sheet); they
+    did prefer no breaks at all (people's strokes, thinned as ``prepare_input`` thins them, are unbroken) and a
+    thicker pen for every drawing.
+    """
 
     fragment_radius: float = 6.0  # strokes with less than `fragment_ink` px of ink within this radius are dropped
-    fragment_ink: float = 9.0
-    interior_depth: float = 12.0  # detail deeper than this inside the silhouette may be dropped...
+    fragment_ink: float = 14.0
+    interior_depth: float = 6.0  # detail deeper than this inside the silhouette may be dropped...
     interior_drop: float = 0.7  # ...over up to this fraction of the interior, in blotches
     wobble_px: float = 3.0  # amplitude of the smooth displacement field
     wobble_cells: int = 5  # its coarseness: one random vector per cell of a cells x cells grid
     rotate_deg: float = 5.0
-    zoom: float = 1.0  # mean enlargement: people's sketches, cropped to their strokes, fill more of the frame
-    scale: float = 0.08  # per-axis scale jitter, +-
+    zoom: float = 1.1  # mean enlargement: people's sketches, cropped to their strokes, fill more of the frame
+    scale: float = 0.04  # per-axis scale jitter, +-
     shear: float = 0.06
-    break_density: float = 0.0015  # expected erased disks per stroke-free pixel area (at most)
-    thick_share: float = 0.5  # share of images whose strokes are widened to `thick_px`
+    break_density: float = 0.0  # expected erased disks per pixel (at most); people's strokes measured unbroken
+    thick_share: float = 1.0  # share of images whose strokes are widened to `thick_px`
     thick_px: float = 3.0
 
 

@@ -21,8 +21,8 @@ from img2img_plugins.sketch2photo.sketch import extract_sketch
 from img2img_plugins.sketch2photo.sketch_style import HUMAN_STYLE, SketchStyle, apply_style, humanize
 
 # Only the step under test is on: no warp, no breaks, no pen change.
-STILL = SketchStyle(interior_drop=0.0, wobble_px=0.0, rotate_deg=0.0, scale=0.0, shear=0.0, break_density=0.0,
-                    thick_share=0.0, fragment_ink=0.0)
+STILL = SketchStyle(interior_drop=0.0, wobble_px=0.0, rotate_deg=0.0, zoom=1.0, scale=0.0, shear=0.0,
+                    break_density=0.0, thick_share=0.0, fragment_ink=0.0)
 
 
 # -- the split -----------------------------------------------------------------------------------------------
@@ -124,6 +124,20 @@ def test_the_warp_moves_strokes_but_keeps_them_unbroken():
     assert not torch.equal(out, _drawing())
     # Every column the top edge spans still has ink near the top: the line bends, it does not break.
     assert all(ink[8:34, c].any() for c in range(30, 98))
+
+
+def test_zoom_enlarges_breaks_cut_and_the_pen_widens():
+    base = humanize(_drawing(), make_generator(0), STILL)
+    assert torch.equal(base, _drawing())  # everything off: nothing changes
+    zoomed = humanize(_drawing(), make_generator(0), dataclasses.replace(STILL, zoom=1.2)) < 0
+    cols = zoomed[0, 0].any(dim=0).nonzero().flatten()
+    assert int(cols[-1] - cols[0]) > 87 * 1.15
+    broken = humanize(_drawing(), make_generator(0), dataclasses.replace(STILL, break_density=0.05))
+    ink = lambda t: int((t < 0).sum())  # noqa: E731
+    assert ink(broken) < ink(base) or ink(humanize(_drawing(), make_generator(1),
+                                                   dataclasses.replace(STILL, break_density=0.05))) < ink(base)
+    thick = humanize(_drawing(), make_generator(0), dataclasses.replace(STILL, thick_share=1.0, thick_px=4.0))
+    assert ink(thick) > 1.8 * ink(base)
 
 
 def test_apply_style_machine_is_identity_and_mixed_keeps_some_clean():
