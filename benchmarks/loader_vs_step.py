@@ -2,6 +2,10 @@
 workers, persistent, pinned on CUDA) against images/s of the training step on ready batches, in one run.
 
     .venv/bin/python benchmarks/loader_vs_step.py [--data-root ../shared/data] [--size 128] [--batch 4]
+        [--config weights/configs/sketch2photo-cgan.json ...]
+
+With ``--config`` (repeatable) the rows are those training configs (their task, data folders and task options;
+workers, size and batch from the flags) instead of the three tasks on their default real data.
 
 Prints a markdown table; the ratio loader/step should be well above 1 (the issue asks for >= 3).
 Self-supervised tasks build their condition on the training device inside the step, so that cost is
@@ -23,7 +27,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 import torch  # noqa: E402
 
-from img2img.config import TrainConfig  # noqa: E402
+from img2img.config import TrainConfig, apply_dict, data_folders, load_config_file  # noqa: E402
 from img2img.engine.trainer import Trainer  # noqa: E402
 from img2img.plugins import load_plugins  # noqa: E402
 
@@ -48,21 +52,32 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--out", default="/tmp/img2img-bench-loader")
+    parser.add_argument("--config", action="append", default=[], help="a training config file to measure")
     args = parser.parse_args()
     host = load_plugins()
     rows = []
-    for name in ("sketch2photo", "restore", "uncrop"):
+    configs = []
+    for path in args.config:
+        cfg = TrainConfig()
+        apply_dict(cfg, load_config_file(path))
+        configs.append((Path(path).stem, cfg))
+    for name in () if args.config else ("sketch2photo", "restore", "uncrop"):
         data = Path(args.data_root) / REAL[name]
-        cfg = TrainConfig(task=name, data=str(data) if data.is_dir() else None, size=args.size,
-                          batch_size=args.batch, num_workers=args.workers, steps=10**6)
+        configs.append((name, TrainConfig(task=name, data=str(data) if data.is_dir() else None)))
+    for label, cfg in configs:
+        name = cfg.task
+        apply_dict(cfg, {"size": args.size, "batch_size": args.batch, "num_workers": args.workers, "steps": 10**6,
+                         "epochs": None})
         cfg.generator.ngf, cfg.generator.max_mult, cfg.discriminator.ndf = 32, 4, 32  # the shipped size
-        trainer = Trainer(cfg, host.get(name), Path(args.out) / name, progress=False)
+        trainer = Trainer(cfg, host.get(name), Path(args.out) / label, progress=False)
         stream = trainer._batches()
         next(stream)  # start the workers
         loader_rate = images_per_second(lambda: next(stream), args.batches, args.batch)
         ready = next(stream)
         step_rate = images_per_second(lambda: trainer.train_step(iter([ready] * 4)), args.batches // 2 or 1, args.batch)
-        rows.append((name, "real" if cfg.data else "embedded", loader_rate, step_rate))
+        data_label = "+".join(Path(d).parent.name if Path(d).name in ("train", "photos") else Path(d).name
+                              for d in data_folders(cfg.data)) or "embedded"
+        rows.append((label, data_label, loader_rate, step_rate))
     print(f"\n{args.size}px, batch {args.batch}, {args.workers} loader workers, torch threads "
           f"{torch.get_num_threads()}, cgan step (G+D), median of 3\n")
     print("| task | data | loader img/s | train step img/s | loader / step |\n|---|---|---|---|---|")

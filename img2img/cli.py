@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", parents=[common], help="train a cgan or its regression baseline")
     train.add_argument("--task", help="task name (see `img2img tasks`)")
-    train.add_argument("--data", help="data folder (default: the task's embedded procedural dataset)")
+    train.add_argument("--data", action="append",
+                       help="data folder (default: the task's embedded procedural dataset); repeat it to train on "
+                            "several folders together, each keeping its own validation split")
     train.add_argument("--model", choices=["cgan", "regression"], help="cgan (default) or the MSE baseline")
     train.add_argument("--size", type=int, help="training crop size in px (default 128)")
     train.add_argument("--batch-size", type=int)
@@ -157,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- train ---------------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
-    from .config import TrainConfig, apply_dict, load_config_file, set_dotted, set_value
+    from .config import TrainConfig, apply_dict, data_folders, load_config_file, set_dotted, set_value
     from .engine.trainer import Trainer
     from .plugins import load_plugins
 
@@ -171,7 +173,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     for key, value in task.defaults.items():
         set_value(cfg, key, value)
     apply_dict(cfg, file_cfg)
-    flags = {"data": args.data, "model": args.model, "size": args.size, "batch_size": args.batch_size,
+    data = args.data[0] if args.data and len(args.data) == 1 else args.data  # one folder stays a plain string
+    flags = {"data": data, "model": args.model, "size": args.size, "batch_size": args.batch_size,
              "steps": args.steps, "epochs": args.epochs, "seed": args.seed, "precision": args.precision,
              "device": args.device, "num_workers": args.num_workers, "threads": args.threads, "val_fraction": args.val_fraction,
              "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
@@ -184,8 +187,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     for assignment in args.set:
         set_dotted(cfg, assignment)
     cfg.task = task_name
-    if cfg.data is not None and not Path(cfg.data).is_dir():
-        raise DataError(f"data folder not found: {cfg.data}")
+    for folder in data_folders(cfg.data):
+        if not Path(folder).is_dir():
+            raise DataError(f"data folder not found: {folder}")
 
     out = _run_dir(args.out, cfg, args.resume)
     trainer = Trainer(cfg, task, out, resume=args.resume, progress=not args.quiet)

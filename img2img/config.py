@@ -130,7 +130,8 @@ class OptimConfig:
 class TrainConfig:
     task: str = "uncrop"
     model: str = "cgan"  # cgan | regression (same generator, MSE only: the E[x|y] baseline)
-    data: str | None = None  # None: the task's embedded default dataset
+    # None: the task's embedded default dataset; several folders are used together (see data_folders)
+    data: str | list[str] | None = None
     size: int = 128
     batch_size: int = 4
     steps: int = 2000
@@ -176,6 +177,8 @@ class TrainConfig:
             raise ConfigError(f"num_workers must be >= 0, got {self.num_workers}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if isinstance(self.data, list) and not self.data:
+            raise ConfigError("data must name at least one folder (leave it out for the embedded dataset)")
         self.generator.validate()
         self.discriminator.validate()
         self.loss.validate()
@@ -302,7 +305,17 @@ def _coerce(key: str, value: Any, typ: Any) -> Any:
         if value is None and type(None) in args:
             return None
         non_none = [a for a in args if a is not type(None)]
-        return _coerce(key, value, non_none[0])
+        for option in non_none[:-1]:  # the first alternative that takes the value, else the last one's error
+            try:
+                return _coerce(key, value, option)
+            except ConfigError:
+                pass
+        return _coerce(key, value, non_none[-1])
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        item = args[0] if args else typing.Any
+        return [_coerce(f"{key}[{i}]", v, item) for i, v in enumerate(value)]
     if origin is dict or typ is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{key} must be a table/object, got {value!r}")
@@ -324,6 +337,13 @@ def _coerce(key: str, value: Any, typ: Any) -> Any:
             raise ConfigError(f"{key} must be a string, got {value!r}")
         return value
     return value
+
+
+def data_folders(data: str | list[str] | None) -> list[str]:
+    """The training folders a config's ``data`` names: ``[]`` for the embedded dataset, else one or more."""
+    if data is None:
+        return []
+    return [data] if isinstance(data, str) else list(data)
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

@@ -217,7 +217,8 @@ def resolve_split(split: str, data_dir: str | Path | None, weights: list[Path],
     if split == "all":
         return "all", f"all images of {named}"
     root = Path(data_dir).expanduser().resolve()
-    trained = [_training_folder(extra["data"], path) for extra, path in zip(extras, weights) if extra.get("data")]
+    trained = [folder for extra, path in zip(extras, weights) if extra.get("data")
+               for folder in _training_folders(extra["data"], path)]
     for folder in trained:
         if folder == root:
             return "val", f"the validation split of {named} (the folder the models were trained on)"
@@ -229,6 +230,18 @@ def resolve_split(split: str, data_dir: str | Path | None, weights: list[Path],
         return "val", (f"the validation split of {named} (the weights do not say what they were trained on; "
                        "--split all uses every image)")
     return "all", f"all images of {named} (not the models' training folder)"
+
+
+def _training_folders(data: str, weights: Path) -> list[Path]:
+    """The training folders recorded in metadata: one path, or a JSON list of them (several folders)."""
+    if data.startswith("["):
+        try:
+            names = json.loads(data)
+        except ValueError:
+            names = None
+        if isinstance(names, list) and all(isinstance(n, str) for n in names):
+            return [_training_folder(n, weights) for n in names]
+    return [_training_folder(data, weights)]
 
 
 def _training_folder(data: str, weights: Path) -> Path:

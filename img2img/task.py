@@ -205,6 +205,23 @@ class Task:
             return ProceduralScenes(split=split, size=size, train=train)
         return ImageFolderDataset(data_dir, split=split, size=size, val_fraction=val_fraction, train=train)
 
+    def build_datasets(self, data_dirs: Sequence[Path], split: str, size: int, val_fraction: float = 0.1) -> Dataset:
+        """The data of several folders as one dataset, for ``train --data A --data B``.
+
+        Each folder is read by :meth:`build_dataset` with its own train/val split (by file name, the same
+        ``val_fraction``), so evaluating one of them later finds the images training left out of it. The
+        default concatenates them and refuses folders that yield different kinds of examples (pairs and
+        photos); a task that can mix them overrides this. No folders: the embedded dataset.
+        """
+        from .data.folders import ConcatItems
+
+        if not data_dirs:
+            return self.build_dataset(None, split, size, val_fraction)
+        parts = [self.build_dataset(Path(d), split, size, val_fraction) for d in data_dirs]
+        if len(parts) == 1:
+            return parts[0]
+        return ConcatItems(parts, [str(d) for d in data_dirs])
+
     def make_condition(self, x: Tensor, generator: torch.Generator) -> Tensor:
         """Self-supervised tasks: the condition y for a batch of targets x (N,C,H,W in [-1, 1]).
 

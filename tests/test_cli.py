@@ -255,3 +255,36 @@ def test_predict_without_shipped_weights_says_how_to_get_them(tmp_path, capsys, 
     code, _, err = run(capsys, *argv)
     assert_one_line_error(code, err, f"no cgan weights for task 'lowlight' in {tmp_path}; train them")
     assert not (tmp_path / "o.png").exists()
+
+
+def _noise_photos(folder: Path, count: int) -> Path:
+    folder.mkdir(parents=True)
+    for i in range(count):
+        Image.effect_noise((40, 40), 60 + i).convert("RGB").save(folder / f"p{i:02d}.png")
+    return folder
+
+
+def test_train_on_several_folders(tmp_path, capsys):
+    a, b = _noise_photos(tmp_path / "a", 6), _noise_photos(tmp_path / "b", 5)
+    out = tmp_path / "r"
+    code, _, _ = run(capsys, "train", "--task", "uncrop", "--data", str(a), "--data", str(b), "--steps", "2",
+                     "--out", str(out), *TINY)
+    assert code == 0
+    assert json.loads((out / "config.json").read_text())["data"] == [str(a), str(b)]
+    code, _, err = run(capsys, "train", "--task", "uncrop", "--data", str(a), "--data", str(tmp_path / "gone"),
+                       "--out", str(tmp_path / "r2"), *TINY)
+    assert_one_line_error(code, err, f"data folder not found: {tmp_path / 'gone'}")
+    assert not (tmp_path / "r2").exists()
+
+
+def test_config_file_data_may_be_a_list_or_a_string(tmp_path, capsys):
+    a, b = _noise_photos(tmp_path / "a", 6), _noise_photos(tmp_path / "b", 5)
+    for data in ([str(a), str(b)], str(a)):
+        (tmp_path / "c.json").write_text(json.dumps({"task": "uncrop", "steps": 1, "data": data}))
+        out = tmp_path / f"r{len(data)}"
+        assert run(capsys, "train", "--config", str(tmp_path / "c.json"), "--out", str(out), *TINY)[0] == 0
+        assert json.loads((out / "config.json").read_text())["data"] == data
+    for bad, fragment in (([], "data must name at least one folder"), ([str(a), 3], "data[1] must be a string")):
+        (tmp_path / "c.json").write_text(json.dumps({"task": "uncrop", "data": bad}))
+        code, _, err = run(capsys, "train", "--config", str(tmp_path / "c.json"), "--out", str(tmp_path / "x"), *TINY)
+        assert_one_line_error(code, err, fragment)

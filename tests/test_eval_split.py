@@ -3,6 +3,7 @@ image of any other folder (a user's held-out photos), never a split carved insid
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -96,3 +97,26 @@ def test_resolve_split_without_metadata_stays_on_the_safe_side(tmp_path):
     assert resolve_split("auto", None, [], [])[0] == "val"
     with pytest.raises(ConfigError, match="split must be one of"):
         resolve_split("test", tmp_path, [], [])
+
+
+def test_several_training_folders_each_give_their_validation_split(tmp_path, host):
+    first, second = _photos(tmp_path / "first", 20, seed=2), _photos(tmp_path / "second", 20, seed=3)
+    weights = {}
+    for model in ("cgan", "regression"):
+        cfg = tiny_config(model=model, steps=2, checkpoint_every=2, data=[str(first), str(second)], val_fraction=0.2)
+        weights[model] = Trainer(cfg, host.get("uncrop"), tmp_path / model, progress=False).fit()
+    recorded = read_info(weights["cgan"]).extra["data"]
+    assert json.loads(recorded) == [str(first.resolve()), str(second.resolve())]
+    for folder in (first, second):
+        report = _eval(weights, folder)
+        assert report.split == "val" and report.images == len(split_files(list_images(folder), folder, "val", 0.2))
+    other = _photos(tmp_path / "other", 3, seed=4)
+    assert _eval(weights, other).split == "all"
+
+
+def test_old_weights_with_one_plain_folder_still_resolve(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    extra = {"data": str(folder)}
+    assert resolve_split("auto", folder, [tmp_path / "w.safetensors"], [extra])[0] == "val"
+    assert resolve_split("auto", tmp_path / "elsewhere", [tmp_path / "w.safetensors"], [extra])[0] == "all"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import os
 from pathlib import Path
 from typing import Callable, TypeVar
@@ -141,3 +142,26 @@ class ImageFolderDataset(FileDataset):
     def _load(self, i: int, seed: int | None) -> dict[str, object]:
         x, _ = self.transform(np.asarray(load_image(self.files[i])), seed=seed)
         return {"x": x, "key": self.keys[i]}
+
+
+class ConcatItems(Dataset):
+    """Several datasets end to end, passing ``(index, seed)`` items through (``torch``'s ConcatDataset
+    takes bare indices only). Every part must yield the same keys ("x", "y", ...), or batches could not be
+    collated: a mixed list raises ConfigError naming the folders."""
+
+    def __init__(self, parts: list[Dataset], names: list[str]) -> None:
+        kinds = {name: tuple(sorted(k for k in part[0] if k != "key")) for part, name in zip(parts, names) if len(part)}
+        if len(set(kinds.values())) > 1:
+            listed = "; ".join(f"{name}: {', '.join(k)}" for name, k in kinds.items())
+            raise ConfigError(f"these data folders give different kinds of examples and cannot be mixed ({listed})")
+        self.parts = parts
+        self.offsets = np.cumsum([0] + [len(p) for p in parts]).tolist()
+
+    def __len__(self) -> int:
+        return self.offsets[-1]
+
+    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, object]:
+        index, seed = parse_item(item, len(self))
+        part = bisect.bisect_right(self.offsets, index) - 1
+        local = index - self.offsets[part]
+        return self.parts[part][local if seed is None else (local, seed)]

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from ..config import TrainConfig
+from ..config import TrainConfig, data_folders
 from ..data.io import make_grid, save_image
 from ..errors import ConfigError, DataError, TrainingDivergedError
 from ..losses import AdversarialLoss, extra_terms, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
@@ -66,11 +66,11 @@ class Trainer:
         torch.manual_seed(cfg.seed)
 
         # -- data ------------------------------------------------------------------------------
-        data_dir = Path(cfg.data) if cfg.data else None
-        self.train_set = self.task.build_dataset(data_dir, "train", cfg.size, cfg.val_fraction)
+        folders = [Path(d) for d in data_folders(cfg.data)]
+        self.train_set = self.task.build_datasets(folders, "train", cfg.size, cfg.val_fraction)
         if len(self.train_set) == 0:
             raise DataError(f"the training split of {cfg.data or 'the embedded dataset'} is empty")
-        self.preview_set = self._preview_dataset(data_dir)
+        self.preview_set = self._preview_dataset(folders)
         self.steps = cfg.steps
         if cfg.epochs is not None:
             self.steps = cfg.epochs * math.ceil(len(self.train_set) / (cfg.batch_size * cfg.optim.d_steps * self.dist.world_size))
@@ -324,9 +324,9 @@ class Trainer:
         return iter(loader)
 
     # -- previews, validation ------------------------------------------------------------------------
-    def _preview_dataset(self, data_dir: Path | None) -> Dataset | None:
+    def _preview_dataset(self, folders: list[Path]) -> Dataset | None:
         try:
-            val = self.task.build_dataset(data_dir, "val", self.cfg.size, self.cfg.val_fraction)
+            val = self.task.build_datasets(folders, "val", self.cfg.size, self.cfg.val_fraction)
         except DataError:
             val = None  # tiny folders may have no validation images; previews use training images then
         if val is None or len(val) == 0:
@@ -386,7 +386,8 @@ class Trainer:
         path = ckpt.save_checkpoint(self.state_dict(), self.out / "checkpoints", self.step, self.cfg.keep_checkpoints)
         # Where the data came from lets `img2img eval` tell the training folder (validation split only)
         # from a folder of photos the model never saw.
-        data = str(Path(self.cfg.data).expanduser().resolve()) if self.cfg.data else ""
+        folders = [str(Path(d).expanduser().resolve()) for d in data_folders(self.cfg.data)]
+        data = json.dumps(folders) if len(folders) > 1 else "".join(folders)  # one folder: a plain path, as ever
         save_generator(self.weights_path, self.ema.model, task=self.task.name, model=self.cfg.model,
                        train_size=self.cfg.size, step=self.step, task_options=self.task.options,
                        extra={"data": data, "val_fraction": str(self.cfg.val_fraction)})

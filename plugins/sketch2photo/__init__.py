@@ -6,6 +6,10 @@ Data, in order of preference:
 - any folder of photos: sketches are extracted on the fly (Canny / XDoG, randomly thickened and broken);
 - no ``--data``: the embedded procedural scenes, with extracted sketches.
 Hand-drawn input is normalised (binarised, thinned, cropped to its strokes, padded square) in ``prepare_input``.
+
+``task_options.sketch_style`` ("mixed" by default, "human", "machine") makes training conditions look drawn by
+a person (:mod:`.sketch_style`): for photo folders in ``make_condition``, for paired data on the dataset's y.
+Evaluation conditions stay clean and fixed.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ import img2img
 from img2img.data.aligned import paired_dataset
 from img2img.data.io import list_images, load_image, pil_to_tensor
 from img2img.errors import ConfigError, DataError, Img2ImgError
+from img2img.data.folders import ConcatItems, parse_item
 from img2img.seeding import make_generator, stable_seed
 from img2img.task import AppHints
 
 from .sketch import draw_example_sketches, extract_sketch, is_blank_sketch, normalize_user_sketch
+from .sketch_style import STYLES, apply_style
 
 LAYOUTS = ("auto", "aligned", "paired", "photos")
 DIRECTIONS = ("auto", "AtoB", "BtoA")
@@ -34,10 +40,15 @@ INPUT_SIZE = 256  # hand-drawn sketches are normalised to this size (the app's c
 
 
 class SketchCondition(Dataset):
-    """Wraps a paired dataset: its y (a line drawing, any colour) becomes a 1-channel binary sketch."""
+    """Wraps a paired dataset: its y (a line drawing, any colour) becomes a 1-channel binary sketch.
 
-    def __init__(self, base: Dataset) -> None:
+    With ``style`` other than "machine" (training only), y is also given the hand-drawn look, drawn from a
+    generator seeded by the item's seed (the trainer's ``(index, seed)`` items), so resumes are exact.
+    """
+
+    def __init__(self, base: Dataset, style: str = "machine") -> None:
         self.base = base
+        self.style = style
 
     def __len__(self) -> int:
         return len(self.base)
@@ -48,6 +59,33 @@ class SketchCondition(Dataset):
         # Downscaling turns 1-px black edges grey (about -0.5 at 128 px, -0.25 at 64 px for edges2shoes);
         # anything clearly darker than the paper is ink. White paper = +1, ink = -1, as extracted sketches.
         sample["y"] = torch.where(grey > INK_THRESHOLD, 1.0, -1.0)
+        if self.style != "machine":
+            _, seed = parse_item(item, len(self))
+            gen = make_generator(stable_seed("sketch-style", sample["key"] if seed is None else seed))
+            sample["y"] = apply_style(sample["y"][None], gen, self.style)[0]
+        return sample
+
+
+class ExtractedSketches(Dataset):
+    """Wraps a photo folder's dataset so that its items carry a sketch y, extracted item by item: then photo
+    folders batch together with paired folders (``train --data PAIRS --data PHOTOS``). Training items get
+    ``make_condition`` (augmented, seeded by the item's seed), validation items the fixed evaluation sketch."""
+
+    def __init__(self, base: Dataset, task: "Sketch2PhotoTask", train: bool) -> None:
+        self.base, self.task, self.train = base, task, train
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, item: Any) -> dict[str, Any]:
+        sample = dict(self.base[item])
+        x = sample["x"][None]
+        if self.train:
+            _, seed = parse_item(item, len(self))
+            gen = make_generator(stable_seed("sketch-extract", sample["key"] if seed is None else seed))
+            sample["y"] = self.task.make_condition(x, gen)[0]
+        else:
+            sample["y"] = self.task.make_eval_condition(x, [sample["key"]])[0]
         return sample
 
 
@@ -103,14 +141,15 @@ class Sketch2PhotoTask(img2img.Task):
     description = "Turn a line drawing into a photo (pix2pix edges2shoes); trains on pairs or on any photo folder."
     in_channels = 1
     out_channels = 3
-    default_options = {"layout": "auto", "direction": "auto", "sketch": "mixed"}
+    default_options = {"layout": "auto", "direction": "auto", "sketch": "mixed", "sketch_style": "mixed"}
     app = AppHints(input_kind="sketch", input_label="Draw a shoe or a handbag (black on white)")
     # Paint at the training size and upscale: a 128 px model run on the app's 256 px canvas left the inside of
     # large hand-drawn outlines (bags, boots) white, since its receptive field covered only half the object.
     work_scale = 1.0
 
     def validate_options(self) -> None:
-        for key, allowed in (("layout", LAYOUTS), ("direction", DIRECTIONS), ("sketch", METHODS)):
+        for key, allowed in (("layout", LAYOUTS), ("direction", DIRECTIONS), ("sketch", METHODS),
+                             ("sketch_style", STYLES)):
             if self.options[key] not in allowed:
                 raise ConfigError(f"sketch2photo: task_options.{key} must be one of {', '.join(allowed)}")
 
@@ -125,10 +164,23 @@ class Sketch2PhotoTask(img2img.Task):
         direction = self.options["direction"]
         if direction == "auto":
             direction = detect_direction(Path(data_dir), layout)
-        return SketchCondition(paired_dataset(data_dir, split, size, val_fraction, split == "train", direction))
+        train = split == "train"
+        return SketchCondition(paired_dataset(data_dir, split, size, val_fraction, train, direction),
+                               style=self.options["sketch_style"] if train else "machine")
+
+    def build_datasets(self, data_dirs: Sequence[Path], split: str, size: int, val_fraction: float = 0.1) -> Dataset:
+        """Several folders; paired and photo folders mix, the photos' sketches then extracted item by item."""
+        if len(data_dirs) < 2:
+            return super().build_datasets(data_dirs, split, size, val_fraction)
+        parts = [self.build_dataset(Path(d), split, size, val_fraction) for d in data_dirs]
+        if any(isinstance(p, SketchCondition) for p in parts):
+            parts = [p if isinstance(p, SketchCondition) else ExtractedSketches(p, self, split == "train")
+                     for p in parts]
+        return ConcatItems(parts, [str(d) for d in data_dirs])
 
     def make_condition(self, x: Tensor, generator: torch.Generator) -> Tensor:
-        return extract_sketch(x, generator, method=self.options["sketch"], augment=True)
+        sketch = extract_sketch(x, generator, method=self.options["sketch"], augment=True)
+        return apply_style(sketch, generator, self.options["sketch_style"])
 
     def make_eval_condition(self, x: Tensor, keys: Sequence[str]) -> Tensor:
         # Evaluation sketches are clean (no stroke augmentation) and fixed per image.

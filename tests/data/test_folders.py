@@ -118,3 +118,35 @@ def test_unicode_paths_with_spaces(tmp_path: Path) -> None:
     _write(tmp_path / "mes photos" / "été à la plage.png")
     ds = ImageFolderDataset(tmp_path / "mes photos", size=8, val_fraction=0.0)
     assert ds[0]["key"] == "été à la plage.png"
+
+
+def test_concat_items_passes_seeds_through_and_keeps_each_folders_split(tmp_path: Path) -> None:
+    from img2img.data.folders import ConcatItems
+
+    _folder(tmp_path / "a", 12)
+    _folder(tmp_path / "b", 9)
+    parts = [ImageFolderDataset(tmp_path / d, split="train", size=8, val_fraction=0.3, train=True) for d in "ab"]
+    both = ConcatItems(parts, ["a", "b"])
+    assert len(both) == len(parts[0]) + len(parts[1])
+    last = len(both) - 1
+    assert both[last]["key"] == parts[1][len(parts[1]) - 1]["key"]
+    assert torch.equal(both[(last, 5)]["x"], parts[1][(len(parts[1]) - 1, 5)]["x"])  # same seed, same crop
+    assert both[-1]["key"] == both[last]["key"]
+    with pytest.raises(IndexError):
+        both[len(both)]
+
+
+def test_concat_items_refuses_folders_of_different_kinds(tmp_path: Path) -> None:
+    from img2img.data.folders import ConcatItems
+
+    class Pairs(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return 1
+
+        def __getitem__(self, item):
+            return {"x": torch.zeros(3, 8, 8), "y": torch.zeros(3, 8, 8), "key": "p"}
+
+    _folder(tmp_path / "a", 4)
+    photos = ImageFolderDataset(tmp_path / "a", split="all", size=8, train=False)
+    with pytest.raises(ConfigError, match="cannot be mixed"):
+        ConcatItems([photos, Pairs()], ["photos", "pairs"])
