@@ -282,6 +282,19 @@ def _image_files(folder: str | Path, flag: str, limit: int | None) -> list[Path]
     return [files[i * len(files) // count] for i in range(count)]
 
 
+def _reference_photos(task: Task, reference: str | Path, size: int, limit: int | None) -> Tensor:
+    """The real images of ``reference`` as the task reads its targets x, so that a folder of A|B pairs gives its
+    photo side (read as plain images, the edge half would count as "real"); a folder the task cannot read as
+    training data is taken as plain photos."""
+    _image_files(reference, "--reference", limit)  # one clear line for a missing or empty folder
+    try:
+        dataset = task.build_dataset(Path(reference), "all", size, 0.1)
+        count = len(dataset) if limit is None else min(limit, len(dataset))
+        return torch.stack([dataset[i * len(dataset) // count]["x"] for i in range(count)])
+    except (ConfigError, DataError):
+        return torch.stack([image for _, image in _load_square(_image_files(reference, "--reference", limit), size)])
+
+
 def _load_square(files: list[Path], size: int) -> list[tuple[str, Tensor]]:
     """(name, image) pairs, each scaled and centre-cropped to size x size as eval's datasets do; unreadable
     files are skipped with a warning."""
@@ -381,10 +394,9 @@ def evaluate(
     else:
         split, source = "all", f"all images of {data_dir} (inputs without targets)"
         inputs = _load_square(_image_files(data_dir, "--data", limit), size)
-        loaded = _load_square(_image_files(reference, "--reference", limit), size)
-        if len(inputs) < 1 or len(loaded) < 2:
+        photos = _reference_photos(gan.task, reference, size, limit)
+        if len(inputs) < 1 or len(photos) < 2:
             raise DataError(f"need readable inputs in {data_dir} and at least 2 photos in {reference}")
-        photos = torch.stack([image for _, image in loaded])
         count = len(inputs)
         source += f"; real set: {len(photos)} photos of {reference}"
     k = samples if gan.stochastic else 1

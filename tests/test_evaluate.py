@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+import numpy as np
 import torch
 from PIL import Image
 
@@ -228,3 +229,21 @@ def test_cli_eval_reference_errors_are_one_line(tiny_weights, tmp_path, capsys, 
                  str(tiny_weights["regression"]), "--device", "cpu", "--quiet", *extra])
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code == 2 and len(lines) == 1 and message in lines[0]
+
+
+def test_reference_pairs_are_read_as_the_task_reads_its_targets(host, tmp_path):
+    """An A|B folder given as --reference contributes its photo side, not the whole side-by-side image."""
+    from img2img.evaluate import _reference_photos
+
+    folder = tmp_path / "pairs"
+    folder.mkdir()
+    for i in range(3):
+        photo = np.full((32, 32, 3), (200, 40, 40), np.uint8)  # red photo on the left ...
+        sketch = np.full((32, 32, 3), 255, np.uint8)  # ... a white page with one black line on the right
+        sketch[16, 4:28] = 0
+        Image.fromarray(np.concatenate([photo, sketch], axis=1)).save(folder / f"{i}.png")
+    photos = _reference_photos(host.get("sketch2photo"), folder, 32, None)
+    assert photos.shape == (3, 3, 32, 32)
+    assert torch.allclose(photos.mean(dim=(0, 2, 3)), torch.tensor([200, 40, 40]) / 127.5 - 1, atol=0.02)
+    plain = _reference_photos(host.get("uncrop"), _write_pngs(tmp_path / "plain", 4, 2, (32, 48)), 32, None)
+    assert plain.shape == (4, 3, 32, 32)
