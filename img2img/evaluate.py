@@ -282,6 +282,18 @@ def _image_files(folder: str | Path, flag: str, limit: int | None) -> list[Path]
     return [files[i * len(files) // count] for i in range(count)]
 
 
+def _at_scale(task: Task, y: Tensor, size: int) -> Tensor:
+    """The condition brought back to the photos' scale when ``prepare_input`` enlarged it (sketch2photo brings a
+    drawing to the app's 256 px canvas): outputs at twice the photos' scale would halve their measured sharpness
+    and skew SWD, which compare pixel statistics at one scale. A condition that only grew on some sides (uncrop
+    adds a band) keeps its scale: its shorter side is still ``size``."""
+    height, width = y.shape[-2:]
+    if min(height, width) <= size:
+        return y
+    scale = size / min(height, width)
+    return task.resize_condition(y, (max(1, round(height * scale)), max(1, round(width * scale))))
+
+
 def _reference_photos(task: Task, reference: str | Path, size: int, limit: int | None) -> Tensor:
     """The real images of ``reference`` as the task reads its targets x, so that a folder of A|B pairs gives its
     photo side (read as plain images, the edge half would count as "real"); a folder the task cannot read as
@@ -420,7 +432,7 @@ def evaluate(
             keys, conditions = [], []
             for name, image in inputs[first : first + batch_size]:
                 try:
-                    conditions.append(gan.task.prepare_input(image[None].to(gan.device)))
+                    conditions.append(_at_scale(gan.task, gan.task.prepare_input(image[None].to(gan.device)), size))
                     keys.append(name)
                 except Img2ImgError as exc:  # e.g. a blank sketch: skip it, as predict would refuse it
                     warnings.warn(f"skipping {name}: {exc}", stacklevel=2)

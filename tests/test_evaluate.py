@@ -247,3 +247,14 @@ def test_reference_pairs_are_read_as_the_task_reads_its_targets(host, tmp_path):
     assert torch.allclose(photos.mean(dim=(0, 2, 3)), torch.tensor([200, 40, 40]) / 127.5 - 1, atol=0.02)
     plain = _reference_photos(host.get("uncrop"), _write_pngs(tmp_path / "plain", 4, 2, (32, 48)), 32, None)
     assert plain.shape == (4, 3, 32, 32)
+
+
+def test_reference_mode_brings_an_enlarged_condition_back_to_the_photos_scale(host):
+    from img2img.evaluate import _at_scale
+
+    sketch2photo, uncrop = host.get("sketch2photo"), host.get("uncrop")
+    canvas = sketch2photo.prepare_input(sketch2photo.examples()[0])  # a drawing on the 256 px canvas
+    assert canvas.shape[-2:] == (256, 256)
+    assert _at_scale(sketch2photo, canvas, 128).shape[-2:] == (128, 128)
+    grown = uncrop.prepare_input(torch.rand(1, 3, 32, 32) * 2 - 1, sides="right", amount=0.25)
+    assert _at_scale(uncrop, grown, 32) is grown  # a band was added; the photo's own scale is unchanged
