@@ -26,7 +26,7 @@ from .task import Task
 ENTRY_POINT_GROUP = "img2img"
 ALLOW_ENV = "IMG2IMG_PLUGINS"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_INPUT_KINDS = ("sketch", "paint", "upload")
+INPUT_KINDS = ("sketch", "paint", "upload")  # the app widgets an AppHints.input_kind can ask for
 _HEX_COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -175,8 +175,8 @@ def validate_task(task: Any, plugin: str) -> None:
         raise PluginError(
             f"{where}: task '{name}' is self-supervised (paired=False) but does not define make_condition(x, generator)"
         )
-    if task.app.input_kind not in _INPUT_KINDS:
-        raise PluginError(f"{where}: task '{name}' app.input_kind must be one of {_INPUT_KINDS}")
+    if task.app.input_kind not in INPUT_KINDS:
+        raise PluginError(f"{where}: task '{name}' app.input_kind must be one of {INPUT_KINDS}")
     palette = task.app.palette
     if task.app.input_kind == "paint" and not palette:
         raise PluginError(f"{where}: task '{name}' paints (app.input_kind='paint') but has no app.palette")

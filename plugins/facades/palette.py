@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
@@ -50,7 +51,10 @@ def draw_facade(seed: int, size: int = 256) -> Image.Image:
     s = size / 256
 
     def box(x0: float, y0: float, x1: float, y1: float, cls: str) -> None:
-        draw.rectangle([round(x0 * s), round(y0 * s), round(x1 * s) - 1, round(y1 * s) - 1], fill=COLOUR[cls])
+        left_px, top_px = round(x0 * s), round(y0 * s)
+        # At small sizes a thin part rounds to nothing; it still gets one pixel rather than an error.
+        draw.rectangle([left_px, top_px, max(left_px, round(x1 * s) - 1), max(top_px, round(y1 * s) - 1)],
+                       fill=COLOUR[cls])
 
     left, right = rng.randint(0, 16), 256 - rng.randint(0, 16)
     top = rng.randint(4, 36)
@@ -103,6 +107,6 @@ def draw_example_facades(size: int = 256, seeds: tuple[int, ...] = (1, 7, 23)) -
     """Code-drawn label maps as ``(1, 3, size, size)`` tensors in [-1, 1] (the app's examples, the figures)."""
     out = []
     for seed in seeds:
-        pixels = torch.tensor(list(draw_facade(seed, size).getdata()), dtype=torch.float32)
-        out.append((pixels.reshape(size, size, 3).permute(2, 0, 1) / 127.5 - 1.0).unsqueeze(0))
+        pixels = torch.from_numpy(np.asarray(draw_facade(seed, size), dtype=np.float32).copy())
+        out.append((pixels.permute(2, 0, 1) / 127.5 - 1.0).unsqueeze(0))
     return out

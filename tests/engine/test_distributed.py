@@ -6,8 +6,8 @@ over the batch, and DDP averages the two ranks' gradients, so the updates are eq
 nothing else differs between the runs. Three things would differ, and the config switches them off:
 latents and dropout are seeded per rank (nz=0, dropout 0), the mode-seeking pairs are formed inside each
 rank's batch (needs nz > 0, so off too), and conditions built in the step (self-supervised tasks, and
-sketch2photo's embedded scenes) are drawn per rank; so the run uses a tiny aligned A|B folder, whose
-conditions come from the data, augmented with per-sample seeds. What is left is float summation order.
+sketch2photo's embedded scenes) are drawn per rank; so the run uses the paired task on a tiny aligned A|B
+folder, whose conditions come from the data, augmented with per-sample seeds. What is left is float summation order.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ WORLD = 2
 
 
 def _aligned_folder(root: Path) -> Path:
-    """Ten 64x32 A|B images: sketch2photo reads them as (y, x) pairs."""
+    """Ten 64x32 A|B images of noise: the paired task reads them as (y, x) pairs."""
     from PIL import Image
 
     gen = torch.Generator().manual_seed(0)
@@ -41,7 +41,8 @@ def _aligned_folder(root: Path) -> Path:
 def _config(batch_size: int, data: Path):
     from conftest import tiny_config
 
-    cfg = tiny_config(task="sketch2photo", data=str(data), batch_size=batch_size, steps=4, checkpoint_every=2)
+    cfg = tiny_config(task="paired", data=str(data), batch_size=batch_size, steps=4, checkpoint_every=2)
+    cfg.task_options = {"direction": "AtoB"}
     cfg.generator.nz = 0
     cfg.generator.dropout = 0.0
     return cfg
@@ -61,7 +62,7 @@ def _worker(rank: int, port: int, out: str, data: str, resume_at: int) -> None:
                       LOCAL_RANK=str(rank), NO_ALBUMENTATIONS_UPDATE="1")
     from img2img.plugins import load_plugins
 
-    task = load_plugins().get("sketch2photo")
+    task = load_plugins().get("paired")
     try:
         # Stop at resume_at, then a fresh Trainer resumes from rank 0's checkpoint: --resume, distributed.
         Trainer(_config(2, Path(data)), task, Path(out), progress=False).fit(until=resume_at)
@@ -86,10 +87,10 @@ def test_two_gloo_ranks_match_one_process_with_the_same_global_batch(tmp_path, h
     for net in ("G", "D"):
         for key, value in ranks[0][net].items():
             assert torch.equal(value, ranks[1][net][key]), f"{net}.{key} differs between ranks"
-    assert not list(multi.glob("rank*/")) and (multi / "sketch2photo-cgan.safetensors").is_file()
+    assert not list(multi.glob("rank*/")) and (multi / "paired-cgan.safetensors").is_file()
 
     single = tmp_path / "single"
-    trainer = Trainer(_config(2 * WORLD, data), host.get("sketch2photo"), single, progress=False)
+    trainer = Trainer(_config(2 * WORLD, data), host.get("paired"), single, progress=False)
     trainer.fit()
     expected, got = _losses(single), _losses(multi)
     assert len(expected) == len(got) == 2  # log_every 2, 4 steps
