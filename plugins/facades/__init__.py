@@ -56,7 +56,8 @@ class FacadesTask(PairedTask):
     app = AppHints(
         input_kind="paint",
         input_label="Paint a facade: pick a class colour, paint over the wall",
-        palette=[(name, colour) for name, colour in zip(CLASSES, PALETTE_HEX)],
+        # Wall first: it fills the empty canvas; window second: the brush's first colour.
+        palette=sorted(zip(CLASSES, PALETTE_HEX), key=lambda entry: (entry[0] != "wall", entry[0] != "window")),
     )
 
     def build_dataset(self, data_dir: Path | None, split: str, size: int, val_fraction: float = 0.1) -> Dataset:
