@@ -221,10 +221,11 @@ class AppService:
         if len(missing) < len(MODELS):
             lines.append("The app runs with the model that is there.")
         lines.append("Train them with:")
+        data = " --data YOUR_PAIRS" if self.task(task).paired else ""  # paired tasks have no embedded data
         for path in missing:
             model = path.name[len(task) + 1 : -len(".safetensors")]
             run = f"runs/{task}-{model}"
-            lines.append(f"    img2img train --task {task} --model {model} --out {run}"
+            lines.append(f"    img2img train --task {task}{data} --model {model} --out {run}"
                          f" && cp {run}/{path.name} {self.weights_dir}/")
         return "\n".join(lines)
 

@@ -213,6 +213,7 @@ def test_missing_weights_say_which_and_how_to_train(tmp_path, host):
     assert "img2img train --task restore --model cgan" in message
     with pytest.raises(MissingWeightsError, match="img2img train --task restore"):
         empty.generate("restore", empty.examples("restore")[0])
+    assert "img2img train --task paired --data YOUR_PAIRS --model cgan" in empty.weights_message("paired")
 
 
 def test_warm_up_loads_every_task_with_weights_and_reports_the_rest(tmp_path, tiny_weights, host):
