@@ -108,11 +108,13 @@ class Translator:
             self.backend = "torch"
             if choose_backend(backend, self.device) == "onnx":
                 self._use_onnxruntime(weights, strict=backend == "onnx")
-        if self.generator.config.in_channels != task.in_channels or self.generator.config.out_channels != task.out_channels:
-            raise WeightsError(f"{weights} has {self.generator.config.in_channels} input channels; "
-                               f"task '{task.name}' needs {task.in_channels}")
         options = {k: v for k, v in self.info.task_options.items() if k in task.default_options}
         self.task = task.configure(**options)
+        # Checked on the configured task: an option may set the channel counts (the paired task's do).
+        config, task = self.generator.config, self.task
+        if config.in_channels != task.in_channels or config.out_channels != task.out_channels:
+            raise WeightsError(f"{weights} maps {config.in_channels} to {config.out_channels} channels; "
+                               f"task '{task.name}' maps {task.in_channels} to {task.out_channels}")
         self.weights = weights
         if max_side == "auto":
             scale = self.task.work_scale

@@ -26,7 +26,8 @@ from .task import Task
 ENTRY_POINT_GROUP = "img2img"
 ALLOW_ENV = "IMG2IMG_PLUGINS"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_INPUT_KINDS = ("sketch", "upload")
+INPUT_KINDS = ("sketch", "paint", "upload")  # the app widgets an AppHints.input_kind can ask for
+_HEX_COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 @dataclass(frozen=True)
@@ -174,8 +175,15 @@ def validate_task(task: Any, plugin: str) -> None:
         raise PluginError(
             f"{where}: task '{name}' is self-supervised (paired=False) but does not define make_condition(x, generator)"
         )
-    if task.app.input_kind not in _INPUT_KINDS:
-        raise PluginError(f"{where}: task '{name}' app.input_kind must be one of {_INPUT_KINDS}")
+    if task.app.input_kind not in INPUT_KINDS:
+        raise PluginError(f"{where}: task '{name}' app.input_kind must be one of {INPUT_KINDS}")
+    palette = task.app.palette
+    if task.app.input_kind == "paint" and not palette:
+        raise PluginError(f"{where}: task '{name}' paints (app.input_kind='paint') but has no app.palette")
+    for entry in palette:
+        if (not isinstance(entry, (tuple, list)) or len(entry) != 2 or not isinstance(entry[0], str)
+                or not isinstance(entry[1], str) or not _HEX_COLOUR_RE.match(entry[1])):
+            raise PluginError(f"{where}: task '{name}' app.palette entries must be (name, '#rrggbb'); got {entry!r}")
     for method in ("build_dataset", "make_condition", "prepare_input", "compose", "loss_terms", "metrics"):
         if not callable(getattr(task, method, None)):
             raise PluginError(f"{where}: task '{name}'.{method} is not callable")

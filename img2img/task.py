@@ -146,11 +146,17 @@ def _show(value: Any) -> str:
 
 @dataclass
 class AppHints:
-    """How the app presents the task. ``input_kind`` is "sketch" (a drawing canvas) or "upload"."""
+    """How the app presents the task.
+
+    ``input_kind``: "sketch" (a black-on-white drawing canvas), "paint" (a canvas painted with the colours of
+    ``palette``, e.g. a label map; the first colour fills the empty canvas) or "upload".
+    ``palette``: ``(name, "#rrggbb")`` pairs for "paint"; the brush offers exactly these colours.
+    """
 
     input_kind: str = "upload"
     input_label: str = "Input image"
     controls: list[Control] = field(default_factory=list)
+    palette: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Task:

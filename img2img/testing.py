@@ -31,6 +31,7 @@ from torch import Tensor
 
 from .config import TrainConfig, set_value
 from .errors import Img2ImgError
+from .plugins import INPUT_KINDS
 from .seeding import make_generator
 from .task import CONTROL_KINDS, AppHints, Control, LossTerm, Task, wants_condition
 
@@ -38,7 +39,6 @@ __all__ = ["ConformanceError", "Problem", "check_task", "find_problems", "confor
 
 # The engine's own generator loss terms: a task term with one of these names would silently replace it.
 ENGINE_TERMS = ("adversarial", "l1", "l2", "mode_seeking", "mse")
-INPUT_KINDS = ("sketch", "upload")
 MODELS = ("cgan", "regression")
 TOLERANCE = 1e-4  # slack on the [-1, 1] range for float rounding (e.g. x * 2 - 1)
 BATCH = 2

@@ -1,5 +1,5 @@
-"""Draw the README's comparison figure from inputs the project makes itself (code-drawn sketches,
-procedural scenes) and the shipped weights: one row per input, columns input | MSE baseline | 3 cGAN samples.
+"""Draw the README's comparison figure from inputs the project makes itself (code-drawn sketches and facade
+label maps, procedural scenes) and the shipped weights: one row per input, columns input | MSE baseline | 3 cGAN samples.
 
     .venv/bin/python scripts/make_figures.py [--weights-dir weights] [--out docs/figures/comparison.png]
 """
@@ -30,6 +30,8 @@ CONTROLS = {"uncrop": {"sides": "left+right", "amount": 0.25}, "restore": {"degr
 def inputs_for(task_name: str, task) -> list[torch.Tensor]:
     if task_name == "sketch2photo":
         return task.examples()
+    if task_name == "facades":
+        return task.examples()[:2]  # code-drawn label maps, never the dataset's
     scenes = [render_scene(seed, 192, 192 if task_name == "restore" else 144) * 2 - 1 for seed in (5, 23)]
     return [s.unsqueeze(0) for s in scenes]
 
@@ -50,7 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights-dir", default=str(ROOT / "weights"))
     parser.add_argument("--out", default=str(ROOT / "docs" / "figures" / "comparison.png"))
-    parser.add_argument("--tasks", nargs="*", default=["sketch2photo", "uncrop", "restore"])
+    parser.add_argument("--tasks", nargs="*", default=["sketch2photo", "uncrop", "restore", "facades"])
     args = parser.parse_args()
     host = load_plugins()
     tiles: list[torch.Tensor] = []

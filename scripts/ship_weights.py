@@ -1,6 +1,6 @@
 """Copy trained generators into weights/ as fp16 .safetensors and write their model cards.
 
-    .venv/bin/python scripts/ship_weights.py sketch2photo [restore uncrop] [--runs ../runs]
+    .venv/bin/python scripts/ship_weights.py sketch2photo [restore uncrop facades] [--runs ../runs]
 
 For each task it takes ``RUNS/TASK-cgan`` and ``RUNS/TASK-regression`` (trained with
 ``scripts/train_shipped.sh``), writes ``weights/TASK-{cgan,regression}.safetensors`` and
@@ -32,6 +32,7 @@ DATA_TERMS = {
     "edges2shoes_handbags": "UT Zappos50K (Yu & Grauman 2014) and iGAN handbags (Zhu et al. 2016) via pix2pix; "
                             "academic, non-commercial use",
     "bsds500": "Berkeley BSDS500 (Arbelaez et al., TPAMI 2011); free for non-commercial research and education",
+    "facades": "CMP Facade Database (Tylecek & Sara, GCPR 2013) via pix2pix; research use with citation",
 }
 
 

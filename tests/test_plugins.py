@@ -62,6 +62,10 @@ def test_a_good_plugin_registers():
         (lambda register: register(type("NoCond", (img2img.Task,), {"name": "nocond", "description": "d"})()),
          "does not define make_condition"),
         (lambda register: 1 / 0, "raised in register_tasks: ZeroDivisionError"),
+        (lambda register: register(type("P", (_Good,), {"name": "p", "app": img2img.AppHints(input_kind="paint")})()),
+         "paints (app.input_kind='paint') but has no app.palette"),
+        (lambda register: register(type("P", (_Good,), {"name": "p", "app": img2img.AppHints(
+            input_kind="paint", palette=[("wall", "blue")])})()), "entries must be (name, '#rrggbb')"),
     ],
 )
 def test_broken_plugins_are_named_and_skipped(register_fn, message):

@@ -26,3 +26,24 @@ def test_trains_on_its_real_dataset(task, model, tmp_path, shared_data):
     data = shared_data / REAL[task]
     assert main(["train", "--task", task, "--model", model, "--data", str(data), "--out", str(tmp_path / "r"), *TINY]) == 0
     assert (tmp_path / "r" / f"{task}-{model}.safetensors").is_file()
+
+
+PAIRED = {"facades": [], "paired": ["--set", "task_options.direction=BtoA"]}
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("task", sorted(PAIRED))
+def test_paired_tasks_train_on_facades(task, tmp_path, shared_data):
+    data = shared_data / "facades" / "train"
+    args = ["train", "--task", task, "--data", str(data), "--out", str(tmp_path / "r"), *PAIRED[task], *TINY]
+    assert main(args) == 0
+    assert (tmp_path / "r" / f"{task}-cgan.safetensors").is_file()
+
+
+@pytest.mark.shared_data
+def test_sketch2photo_on_facades_stops_with_one_line(tmp_path, shared_data, capsys):
+    data = shared_data / "facades" / "train"
+    assert main(["train", "--task", "sketch2photo", "--data", str(data), "--out", str(tmp_path / "r"), *TINY]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--task paired" in err
+    assert not (tmp_path / "r" / "sketch2photo-cgan.safetensors").exists()

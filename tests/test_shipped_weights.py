@@ -37,7 +37,7 @@ def test_shipped_weights(path, host):
         assert a.shape[0] == 1 and torch.equal(a, translator.sample(y, samples=2, seed=5)), "baseline not deterministic"
 
 
-@pytest.mark.parametrize("task", ["sketch2photo", "restore", "uncrop"])
+@pytest.mark.parametrize("task", ["sketch2photo", "restore", "uncrop", "facades"])
 def test_every_built_in_task_ships_both_models_and_a_card(task):
     folder = default_weights_dir()
     for model in ("cgan", "regression"):

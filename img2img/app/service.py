@@ -104,6 +104,15 @@ def has_ink(image: Image.Image | None) -> bool:
     return bool(np.asarray(image.convert("L")).min() < 128)
 
 
+def differs_from_fill(image: Image.Image | None, fill: str, tolerance: int = 8) -> bool:
+    """True when some pixel of ``image`` is not the colour ``fill`` ("#rrggbb"): a paint canvas was used."""
+    if image is None:
+        return False
+    colour = np.array([int(fill[i : i + 2], 16) for i in (1, 3, 5)], dtype=np.int16)
+    pixels = np.asarray(pil_to_rgb(image), dtype=np.int16)
+    return bool((np.abs(pixels - colour).max(axis=2) > tolerance).any())
+
+
 def read_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> tuple[Image.Image, list[str]]:
     """Any user input (PIL, array, path, raw bytes) -> (RGB image within ``max_pixels``, notes).
 
@@ -212,10 +221,11 @@ class AppService:
         if len(missing) < len(MODELS):
             lines.append("The app runs with the model that is there.")
         lines.append("Train them with:")
+        data = " --data YOUR_PAIRS" if self.task(task).paired else ""  # paired tasks have no embedded data
         for path in missing:
             model = path.name[len(task) + 1 : -len(".safetensors")]
             run = f"runs/{task}-{model}"
-            lines.append(f"    img2img train --task {task} --model {model} --out {run}"
+            lines.append(f"    img2img train --task {task}{data} --model {model} --out {run}"
                          f" && cp {run}/{path.name} {self.weights_dir}/")
         return "\n".join(lines)
 
@@ -263,11 +273,13 @@ class AppService:
     def examples(self, task: str) -> list[Image.Image]:
         return [tensor_to_pil(t[0]) for t in self.task(task).examples()]
 
-    def choose_input(self, drawn: ImageInput, uploaded: ImageInput) -> ImageInput:
-        """Sketch tabs have a canvas and an upload box: the canvas wins when it has ink."""
+    def choose_input(self, drawn: ImageInput, uploaded: ImageInput, blank: str | None = None) -> ImageInput:
+        """Canvas tabs have a canvas and an upload box: the canvas wins when it has ink (sketch canvases) or,
+        for a paint canvas whose empty state is filled with ``blank`` ("#rrggbb"), when it differs from that."""
         if isinstance(drawn, Mapping):  # an ImageEditor value: the flattened picture is "composite"
             drawn = drawn.get("composite")
-        if isinstance(drawn, Image.Image) and has_ink(drawn):
+        used = has_ink if blank is None else (lambda image: differs_from_fill(image, blank))
+        if isinstance(drawn, Image.Image) and used(drawn):
             return drawn
         if uploaded is not None:
             return uploaded

@@ -126,7 +126,7 @@ def _task_tab(service: AppService, task: Task) -> None:
                 compare = gr.ImageSlider(label="cGAN sample 1 | MSE baseline", format="png", interactive=False,
                                          height=320, max_height=320)
                 condition = gr.Image(label="Condition (what both models see)", format="png",
-                                     interactive=False, height=320)
+                                     interactive=False, height=320, elem_id=f"condition-{name}")
             status = gr.Markdown(elem_classes="img2img-status", elem_id=f"status-{name}")
             walk = gr.Image(label="Latent walk: from the seed's first sample to 'walk to seed', same input",
                             format="png", interactive=False, height=180, elem_id=f"walk-{name}")
@@ -144,20 +144,42 @@ def _task_tab(service: AppService, task: Task) -> None:
 
 
 def _input_widgets(task: Task) -> list[gr.components.Component]:
-    """Sketch tasks: a canvas plus an upload box (used when the canvas is empty). Others: an upload box."""
-    if task.app.input_kind != "sketch":
+    """Sketch and paint tasks: a canvas plus an upload box (used when the canvas is empty). Others: an upload
+    box."""
+    if task.app.input_kind not in ("sketch", "paint"):
         return [UploadImage(label=task.app.input_label, type="filepath", image_mode=None, height=360,
                             sources=["upload", "clipboard"], elem_id=f"input-{task.name}")]
     with gr.Tabs():
         with gr.Tab("Draw"):
-            canvas = gr.Sketchpad(label=task.app.input_label, type="pil", image_mode="RGB", format="png",
-                                  canvas_size=(256, 256), height=420, elem_id=f"canvas-{task.name}",
-                                  brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=2))
+            if task.app.input_kind == "paint":
+                canvas = _paint_canvas(task)
+            else:
+                canvas = gr.Sketchpad(label=task.app.input_label, type="pil", image_mode="RGB", format="png",
+                                      canvas_size=(256, 256), height=420, elem_id=f"canvas-{task.name}",
+                                      brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=2))
         with gr.Tab("Upload"):
             upload = UploadImage(label="Or upload a drawing (used when the canvas is empty)", type="filepath",
                                  image_mode=None, sources=["upload", "clipboard"], height=360,
                                  elem_id=f"input-{task.name}")
     return [canvas, upload]
+
+
+def _paint_canvas(task: Task) -> gr.Sketchpad:
+    """A canvas filled with the palette's first colour and a brush that offers only the palette's colours,
+    with a legend naming them (the brush shows colours, not names)."""
+    palette = task.app.palette
+    fill = palette[0][1]
+    blank = Image.new("RGB", (256, 256), fill)
+    canvas = gr.Sketchpad(blank, label=task.app.input_label, type="pil", image_mode="RGB", format="png",
+                          canvas_size=(256, 256), height=420, elem_id=f"canvas-{task.name}",
+                          brush=gr.Brush(colors=[colour for _, colour in palette], color_mode="fixed",
+                                         default_color=palette[min(1, len(palette) - 1)][1], default_size=12))
+    swatches = " ".join(
+        f'<span style="white-space:nowrap"><span style="display:inline-block;width:0.9em;height:0.9em;'
+        f'background:{html.escape(colour)};border:1px solid #888;vertical-align:middle"></span> '
+        f'{html.escape(name)}</span>' for name, colour in palette)
+    gr.HTML(f"<div>{swatches}</div>", elem_id=f"palette-{task.name}")
+    return canvas
 
 
 def _control_widget(control: Control) -> gr.components.Component:
@@ -203,13 +225,14 @@ def _runner(service: AppService, task: Task, has_canvas: bool) -> tuple[Callable
     (the latent-walk strip and its time), which the UI chains after generate so the first answer is not
     kept waiting for seven more cGAN passes."""
     names = [c.name for c in task.app.controls]
+    blank = task.app.palette[0][1] if task.app.input_kind == "paint" else None  # a paint canvas's empty fill
 
     def parse(values: tuple) -> tuple[Any, dict[str, Any], list[Any]]:
         values_ = list(values)
         drawn = values_.pop(0) if has_canvas else None
         uploaded = values_.pop(0)
         controls = dict(zip(names, values_[: len(names)]))
-        image = service.choose_input(drawn, uploaded) if has_canvas else uploaded
+        image = service.choose_input(drawn, uploaded, blank) if has_canvas else uploaded
         return image, controls, values_[len(names):]
 
     def guarded(work: Callable[[], tuple]) -> tuple:

@@ -27,10 +27,11 @@ _REPORTED_UNMATCHED: set[str] = set()
 class _PairedDataset(FileDataset):
     """FileDataset of (A, B) pairs; ``direction`` decides which side is the condition y."""
 
-    def __init__(self, root: str | os.PathLike[str], split: str, size: int, train: bool, direction: str) -> None:
+    def __init__(self, root: str | os.PathLike[str], split: str, size: int, train: bool, direction: str,
+                 flip: bool = True) -> None:
         if direction not in DIRECTIONS:
             raise ConfigError(f"unknown direction '{direction}' (expected AtoB or BtoA)")
-        super().__init__(root, split, size, train)
+        super().__init__(root, split, size, train, flip)
         self.direction = direction
 
     def _orient(self, a: T, b: T) -> tuple[T, T]:
@@ -49,8 +50,9 @@ class AlignedDataset(_PairedDataset):
         val_fraction: float = 0.1,
         train: bool = True,
         direction: str = "AtoB",
+        flip: bool = True,
     ) -> None:
-        super().__init__(root, split, size, train, direction)
+        super().__init__(root, split, size, train, direction, flip)
         self.files = list_split(self.root, split, val_fraction)
         self.keys = [relative_key(f, self.root) for f in self.files]
 
@@ -81,8 +83,9 @@ class PairedFoldersDataset(_PairedDataset):
         val_fraction: float = 0.1,
         train: bool = True,
         direction: str = "AtoB",
+        flip: bool = True,
     ) -> None:
-        super().__init__(root, split, size, train, direction)
+        super().__init__(root, split, size, train, direction, flip)
         dir_a, dir_b = self.root / "A", self.root / "B"
         by_name_a = _index_by_stem(list_images(dir_a), dir_a)
         by_name_b = _index_by_stem(list_images(dir_b), dir_b)
@@ -137,9 +140,50 @@ def paired_dataset(
     val_fraction: float = 0.1,
     train: bool = True,
     direction: str = "AtoB",
+    flip: bool = True,
 ) -> Dataset:
-    """:class:`PairedFoldersDataset` if ``root`` has A/ and B/ subfolders, else :class:`AlignedDataset`."""
+    """:class:`PairedFoldersDataset` if ``root`` has A/ and B/ subfolders, else :class:`AlignedDataset`.
+
+    ``flip``: random horizontal flips when training (off for data where mirroring changes the meaning).
+    """
     root = Path(root)
     if (root / "A").is_dir() and (root / "B").is_dir():
-        return PairedFoldersDataset(root, split, size, val_fraction, train, direction)
-    return AlignedDataset(root, split, size, val_fraction, train, direction)
+        return PairedFoldersDataset(root, split, size, val_fraction, train, direction, flip)
+    return AlignedDataset(root, split, size, val_fraction, train, direction, flip)
+
+
+def sample_pairs(root: str | os.PathLike[str], count: int = 8) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Up to ``count`` (A, B) pairs as HWC uint8 RGB arrays, spread over the sorted files of either layout.
+
+    For deciding things about a dataset cheaply (which side is the condition, whether a task fits it)
+    without building it; unreadable files are skipped. DataError if the folder holds no pairs at all.
+    """
+    root = Path(root)
+    pairs: list[tuple[Path, Path | None]]
+    if (root / "A").is_dir() and (root / "B").is_dir():
+        by_name_a = _index_by_stem(list_images(root / "A"), root / "A")
+        by_name_b = _index_by_stem(list_images(root / "B"), root / "B")
+        pairs = [(by_name_a[n], by_name_b[n]) for n in sorted(by_name_a.keys() & by_name_b.keys())]
+    else:
+        pairs = [(f, None) for f in list_images(root)]
+    if not pairs:
+        raise DataError(f"no image pairs found in {root}")
+    stride = max(1, len(pairs) // count)
+    sampled: list[tuple[np.ndarray, np.ndarray]] = []
+    for path_a, path_b in pairs[::stride]:
+        if len(sampled) == count:
+            break
+        try:
+            if path_b is None:
+                pixels = np.asarray(load_image(path_a))
+                half = pixels.shape[1] // 2
+                if half == 0:
+                    continue
+                sampled.append((pixels[:, :half], pixels[:, half : 2 * half]))
+            else:
+                sampled.append((np.asarray(load_image(path_a)), np.asarray(load_image(path_b))))
+        except UnreadableImageError:
+            continue
+    if not sampled:
+        raise DataError(f"none of the sampled image pairs in {root} could be read")
+    return sampled

@@ -101,11 +101,11 @@ class FileDataset(Dataset):
 
     keys: list[str]
 
-    def __init__(self, root: str | os.PathLike[str], split: str, size: int, train: bool) -> None:
+    def __init__(self, root: str | os.PathLike[str], split: str, size: int, train: bool, flip: bool = True) -> None:
         self.root = Path(root)
         self.split = split
         self.size = size
-        self.transform = PairedTransform(size, train)
+        self.transform = PairedTransform(size, train, flip)
         self._unreadable: set[int] = set()
 
     def __len__(self) -> int:

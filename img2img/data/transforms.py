@@ -15,25 +15,28 @@ JITTER_RATIO = 286 / 256
 class PairedTransform:
     """Resize, crop and (when training) flip HWC uint8 arrays into CHW float tensors in [-1, 1].
 
-    Train: shorter side to about ``1.12 * size``, random ``size x size`` crop, horizontal flip p=0.5.
+    Train: shorter side to about ``1.12 * size``, random ``size x size`` crop, horizontal flip p=0.5 unless
+    ``flip=False`` (mirroring is wrong for data with a handedness: text, maps with a north, left/right labels).
     Eval: shorter side to ``size``, centre crop. Images smaller than ``size`` are scaled up, so every aspect
     ratio and every tiny image yields exactly ``size x size``.
 
     ``x`` and ``y`` must share height and width; their channel counts may differ (e.g. grey y).
     """
 
-    def __init__(self, size: int, train: bool) -> None:
+    def __init__(self, size: int, train: bool, flip: bool = True) -> None:
         if size < 1:
             raise ValueError(f"size must be positive, got {size}")
         self.size = size
         self.train = train
+        self.flip = flip
         if train:
             resize_to = max(size, int(round(size * JITTER_RATIO)))
             steps: list[A.BasicTransform] = [
                 A.SmallestMaxSize(max_size=resize_to, interpolation=cv2.INTER_LINEAR, area_for_downscale="image"),
                 A.RandomCrop(height=size, width=size, pad_if_needed=True, border_mode=cv2.BORDER_REFLECT_101),
-                A.HorizontalFlip(p=0.5),
             ]
+            if flip:
+                steps.append(A.HorizontalFlip(p=0.5))
         else:
             steps = [
                 A.SmallestMaxSize(max_size=size, interpolation=cv2.INTER_LINEAR, area_for_downscale="image"),
@@ -62,7 +65,7 @@ class PairedTransform:
         return _to_tensor(out["image"]), _to_tensor(out["y"])
 
     def __repr__(self) -> str:
-        return f"PairedTransform(size={self.size}, train={self.train})"
+        return f"PairedTransform(size={self.size}, train={self.train}, flip={self.flip})"
 
 
 def _as_hwc_uint8(arr: np.ndarray, name: str) -> np.ndarray:

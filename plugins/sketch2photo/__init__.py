@@ -3,6 +3,8 @@
 Data, in order of preference:
 - paired data: pix2pix "aligned" images (A | B side by side) or ``A/`` + ``B/`` folders. Which side holds
   the sketch is detected (the mostly-white, colourless half) unless ``task_options.direction`` says AtoB/BtoA;
+  pairs that are not a line drawing beside a picture (checked on a sample) are refused with a pointer to the
+  ``paired`` task;
 - any folder of photos: sketches are extracted on the fly (Canny / XDoG, randomly thickened and broken);
 - no ``--data``: the embedded procedural scenes, with extracted sketches.
 Hand-drawn input is normalised (binarised, thinned, cropped to its strokes, padded square) in ``prepare_input``.
@@ -22,8 +24,9 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 import img2img
-from img2img.data.aligned import paired_dataset
+from img2img.data.aligned import paired_dataset, sample_pairs
 from img2img.data.io import list_images, load_image, pil_to_tensor
+from img2img.data.looks import looks_like_drawing
 from img2img.errors import ConfigError, DataError, Img2ImgError
 from img2img.data.folders import ConcatItems, parse_item
 from img2img.seeding import make_generator, stable_seed
@@ -136,6 +139,23 @@ def detect_direction(root: Path, layout: str) -> str:
     return "AtoB" if sum(a_scores) >= sum(b_scores) else "BtoA"
 
 
+def check_sketch_pairs(root: Path, direction: str, count: int = 8) -> None:
+    """DataError unless most of ``count`` sampled pairs hold a line drawing on the sketch side and a picture
+    (not another drawing) on the other: pairs of anything else (label maps, photos, day/night) would train
+    the wrong problem without a word, so they are sent to the ``paired`` task."""
+    sampled = sample_pairs(root, count)
+    fitting = 0
+    for a, b in sampled:
+        sketch, photo = (a, b) if direction == "AtoB" else (b, a)
+        fitting += looks_like_drawing(sketch) and not looks_like_drawing(photo)
+    if fitting * 2 <= len(sampled):
+        raise DataError(
+            f"sketch2photo: the pairs in {root} are not line drawings beside pictures ({fitting} of "
+            f"{len(sampled)} sampled look so); train other pairs with --task paired "
+            "--set task_options.direction=AtoB (or BtoA)"
+        )
+
+
 class Sketch2PhotoTask(img2img.Task):
     name = "sketch2photo"
     description = "Turn a line drawing into a photo (pix2pix edges2shoes); trains on pairs or on any photo folder."
@@ -164,6 +184,7 @@ class Sketch2PhotoTask(img2img.Task):
         direction = self.options["direction"]
         if direction == "auto":
             direction = detect_direction(Path(data_dir), layout)
+        check_sketch_pairs(Path(data_dir), direction)
         train = split == "train"
         return SketchCondition(paired_dataset(data_dir, split, size, val_fraction, train, direction),
                                style=self.options["sketch_style"] if train else "machine")

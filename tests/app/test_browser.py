@@ -15,6 +15,7 @@ import pytest
 
 pytest.importorskip("gradio", reason="the app needs the 'app' extra: pip install 'img2img[app]'")
 
+import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from app_helpers import TASKS, pixel_std, start_app, tiny_weights  # noqa: E402
@@ -112,6 +113,38 @@ def test_draw_a_sketch_and_generate(browser_context, app_url, tmp_path):
     assert page.locator(".toast-body.error").count() == 0
     page.close()
     _keep_copy(screenshot)
+
+
+def test_paint_a_facade_and_translate(browser_context, app_url, tmp_path):
+    page = browser_context.new_page()
+    page.goto(app_url)
+    page.get_by_role("tab", name="facades").click()
+    page.locator("#palette-facades").get_by_text("balcony").wait_for(timeout=30_000)  # the named legend
+    painter = page.locator("#canvas-facades")
+    painter.get_by_role("button", name="Brush", exact=True).click()
+    canvas = painter.locator("canvas").first
+    # Two windows with the brush's first colour (window) on the wall that fills the empty canvas.
+    _draw(page, canvas, [[(-0.1, -0.05), (-0.05, -0.05), (-0.05, 0.0)], [(0.05, -0.05), (0.1, -0.05), (0.1, 0.0)]])
+    page.locator("#generate-facades").click()
+
+    page.locator("#status-facades").get_by_text("MSE baseline").wait_for(timeout=60_000)
+    samples = page.locator("#samples-facades img")
+    samples.nth(3).wait_for(timeout=30_000)
+    condition = page.locator("#condition-facades img")
+    condition.wait_for(timeout=30_000)
+    time.sleep(0.5)
+    screenshot = tmp_path / "facades.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+    print(f"screenshot: {screenshot}")
+
+    painted = Image.open(io.BytesIO(page.request.get(condition.get_attribute("src")).body())).convert("RGB")
+    colours = {tuple(int(v) for v in c) for c in np.unique(np.asarray(painted).reshape(-1, 3), axis=0)}
+    assert colours == {(0, 48, 254), (0, 127, 254)}, "the condition is the painted wall and windows, snapped"
+    pictures = [Image.open(io.BytesIO(page.request.get(samples.nth(i).get_attribute("src")).body()))
+                for i in range(samples.count())]
+    assert len(pictures) >= 4 and all(pixel_std(p) > 1.0 for p in pictures)
+    assert page.locator(".toast-body.error").count() == 0
+    page.close()
 
 
 def _keep_copy(screenshot: Path) -> None:

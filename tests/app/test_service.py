@@ -106,6 +106,26 @@ def test_canvas_with_ink_wins_over_upload(service):
         service.choose_input(None, None)
 
 
+def test_paint_canvas_wins_once_it_differs_from_its_fill(service):
+    fill = service.task("facades").app.palette[0][1]
+    blank = Image.new("RGB", (64, 64), fill)
+    painted = blank.copy()
+    painted.paste((0, 127, 254), (10, 10, 20, 30))  # a window
+    uploaded = Image.new("RGB", (64, 64), "red")
+    assert service.choose_input({"composite": painted}, uploaded, fill) is painted
+    assert service.choose_input({"composite": blank}, uploaded, fill) is uploaded
+    assert service.choose_input({"composite": blank}, None, fill) is blank  # an all-wall facade is an input
+
+
+def test_facades_translates_a_painted_map_snapped_to_the_palette(service):
+    painted = Image.new("RGB", (64, 64), (5, 50, 250))  # wall, off by a few levels as after a resize
+    painted.paste((0, 127, 254), (10, 10, 20, 30))
+    result = service.generate("facades", painted, seed=1, k=2)
+    assert len(result.samples) == 2 and result.baseline is not None
+    condition = np.asarray(result.condition).reshape(-1, 3)
+    assert {tuple(c) for c in np.unique(condition, axis=0)} <= {(0, 48, 254), (0, 127, 254)}
+
+
 @pytest.mark.parametrize("bad", [{"k": 0}, {"k": 99}, {"seed": -1}, {"noise_scale": -0.5}, {"k": "many"}])
 def test_out_of_range_numbers_are_refused(service, bad):
     image = service.examples("restore")[0]
@@ -193,6 +213,7 @@ def test_missing_weights_say_which_and_how_to_train(tmp_path, host):
     assert "img2img train --task restore --model cgan" in message
     with pytest.raises(MissingWeightsError, match="img2img train --task restore"):
         empty.generate("restore", empty.examples("restore")[0])
+    assert "img2img train --task paired --data YOUR_PAIRS --model cgan" in empty.weights_message("paired")
 
 
 def test_warm_up_loads_every_task_with_weights_and_reports_the_rest(tmp_path, tiny_weights, host):
