@@ -90,7 +90,7 @@ class Validation:
         """Score ``generator`` (eval mode); when the run's measure improves, record it and call
         ``save_best(metadata)`` to write the ``best`` weights. Returns the scalars for ``log.jsonl``."""
         scores = self.measure(generator)
-        measure = best_measure(self.model, "val/kid_lite0" in scores)
+        measure = best_measure(self.model, "val/lpips" in scores)
         value = scores.get(measure.key)
         if self.best is not None and self.best["key"] != measure.key:
             # The measure changed (the perceptual extra was installed or removed between runs): the old
