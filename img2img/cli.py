@@ -197,7 +197,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume and trainer.step:
         print(f"resuming {out} at step {trainer.step}", file=sys.stderr)
     weights = trainer.fit()
-    print(f"done: {trainer.step} steps; weights {weights}; samples {out / 'samples'}; log {out / 'log.jsonl'}")
+    best = trainer.validation.best
+    best_file = weights.with_name(weights.stem + "-best.safetensors")
+    best_text = f"; best {best_file} (step {best['step']}, {best['key']} {best['value']:.4g})" if best else ""
+    print(f"done: {trainer.step} steps; weights {weights}{best_text}; samples {out / 'samples'}; log {out / 'log.jsonl'}")
     return 0
 
 

@@ -144,6 +144,10 @@ class TrainConfig:
     log_every: int = 10
     sample_every: int = 250
     checkpoint_every: int = 250
+    # Validation quality (img2img.engine.validation): on up to val_images fixed validation images (0 = off),
+    # every val_every steps (None: at every checkpoint), and the run's TASK-MODEL-best.safetensors.
+    val_images: int = 64
+    val_every: int | None = None
     keep_checkpoints: int = 3
     tensorboard: bool = False
     # Intra-op threads for torch (None: torch's default, one per core). On a busy 2-core CPU one thread per
@@ -173,6 +177,10 @@ class TrainConfig:
             _check_positive("epochs", self.epochs)
         if self.threads is not None:
             _check_positive("threads", self.threads)
+        if self.val_every is not None:
+            _check_positive("val_every", self.val_every)
+        if self.val_images < 0:
+            raise ConfigError(f"val_images must be >= 0 (0 = no validation), got {self.val_images}")
         if self.num_workers < 0:
             raise ConfigError(f"num_workers must be >= 0, got {self.num_workers}")
         if not 0.0 <= self.val_fraction < 1.0:

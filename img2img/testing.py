@@ -52,6 +52,7 @@ TINY_SETTINGS: dict[str, Any] = {
     "log_every": 1,
     "sample_every": 1000,
     "checkpoint_every": 1000,
+    "val_images": 4,  # validation runs once, at the last step: the task's conditions must suit it too
     "precision": "fp32",
     "generator.ngf": 8,
     "generator.max_mult": 2,

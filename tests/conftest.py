@@ -31,13 +31,14 @@ os.environ.setdefault("IMG2IMG_CACHE_DIR", tempfile.mkdtemp(prefix="img2img-test
 
 
 def tiny_config(**overrides) -> TrainConfig:
-    """The smallest real configuration: 32 px, ngf 8; trains a step in a few ms.
+    """The smallest real configuration: 32 px, ngf 8, no validation; trains a step in a few ms.
 
     Precision is pinned to fp32: "auto" would mean bf16 on CPUs with native bf16 and fp32 elsewhere, and tests
     that compare numbers must not depend on which CPU kind runs them. bf16 has its own tests (pass
     ``precision="bf16"``), and the ``cpu_bf16`` fixture runs auto-dependent tests as both CPU kinds."""
     cfg = TrainConfig(task="uncrop", size=32, batch_size=4, steps=4, num_workers=0, log_every=2,
-                      sample_every=1000, checkpoint_every=2, keep_checkpoints=2, precision="fp32")
+                      sample_every=1000, checkpoint_every=2, keep_checkpoints=2, precision="fp32",
+                      val_images=0)  # validation (seconds per checkpoint) has its own tests: pass val_images=4
     cfg.generator.ngf = 8
     cfg.generator.max_mult = 4
     cfg.discriminator.ndf = 8

@@ -45,7 +45,9 @@ def test_train_leaves_checkpoint_weights_grid_and_log(trained):
     assert list_checkpoints(trained / "checkpoints")
     assert (trained / "uncrop-cgan.safetensors").is_file()
     assert list((trained / "samples").glob("*.png"))
-    assert (trained / "log.jsonl").read_text().strip()
+    records = [json.loads(line) for line in (trained / "log.jsonl").read_text().splitlines()]
+    assert records[-1]["step"] == 4 and "val/psnr" in records[-1]  # the last step validates
+    assert (trained / "uncrop-cgan-best.safetensors").is_file()
     assert json.loads((trained / "config.json").read_text())["generator"]["ngf"] == 8
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 _COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+BEST_MARKER = "#bcbd22"  # the best weights' step on validation panels: a colour no series uses
 
 
 class RunLogger:
@@ -86,11 +87,14 @@ def read_log(path: Path) -> list[dict[str, Any]]:
 
 
 def plot_loss_curves(log_path: Path, out_path: Path, width: int = 900, panel_height: int = 220) -> Path | None:
-    """One panel per ``loss/*`` series (each with its own y range), step on the x axis."""
+    """One panel per ``loss/*`` series, then one per ``val/*`` validation score (each with its own y range),
+    step on the x axis. Validation panels mark the step of the run's ``best`` weights (``best_step``)."""
     records = read_log(log_path) if log_path.exists() else []
     keys = sorted({k for r in records for k in r if k.startswith(("loss/", "val/"))})
     if not records or not keys:
         return None
+    best_steps = [r["best_step"] for r in records if isinstance(r.get("best_step"), (int, float))]
+    best = best_steps[-1] if best_steps else None
     margin_l, margin_r, margin_t, margin_b = 70, 20, 24, 28
     img = Image.new("RGB", (width, panel_height * len(keys)), "white")
     draw = ImageDraw.Draw(img)
@@ -101,7 +105,10 @@ def plot_loss_curves(log_path: Path, out_path: Path, width: int = 900, panel_hei
         points = [(r["step"], r[key]) for r in records if isinstance(r.get(key), (int, float)) and math.isfinite(r[key])]
         box = (margin_l, top + margin_t, width - margin_r, top + panel_height - margin_b)
         draw.rectangle(box, outline="#888888")
-        draw.text((margin_l, top + 6), key, fill="black")
+        validation = key.startswith("val/")
+        title = f"validation {key[4:]} (EMA generator, fixed inputs)" if validation else key
+        draw.text((margin_l, top + 6), title + (f"; best weights: step {best}" if validation and best is not None else ""),
+                  fill="black")
         if not points:
             continue
         values = [v for _, v in points]
@@ -116,6 +123,9 @@ def plot_loss_curves(log_path: Path, out_path: Path, width: int = 900, panel_hei
         draw.text((4, box[3] - 10), f"{lo:.4g}", fill="black")
         draw.text((box[0], box[3] + 4), str(x0), fill="black")
         draw.text((box[2] - 40, box[3] + 4), str(x1), fill="black")
+        if validation and best is not None:
+            bx = to_xy(best, lo)[0]
+            draw.line([(bx, box[1]), (bx, box[3])], fill=BEST_MARKER, width=1)
         xy = [to_xy(s, v) for s, v in points]
         if len(xy) == 1:
             draw.ellipse([xy[0][0] - 2, xy[0][1] - 2, xy[0][0] + 2, xy[0][1] + 2], fill=_COLORS[i % len(_COLORS)])

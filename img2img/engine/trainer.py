@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
@@ -37,9 +38,10 @@ from .ema import EMA
 from .logging import RunLogger, plot_loss_curves
 from .precision import autocast, resolve_device, resolve_precision
 from .stream import ResumableSampler
+from .validation import Validation
 
 # Keys that may differ between the run on disk and a --resume invocation.
-RESUMABLE_KEYS = {"steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
+RESUMABLE_KEYS = {"steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "val_every",
                   "num_workers", "tensorboard", "device", "data", "nan_policy", "nan_max_rollbacks", "threads"}
 N_PREVIEW = 4  # rows in the sample grids
 ENGINE_TERMS = {"adversarial", "l1", "l2", "mode_seeking", "mse", "d_adversarial", "d_gradient_penalty", "d_r1",
@@ -111,6 +113,7 @@ class Trainer:
         if unknown:
             raise ConfigError(f"loss.task_weights names unknown terms {sorted(unknown)} of task '{self.task.name}' (its {cfg.model} terms: {', '.join(t.name for t in self.task_terms) or 'none'})")
         self.task_terms += extra_terms(cfg.loss, cfg.model, self.device, self.D)  # summed like the task's terms
+        self.validation = Validation(self.task, self.preview_set, cfg, self.device)  # val/* scores, best weights
         self.step = 0
         self.rollbacks = 0  # nan_policy=rollback: how many times this run has rolled back (saved in checkpoints)
         if state is not None:
@@ -158,10 +161,10 @@ class Trainer:
                     tick, images = time.perf_counter(), 0
                 if (self.step % cfg.sample_every == 0 or last) and main:
                     self.save_samples()
+                if main and self.validation.due(self.step, last):  # before the checkpoint, which keeps the best
+                    logger.write(self.step, self.validation.run(self.ema.model, self.step, self._save_weights))
                 if self.step % cfg.checkpoint_every == 0 or last:
-                    if main:
-                        logger.write(self.step, {"val/l1": self.validation_l1()}) if self.preview_set else None
-                        self.save_checkpoint()
+                    self.save_checkpoint() if main else None
                     self.dist.barrier()  # the other ranks wait until the checkpoint is complete on disk
         finally:
             bar.close()
@@ -344,12 +347,6 @@ class Trainer:
         return x, y
 
     @torch.no_grad()
-    def validation_l1(self) -> float:
-        x, y = self._preview_batch()
-        fake = self.task.compose(self.ema.model(y), y)  # z = 0: the generator's "central" sample
-        return float(l1_loss(fake.float(), x))
-
-    @torch.no_grad()
     def save_samples(self) -> Path:
         """Grid rows: condition | samples (3 latents for the cGAN) | target."""
         x, y = self._preview_batch()
@@ -377,6 +374,7 @@ class Trainer:
             "sched_G": self.sched_G.state_dict(),
             "scaler": self.scaler.state_dict(),
             "nan_rollbacks": self.rollbacks,
+            "validation": self.validation.state_dict(),
         }
         if self.is_gan:
             state |= {"D": self.D.state_dict(), "opt_D": self.opt_D.state_dict(), "sched_D": self.sched_D.state_dict()}
@@ -384,14 +382,17 @@ class Trainer:
 
     def save_checkpoint(self) -> Path:
         path = ckpt.save_checkpoint(self.state_dict(), self.out / "checkpoints", self.step, self.cfg.keep_checkpoints)
-        # Where the data came from lets `img2img eval` tell the training folder (validation split only)
-        # from a folder of photos the model never saw.
+        self._save_weights()
+        return path
+
+    def _save_weights(self, best: dict[str, str] | None = None) -> None:
+        """TASK-MODEL.safetensors, or TASK-MODEL-best.safetensors with ``best`` (metadata: what chose it)."""
+        # Where the data came from lets `img2img eval` tell the training folder (validation split only) from others.
         folders = [str(Path(d).expanduser().resolve()) for d in data_folders(self.cfg.data)]
         data = json.dumps(folders) if len(folders) > 1 else "".join(folders)  # one folder: a plain path, as ever
-        save_generator(self.weights_path, self.ema.model, task=self.task.name, model=self.cfg.model,
-                       train_size=self.cfg.size, step=self.step, task_options=self.task.options,
-                       extra={"data": data, "val_fraction": str(self.cfg.val_fraction)})
-        return path
+        save_generator(self.out / f"{self.task.name}-{self.cfg.model}{'-best' if best else ''}.safetensors", self.ema.model,
+                       task=self.task.name, model=self.cfg.model, train_size=self.cfg.size, step=self.step,
+                       task_options=self.task.options, extra={"data": data, "val_fraction": str(self.cfg.val_fraction)} | (best or {}))
 
     def _resume_state(self, cfg: TrainConfig) -> dict[str, Any] | None:
         directory = self.out / "checkpoints"
@@ -413,6 +414,7 @@ class Trainer:
             self.opt_D.load_state_dict(state["opt_D"])
             self.sched_D.load_state_dict(state["sched_D"])
         self.step = int(state["step"])
+        self.validation.load_state_dict(state.get("validation"))
         # max(): a rollback reloads an older checkpoint, whose count must not undo the rollbacks since.
         self.rollbacks = max(self.rollbacks, int(state.get("nan_rollbacks", 0)))
 
@@ -423,8 +425,6 @@ class Trainer:
         ``(seed, step)``, so the replayed steps see exactly the same batches and latents, and the rate is the
         one thing that changes. A run that keeps diverging gives up after ``nan_max_rollbacks`` rollbacks.
         """
-        import warnings
-
         self.rollbacks += 1
         if self.rollbacks > self.cfg.nan_max_rollbacks:
             raise TrainingDivergedError(err.step, err.term, err.value, rollbacks=self.cfg.nan_max_rollbacks) from err

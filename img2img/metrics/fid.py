@@ -109,7 +109,24 @@ def fid_from_features(fake: Tensor, real: Tensor) -> float:
     fake, real = fake.double(), real.double()
     if fake.shape[0] < 2 or real.shape[0] < 2:
         raise ValueError("FID needs at least 2 images per set")
+    if max(fake.shape[0], real.shape[0]) <= fake.shape[1]:
+        return _frechet_distance_low_rank(fake, real)
     return frechet_distance(fake.mean(0), torch.cov(fake.T), real.mean(0), torch.cov(real.T))
+
+
+def _frechet_distance_low_rank(fake: Tensor, real: Tensor) -> float:
+    """:func:`frechet_distance` of the two sets' Gaussians when there are fewer images than dimensions.
+
+    With S1 = A^T A and S2 = B^T B (A, B the centred sets over sqrt(n - 1)), the nonzero eigenvalues of
+    S1^(1/2) S2 S1^(1/2) are the squared singular values of A B^T, so tr((S1 S2)^(1/2)) is the nuclear norm of
+    that n x m matrix: the same value without two D x D eigendecompositions (1.8 s for D = 1280 on one core,
+    which training-time validation pays at every checkpoint).
+    """
+    a = (fake - fake.mean(0)) / (fake.shape[0] - 1) ** 0.5
+    b = (real - real.mean(0)) / (real.shape[0] - 1) ** 0.5
+    trace_cross = torch.linalg.svdvals(a @ b.T).sum()
+    value = (fake.mean(0) - real.mean(0)).pow(2).sum() + a.pow(2).sum() + b.pow(2).sum() - 2 * trace_cross
+    return max(float(value), 0.0)
 
 
 def kid_from_features(fake: Tensor, real: Tensor, subset_size: int = KID_SUBSET, subsets: int = KID_SUBSETS,

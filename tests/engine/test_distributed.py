@@ -54,7 +54,7 @@ def _config(batch_size: int, data: Path, precision: str):
     from conftest import tiny_config
 
     cfg = tiny_config(task="paired", data=str(data), batch_size=batch_size, steps=4, checkpoint_every=2,
-                      precision=precision)
+                      precision=precision, val_images=2)  # rank 0 validates while rank 1 waits
     cfg.task_options = {"direction": "AtoB"}
     cfg.generator.nz = 0
     cfg.generator.dropout = 0.0
@@ -103,6 +103,9 @@ def test_two_gloo_ranks_match_one_process_with_the_same_global_batch(tmp_path, h
         for key, value in ranks[0][net].items():
             assert torch.equal(value, ranks[1][net][key]), f"{net}.{key} differs between ranks"
     assert not list(multi.glob("rank*/")) and (multi / "paired-cgan.safetensors").is_file()
+    # Validation ran on rank 0 alone: one val/ record per checkpoint step, and the best weights.
+    val_steps = [r["step"] for r in map(json.loads, (multi / "log.jsonl").read_text().splitlines()) if "val/l1" in r]
+    assert val_steps == [2, 4] and (multi / "paired-cgan-best.safetensors").is_file()
 
     single = tmp_path / "single"
     trainer = Trainer(_config(2 * WORLD, data, precision), host.get("paired"), single, progress=False)

@@ -81,3 +81,12 @@ def test_bad_extractor_files_are_one_clear_error(tmp_path):
     _save(FourDimensional(), tmp_path / "maps.pt")
     with pytest.raises(WeightsError, match=r"\(N, D\)"):
         load_feature_extractor(tmp_path / "maps.pt")
+
+
+@pytest.mark.parametrize("n_fake, n_real", [(40, 40), (30, 60), (64, 64)])
+def test_fid_with_fewer_images_than_dimensions_equals_the_covariance_formula(n_fake, n_real):
+    # Below D images fid_from_features takes the n x m route (nuclear norm of A B^T); it must be the same number.
+    fake, real = gaussian(n_fake, 128, 3) * 1.5 + 0.2, gaussian(n_real, 128, 4)
+    reference = frechet_distance(fake.mean(0), torch.cov(fake.T), real.mean(0), torch.cov(real.T))
+    assert fid_from_features(fake, real) == pytest.approx(reference, rel=1e-7)
+    assert fid_from_features(fake, fake) == pytest.approx(0.0, abs=1e-6)
