@@ -32,7 +32,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import torch  # noqa: E402
 
 from img2img.config import TrainConfig  # noqa: E402
-from img2img.errors import ConfigError  # noqa: E402
+from img2img.errors import ConfigError, DataError  # noqa: E402
 
 
 @dataclass
@@ -132,7 +132,7 @@ def train_every_task(s: Settings, host) -> dict[str, Path]:
                 data = None
                 try:
                     trainer = Trainer(train_config(s, task, model, None), task, out, progress=False)
-                except ConfigError:  # a task that needs files (e.g. paired A|B): give it pairs drawn by code
+                except (ConfigError, DataError):  # a task that needs files (paired A|B): pairs drawn by code
                     pairs = pairs or pairs_folder(s.out / "pairs", s.size)
                     data = pairs
                     trainer = Trainer(train_config(s, task, model, data), task, out, progress=False)
@@ -230,7 +230,7 @@ def predict_eval_export(s: Settings, runs: dict[str, Path], host) -> None:
 def _needs_files(task) -> bool:
     try:
         task.build_dataset(None, "val", 32)
-    except ConfigError:
+    except (ConfigError, DataError):
         return True
     return False
 
