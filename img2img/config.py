@@ -90,7 +90,10 @@ class LossConfig:
     r1_weight: float = 0.0
     gp_weight: float = 10.0  # used by wgan-gp only
     task_weights: dict[str, float] = field(default_factory=dict)  # override a task term's weight
-    perceptual_weight: float = 0.0  # cgan: LPIPS(output, target) term (needs the pretrained weight packages)
+    # cgan: weight of LPIPS(output, target) (needs the pretrained weight packages). None = auto: the default
+    # recipe's weight (losses.perceptual.DEFAULT_PERCEPTUAL_WEIGHT) when the packages are installed, else 0 with
+    # one warning (the pix2pix recipe). An explicit number > 0 requires them.
+    perceptual_weight: float | None = None
     perceptual_net: str = "alexnet"  # alexnet | vgg16
     feature_matching_weight: float = 0.0  # cgan: pix2pixHD's discriminator feature matching (pix2pixHD: 10)
 
@@ -103,7 +106,7 @@ class LossConfig:
         _check_choice("loss.perceptual_net", self.perceptual_net, PERCEPTUAL_NETS)
         for name in ("adversarial_weight", "l1_weight", "l2_weight", "mode_seeking_weight", "r1_weight", "gp_weight",
                      "perceptual_weight", "feature_matching_weight"):
-            if getattr(self, name) < 0:
+            if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ConfigError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
 
 

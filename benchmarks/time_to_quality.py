@@ -1,0 +1,201 @@
+"""Time to quality: what the pretrained priors buy per CPU-minute, on sketch2photo's real data.
+
+    .venv/bin/python benchmarks/time_to_quality.py [--minutes 30] [--eval-every MIN] [--threads 2]
+        [--val-images 256] [--recipe NAME=JSON ...] [--concurrent] [--config FILE] [--out FILE.json]
+
+Trains the same generator (the shipped sketch2photo cGAN config: data, size, batch, architecture) with each
+recipe for the same wall-clock budget of *training* time, and scores the EMA generator (the weights a run
+ships) at fixed times: ``fd`` and ``kid`` (Frechet distance and unbiased KID on EfficientNet-Lite0 pooled
+features) and ``lpips`` (AlexNet LPIPS to the target), on the same ``--val-images`` validation images for every
+recipe (training-time validation, :mod:`img2img.engine.validation`). Evaluation time is not counted: the clock
+stops while a recipe is scored. The learning rate stays constant (the run is nominally 10^6 steps long), as a
+time-budgeted run has no end to decay towards.
+
+Recipes (``--recipe`` adds or replaces one, as a JSON object of config overrides):
+
+- ``pix2pix``: L1 x 100 + the PatchGAN, no pretrained priors (and the mode-seeking term both recipes keep,
+  so that the comparison is about the priors);
+- ``default``: the engine's defaults as they are now (``TrainConfig()``), i.e. the recipe a user gets.
+
+Speed-up, per metric, on best-so-far curves (lower is better for all three): the time the first recipe needs
+to reach the best value it reaches within the budget, divided by the time each other recipe needs to reach
+that same value (">" when it does not within the budget). Times are those of the scoring points, so the
+resolution is ``--eval-every``; the largest speed-up it can show is ``minutes / eval-every``.
+
+Each recipe trains in its own process with ``--threads`` torch threads. ``--concurrent`` runs them side by
+side (on a small machine: 1 thread each, so they share one load and finish together); otherwise one after
+another. Needs the ``perceptual`` extra and ../shared/data (the config's data folders).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+METRICS = ("fd", "kid", "lpips")
+KEYS = {"fd": "val/fd_lite0", "kid": "val/kid_lite0", "lpips": "val/lpips"}
+RECIPES: dict[str, dict[str, Any]] = {
+    "pix2pix": {"loss": {"l1_weight": 100.0, "adversarial_weight": 1.0, "perceptual_weight": 0.0,
+                         "feature_matching_weight": 0.0}, "discriminator": {"kind": "patch"}},
+    "default": {},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=30.0, help="training time per recipe (default 30)")
+    parser.add_argument("--eval-every", type=float, default=None, help="minutes between scores (default minutes/10)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads per recipe (default: 1 with --concurrent, else all cores)")
+    parser.add_argument("--val-images", type=int, default=256)
+    parser.add_argument("--config", default=str(ROOT / "weights/configs/sketch2photo-cgan.json"))
+    parser.add_argument("--recipe", action="append", default=[], metavar="NAME=JSON",
+                        help="a recipe as config overrides; the first one listed in --recipes is the reference")
+    parser.add_argument("--recipes", default="pix2pix,default", help="comma-separated names, reference first")
+    parser.add_argument("--concurrent", action="store_true", help="train the recipes side by side")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks/results/time_to_quality.json"))
+    parser.add_argument("--arm", help=argparse.SUPPRESS)  # internal: train one recipe, write its curve
+    parser.add_argument("--overrides", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.eval_every is None:
+        args.eval_every = args.minutes / 10
+    if args.arm:
+        curve = train_arm(args, json.loads(args.overrides))
+        Path(args.result).write_text(json.dumps(curve), "utf-8")
+        return
+
+    recipes = dict(RECIPES)
+    for item in args.recipe:
+        name, _, overrides = item.partition("=")
+        recipes[name] = json.loads(overrides)
+    names = [n for n in args.recipes.split(",") if n]
+    missing = [n for n in names if n not in recipes]
+    if missing or len(names) < 2:
+        raise SystemExit(f"time_to_quality: need two or more known recipes, got {names} (unknown: {missing})")
+    threads = args.threads or (1 if args.concurrent else os.cpu_count() or 1)
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        procs = []
+        for name in names:
+            result = Path(tmp) / f"{name}.json"
+            cmd = [sys.executable, __file__, "--arm", name, "--overrides", json.dumps(recipes[name]), "--result",
+                   str(result), "--minutes", str(args.minutes), "--eval-every", str(args.eval_every), "--threads",
+                   str(threads), "--val-images", str(args.val_images), "--config", args.config]
+            procs.append((name, result, subprocess.Popen(cmd)))
+            if not args.concurrent:
+                procs[-1][2].wait()
+        for name, result, proc in procs:
+            if proc.wait() != 0:
+                raise SystemExit(f"time_to_quality: recipe {name} failed (exit {proc.returncode})")
+            results[name] = json.loads(result.read_text("utf-8"))
+    report = {"minutes": args.minutes, "eval_every": args.eval_every, "threads": threads,
+              "concurrent": args.concurrent, "val_images": args.val_images, "config": Path(args.config).name,
+              "recipes": {n: recipes[n] for n in names}, "curves": results,
+              "speedup": {m: speedups(results, names, m) for m in METRICS}}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2), "utf-8")
+    print(render(report, names))
+
+
+def train_arm(args: argparse.Namespace, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Train one recipe for ``args.minutes`` of training time; score it every ``args.eval_every`` minutes."""
+    import torch
+
+    from img2img.config import TrainConfig, apply_dict, load_config_file
+    from img2img.engine.trainer import Trainer
+    from img2img.plugins import load_plugins
+
+    cfg = TrainConfig()
+    apply_dict(cfg, load_config_file(args.config))
+    apply_dict(cfg, overrides)
+    apply_dict(cfg, {"threads": args.threads, "val_images": args.val_images, "steps": 10**6, "epochs": None})
+    points: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory() as out:
+        trainer = Trainer(cfg, load_plugins().get(cfg.task), Path(out), progress=False)
+        batches = trainer._batches()
+        budget, every = args.minutes * 60, args.eval_every * 60
+        trained = 0.0
+
+        def score() -> None:
+            values = trainer.validation.measure(trainer.ema.model)
+            points.append({"minutes": trained / 60, "step": trainer.step}
+                          | {m: values[k] for m, k in KEYS.items() if k in values})
+            print(f"  {args.arm}: {trained / 60:5.1f} min, step {trainer.step}: "
+                  + ", ".join(f"{m} {points[-1].get(m, float('nan')):.4g}" for m in METRICS), flush=True)
+
+        score()
+        while trained < budget:
+            start = time.perf_counter()
+            trainer.train_step(batches)
+            trainer.step += 1
+            trained += time.perf_counter() - start
+            if trained >= every * len(points) or trained >= budget:
+                score()
+    return {"points": points, "threads": torch.get_num_threads(), "precision": trainer.precision,
+            "seconds_per_step": args.minutes * 60 / max(trainer.step, 1)}
+
+
+def best_so_far(points: list[dict[str, float]], metric: str) -> list[tuple[float, float]]:
+    best, curve = float("inf"), []
+    for p in points:
+        best = min(best, p[metric])
+        curve.append((p["minutes"], best))
+    return curve
+
+
+def first_time(curve: list[tuple[float, float]], target: float) -> float | None:
+    return next((t for t, v in curve if v <= target), None)
+
+
+def speedups(results: dict[str, Any], names: list[str], metric: str) -> dict[str, Any]:
+    """For each recipe after the first: minutes the first needs to reach its own best / minutes this one needs."""
+    reference = best_so_far(results[names[0]]["points"], metric)
+    target = reference[-1][1]
+    t_ref = first_time(reference, target)
+    out: dict[str, Any] = {"target": target, "reference_minutes": t_ref}
+    for name in names[1:]:
+        t = first_time(best_so_far(results[name]["points"], metric), target)
+        out[name] = {"minutes": t, "speedup": None if t is None else (t_ref / t if t else float("inf"))}
+    return out
+
+
+def render(report: dict[str, Any], names: list[str]) -> str:
+    lines = [f"time to quality on {report['config']}: {report['minutes']:g} min of training per recipe, scored every "
+             f"{report['eval_every']:g} min on {report['val_images']} validation images, {report['threads']} thread(s) "
+             f"per recipe, {'side by side' if report['concurrent'] else 'one after another'}", ""]
+    header = "| minutes | " + " | ".join(f"{n} step | {n} fd | {n} kid | {n} lpips" for n in names) + " |"
+    lines += [header, "|" + "---|" * (1 + 4 * len(names))]
+    curves = [report["curves"][n]["points"] for n in names]
+    for i in range(max(len(c) for c in curves)):
+        cells = [f"{curves[0][min(i, len(curves[0]) - 1)]['minutes']:.1f}"]
+        for c in curves:
+            p = c[i] if i < len(c) else None
+            cells += [str(p["step"]), f"{p['fd']:.1f}", f"{p['kid']:.4f}", f"{p['lpips']:.4f}"] if p else ["", "", "", ""]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"speed-up of each recipe over {names[0]} (best-so-far curves; time for {names[0]} to reach its best "
+              f"value / time for the recipe to reach it):", ""]
+    for metric in METRICS:
+        s = report["speedup"][metric]
+        parts = []
+        for name in names[1:]:
+            t = s[name]["minutes"]
+            parts.append(f"{name} {s['reference_minutes']:.1f}/{t:.1f} min = {s[name]['speedup']:.2f}x" if t
+                         else f"{name} does not reach it in {report['minutes']:g} min")
+        lines.append(f"- {metric} (target {s['target']:.4g}): " + "; ".join(parts))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
