@@ -124,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help=f"images to use, spread over the folder (default {EVAL_DEFAULT_LIMIT}; 0 = all)")
     evaluate.add_argument("--json", dest="json_out", metavar="OUT", help="also write the full report as JSON")
     evaluate.add_argument("--grid", metavar="OUT.png",
-                          help="comparison grid: condition | regression | cgan samples | target, one input per row")
+                          help="comparison grid: condition | regression | cgan samples | target, one input per row "
+                               "(at --size 0: the central training-size square of each image)")
     evaluate.add_argument("--reference", metavar="PHOTOS",
                           help="folder of real photos: --data then holds inputs without targets (e.g. hand-drawn "
                                "sketches); realism and diversity are measured, paired metrics are n/a")

@@ -563,8 +563,10 @@ def evaluate(
             for i in range(min(len(keys), grid_rows - len(grid_rows_kept))):
                 target = [real[i : i + 1]] if real is not None else []
                 row = torch.cat([preview[i : i + 1], mean_a[i : i + 1], fakes[i, :GRID_SAMPLES], *target])
-                # A grid needs tiles of one size: at native size each row is shown at the training size.
-                grid_rows_kept.append(_square(row, gan.info.train_size) if native else row)
+                # A grid needs tiles of one size. At native size a row shows the central training-size square
+                # of its image at native scale (the pixels that were measured, not a thumbnail of them).
+                side = gan.info.train_size
+                grid_rows_kept.append(_square(_center_crop(row, min(side, *row.shape[-2:])), side) if native else row)
         timing["metrics"] += time.perf_counter() - tick
         bar.update(len(keys))
         tick = time.perf_counter()
