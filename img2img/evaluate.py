@@ -374,14 +374,26 @@ def _capped(item: dict[str, Any], task: Task, max_side: int | None) -> tuple[dic
     return item, True
 
 
-def _batches(dataset: Any, chosen: list[int], batch_size: int, task: Task,
+def _native_refused(task: Task, exc: Exception) -> ConfigError:
+    """A task whose data cannot come at size 0 (a plugin dataset that needs a crop size) in one line."""
+    return ConfigError(f"task '{task.name}' cannot read its data at native size (--size 0): {exc}; evaluate it at "
+                       "one size (--size N)")
+
+
+def _batches(dataset: Any, chosen: list[int], batch_size: int, task: Task, native: bool,
              max_side: int | None) -> Iterator[tuple[list[dict[str, Any]], int]]:
     """Items in dataset order, as batches of at most ``batch_size`` items of one shape (at native size a new
     shape starts a new batch), each with how many of its items were scaled down to ``max_side``."""
     batch: list[dict[str, Any]] = []
     scaled = 0
     for i in chosen:
-        item, shrunk = _capped(dataset[(i, stable_seed("eval", i))], task, max_side)
+        try:
+            loaded = dataset[(i, stable_seed("eval", i))]
+        except ValueError as exc:  # e.g. a plugin's PairedTransform(0, train=True) or a renderer given 0 px
+            if native:
+                raise _native_refused(task, exc) from None
+            raise
+        item, shrunk = _capped(loaded, task, max_side)
         if batch and (len(batch) == batch_size or _shape_key(item) != _shape_key(batch[0])):
             yield batch, scaled
             batch, scaled = [], 0
@@ -482,7 +494,12 @@ def evaluate(
             val_fraction = _float_or(gan.info.extra.get("val_fraction"), 0.1)
         split, source = resolve_split(split, data_dir, [paths["cgan"], paths["regression"]],
                                       [gan.info.extra, reg.info.extra])
-        dataset = gan.task.build_dataset(Path(data_dir) if data_dir else None, split, size, val_fraction)
+        try:
+            dataset = gan.task.build_dataset(Path(data_dir) if data_dir else None, split, size, val_fraction)
+        except ValueError as exc:
+            if native:
+                raise _native_refused(gan.task, exc) from None
+            raise
         count = len(dataset) if limit is None else min(limit, len(dataset))
         if count == 0:
             raise DataError(f"{source} has no images")
@@ -509,7 +526,7 @@ def evaluate(
     timing = {"data": 0.0, "generate": 0.0, "metrics": 0.0}
     bar = tqdm(total=count, desc=f"eval {task.name}", unit="img", disable=not progress, dynamic_ncols=True)
     if photos is None:
-        batches: Iterator[tuple[list[dict[str, Any]], int]] = _batches(dataset, chosen, batch_size, gan.task, cap)
+        batches: Iterator[tuple[list[dict[str, Any]], int]] = _batches(dataset, chosen, batch_size, gan.task, native, cap)
     else:
         batches = ((inputs[first : first + batch_size], 0) for first in range(0, count, batch_size))
     scaled_down = 0

@@ -349,3 +349,17 @@ def test_evaluate_refuses_a_negative_size(tiny_weights):
     with pytest.raises(ConfigError, match="0 \\(each image at its native size\\)"):
         evaluate(tiny_weights["task"], cgan=tiny_weights["cgan"], regression=tiny_weights["regression"], size=-1,
                  device="cpu")
+
+
+def test_a_plugin_dataset_that_needs_a_crop_size_is_refused_in_one_line(tiny_weights, host, tmp_path):
+    from img2img.data.folders import ImageFolderDataset
+    from img2img.errors import ConfigError
+
+    class TrainingCrops(type(host.get("uncrop"))):  # a plugin that always reads its data with training crops
+        def build_dataset(self, data_dir, split, size, val_fraction=0.1):
+            return ImageFolderDataset(data_dir, split, size, val_fraction, train=True)
+
+    data = _mixed_sizes(tmp_path / "photos")
+    with pytest.raises(ConfigError, match="task 'uncrop' cannot read its data at native size.*--size N"):
+        evaluate(TrainingCrops(), data, cgan=tiny_weights["cgan"], regression=tiny_weights["regression"], size=0,
+                 split="all", device="cpu")
