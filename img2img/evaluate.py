@@ -142,7 +142,7 @@ class EvalReport:
         caption = (f"{self.task}: {which}, {scale}, {self.samples} cGAN sample(s) "
                    f"each, seed {self.seed}. SWD x1e3, mean of {levels} Laplacian levels (cGAN: first samples)")
         if self.swd_crop is not None:
-            caption += f", on the central {self.swd_crop} px square of each image (its smallest side)"
+            caption += f", on the central {self.swd_crop} px square of each image (the smallest side in the set)"
         caption += "."
         if self.reference:
             caption += f" No targets: set metrics against the photos, paired metrics {NOT_APPLICABLE}."
@@ -444,7 +444,8 @@ def evaluate(
     ``task``: a Task or a registered name. ``data_dir`` None = the task's embedded data. Weights: ``cgan`` /
     ``regression`` files, else ``<weights_dir>/<task>-<model>.safetensors``. ``size`` defaults to the cGAN's
     training size; 0 evaluates each image at its native size (see the module docstring), with images whose
-    longest side exceeds ``max_side`` (default 1024; 0 = no cap) scaled down to it. ``limit`` caps the number of images, spread evenly over the sorted file list (None = all).
+    longest side exceeds ``max_side`` (default 1024; 0 = no cap) scaled down to it. ``limit`` caps the number
+    of images, spread evenly over the sorted file list (None = all).
     ``batch_size`` inputs are generated at once (times K for the cGAN). ``grid``: where to save the
     comparison PNG. ``split``: see :func:`resolve_split`; ``val_fraction`` defaults to the one the weights
     were trained with (else 0.1). ``reference``: a folder of real photos; ``data_dir`` then holds inputs
@@ -525,8 +526,9 @@ def evaluate(
     grid_rows_kept: list[Tensor] = []
     timing = {"data": 0.0, "generate": 0.0, "metrics": 0.0}
     bar = tqdm(total=count, desc=f"eval {task.name}", unit="img", disable=not progress, dynamic_ncols=True)
+    batches: Iterator[tuple[list[Any], int]]
     if photos is None:
-        batches: Iterator[tuple[list[dict[str, Any]], int]] = _batches(dataset, chosen, batch_size, gan.task, native, cap)
+        batches = _batches(dataset, chosen, batch_size, gan.task, native, cap)
     else:
         batches = ((inputs[first : first + batch_size], 0) for first in range(0, count, batch_size))
     scaled_down = 0

@@ -282,8 +282,8 @@ def test_native_size_evaluates_each_image_at_its_own_size(tiny_weights, host, tm
     real_psnr, real_work_size = evaluation.psnr, Translator.work_size
     monkeypatch.setattr(evaluation, "psnr", lambda fake, real: measured.append(tuple(real.shape[-2:])) or
                         real_psnr(fake, real))
-    monkeypatch.setattr(Translator, "work_size", lambda self, h, w: generated.append(((h, w), real_work_size(self, h, w)))
-                        or real_work_size(self, h, w))
+    monkeypatch.setattr(Translator, "work_size", lambda self, h, w:
+                        generated.append(((h, w), real_work_size(self, h, w))) or real_work_size(self, h, w))
     kwargs = dict(cgan=tiny_weights["cgan"], regression=tiny_weights["regression"], samples=3, device="cpu",
                   split="all", size=0)
     report = evaluate(host.get("uncrop"), data, batch_size=1, **kwargs)
