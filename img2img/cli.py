@@ -110,7 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--cgan", help="cgan .safetensors file (overrides --weights-dir)")
     evaluate.add_argument("--regression", help="regression .safetensors file (overrides --weights-dir)")
     evaluate.add_argument("--samples", type=int, default=8, help="cgan samples per input (default 8)")
-    evaluate.add_argument("--size", type=int, help="image size in px (default: the cgan's training size)")
+    evaluate.add_argument("--size", type=int,
+                          help="image size in px: each image scaled and centre-cropped to SIZE x SIZE (default: the "
+                               "cgan's training size); 0 = every image at its native size, the generator at full "
+                               "resolution")
+    evaluate.add_argument("--max-side", type=int, metavar="PX",
+                          help="with --size 0: images whose longest side exceeds PX are scaled down to it first, so "
+                               "one huge photo cannot exhaust memory (default 1024; 0 = no cap)")
     evaluate.add_argument("--split", choices=("auto", "val", "all"), default="auto",
                           help="auto (default): the validation split when --data is the folder the weights were "
                                "trained on, every image of any other folder (held-out photos); val / all force it")
@@ -118,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help=f"images to use, spread over the folder (default {EVAL_DEFAULT_LIMIT}; 0 = all)")
     evaluate.add_argument("--json", dest="json_out", metavar="OUT", help="also write the full report as JSON")
     evaluate.add_argument("--grid", metavar="OUT.png",
-                          help="comparison grid: condition | regression | cgan samples | target, one input per row")
+                          help="comparison grid: condition | regression | cgan samples | target, one input per row "
+                               "(at --size 0: the central training-size square of each image)")
     evaluate.add_argument("--reference", metavar="PHOTOS",
                           help="folder of real photos: --data then holds inputs without targets (e.g. hand-drawn "
                                "sketches); realism and diversity are measured, paired metrics are n/a")
@@ -307,15 +314,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise ConfigError(f"--samples must be between 1 and 64, got {args.samples}")
     if args.limit < 0:
         raise ConfigError(f"--limit must be 0 (all) or positive, got {args.limit}")
-    if args.size is not None and args.size < 16:
-        raise ConfigError(f"--size must be at least 16 px, got {args.size}")
+    if args.size is not None and args.size != 0 and args.size < 16:
+        raise ConfigError(f"--size must be at least 16 px, or 0 for each image at its native size; got {args.size}")
     if args.data is not None and not Path(args.data).is_dir():
         raise DataError(f"data folder not found: {args.data}")
     task = load_plugins().get(args.task)
     report = evaluate(task, args.data, args.weights_dir, cgan=args.cgan, regression=args.regression,
                       samples=args.samples, size=args.size, limit=args.limit or None, seed=args.seed,
                       device=args.device, fid_weights=args.fid_weights, grid=args.grid, split=args.split,
-                      reference=args.reference, progress=not args.quiet)
+                      reference=args.reference, progress=not args.quiet, max_side=args.max_side)
     print(report.table())
     if args.json_out:
         out = Path(args.json_out)

@@ -15,6 +15,13 @@ the task lets outputs differ) and the Frechet distance / KID on EfficientNet-Lit
 
 With ``reference`` (``--reference PHOTOS``) the inputs have no targets (hand-drawn sketches): set metrics
 compare the outputs with a folder of real photos, and the paired ones are reported as not applicable.
+
+``size=0`` (``--size 0``) evaluates every image at its native size: no resize, no crop, and the generator runs
+at full resolution (``Translator(max_side=0)``). Images of one shape share a batch, others go alone. Per-image
+metrics are unchanged; Lite0/FID features come from each image on its own (those networks pool globally);
+SWD, which compares patch statistics of equal-sized sets, uses the central S x S crop of every image at its
+native scale, S = the smallest side of the set. Images whose longest side exceeds ``max_side`` (default
+1024 px) are scaled down to it first, so one huge photo cannot exhaust memory; the caption counts them.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -65,6 +72,8 @@ GRID_SAMPLES = 4  # cGAN samples shown per row of the comparison grid
 UNAVAILABLE = "unavailable"
 NOT_APPLICABLE = "n/a"  # a paired metric for inputs without targets
 PAIRED = ("psnr", "ssim", "lpips")
+NATIVE = 0  # size meaning "each image at its own size"
+NATIVE_MAX_SIDE = 1024  # default cap on an image's longest side at native size (see max_side)
 
 # (key, column header, format): the fixed columns of the table; arrows say which way is better.
 COLUMNS = (
@@ -102,6 +111,11 @@ class EvalReport:
     grid: str | None = None
     perceptual_note: str = ""  # "" when the pretrained-feature metrics were computed, else why not
     reference: str | None = None  # the folder of real photos, for inputs without targets
+    # Native size (size 0) only: the longest side allowed (None = no cap), how many images were scaled down
+    # to it, and the side of the central square crop SWD compared.
+    max_side: int | None = None
+    scaled_down: int = 0
+    swd_crop: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,8 +136,14 @@ class EvalReport:
             lines.append("| " + " | ".join(cells) + " |")
         levels = len(self.swd_levels[MODELS[0]]) - 1
         which = f"{self.images} images from {self.source}" if self.source else f"{self.images} {self.split} images"
-        caption = (f"{self.task}: {which}, at {self.size} px, {self.samples} cGAN sample(s) "
-                   f"each, seed {self.seed}. SWD x1e3, mean of {levels} Laplacian levels (cGAN: first samples).")
+        scale = f"at {self.size} px" if self.size != NATIVE else "at native size"
+        if self.size == NATIVE and self.scaled_down:
+            scale += f" ({self.scaled_down} image(s) with a side over {self.max_side} px scaled down to it)"
+        caption = (f"{self.task}: {which}, {scale}, {self.samples} cGAN sample(s) "
+                   f"each, seed {self.seed}. SWD x1e3, mean of {levels} Laplacian levels (cGAN: first samples)")
+        if self.swd_crop is not None:
+            caption += f", on the central {self.swd_crop} px square of each image (the smallest side in the set)"
+        caption += "."
         if self.reference:
             caption += f" No targets: set metrics against the photos, paired metrics {NOT_APPLICABLE}."
         caption += " LPIPS: AlexNet v0.1; FD/KID-Lite0: EfficientNet-Lite0 features (not FID/KID)."
@@ -334,6 +354,68 @@ def _square(images: Tensor, size: int) -> Tensor:
     return scaled[..., top : top + size, left : left + size]
 
 
+def _shape_key(item: dict[str, Any]) -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(item[name].shape) for name in ("x", "y") if name in item)
+
+
+def _capped(item: dict[str, Any], task: Task, max_side: int | None) -> tuple[dict[str, Any], bool]:
+    """An item whose longest side exceeds ``max_side`` scaled down to it (the condition by the task's own
+    ``resize_condition``, which keeps masks binary and labels pure); True when it was."""
+    height, width = item["x"].shape[-2:]
+    if max_side is None or max(height, width) <= max_side:
+        return item, False
+    ratio = max_side / max(height, width)
+    shape = (max(1, round(height * ratio)), max(1, round(width * ratio)))
+    item = dict(item)
+    item["x"] = F.interpolate(item["x"][None].float(), size=shape, mode="bilinear", align_corners=False,
+                              antialias=True)[0].clamp(-1, 1)
+    if "y" in item:
+        item["y"] = task.resize_condition(item["y"][None].float(), shape)[0]
+    return item, True
+
+
+def _native_refused(task: Task, exc: Exception) -> ConfigError:
+    """A task whose data cannot come at size 0 (a plugin dataset that needs a crop size) in one line."""
+    return ConfigError(f"task '{task.name}' cannot read its data at native size (--size 0): {exc}; evaluate it at "
+                       "one size (--size N)")
+
+
+def _batches(dataset: Any, chosen: list[int], batch_size: int, task: Task, native: bool,
+             max_side: int | None) -> Iterator[tuple[list[dict[str, Any]], int]]:
+    """Items in dataset order, as batches of at most ``batch_size`` items of one shape (at native size a new
+    shape starts a new batch), each with how many of its items were scaled down to ``max_side``."""
+    batch: list[dict[str, Any]] = []
+    scaled = 0
+    for i in chosen:
+        try:
+            loaded = dataset[(i, stable_seed("eval", i))]
+        except ValueError as exc:  # e.g. a plugin's PairedTransform(0, train=True) or a renderer given 0 px
+            if native:
+                raise _native_refused(task, exc) from None
+            raise
+        item, shrunk = _capped(loaded, task, max_side)
+        if batch and (len(batch) == batch_size or _shape_key(item) != _shape_key(batch[0])):
+            yield batch, scaled
+            batch, scaled = [], 0
+        batch.append(item)
+        scaled += shrunk
+    if batch:
+        yield batch, scaled
+
+
+def _features(extract: Any, net: Any, images: list[Tensor]) -> Tensor:
+    """Pooled features of a list of images (C, H, W): one call for a set of one shape, else one per image
+    (the networks resize their input and pool globally, so any image size gives a feature vector)."""
+    if len({tuple(image.shape) for image in images}) == 1:
+        return extract(net, torch.stack(images))
+    return torch.cat([extract(net, image[None]) for image in images])
+
+
+def _center_crop(image: Tensor, side: int) -> Tensor:
+    top, left = (image.shape[-2] - side) // 2, (image.shape[-1] - side) // 2
+    return image[..., top : top + side, left : left + side]
+
+
 @torch.inference_mode()
 def evaluate(
     task: Task | str,
@@ -355,12 +437,15 @@ def evaluate(
     split: str = "auto",
     reference: str | Path | None = None,
     progress: bool = False,
+    max_side: int | None = None,
 ) -> EvalReport:
     """Evaluate a task's cGAN and regression on a folder's validation split or on all of its images.
 
     ``task``: a Task or a registered name. ``data_dir`` None = the task's embedded data. Weights: ``cgan`` /
     ``regression`` files, else ``<weights_dir>/<task>-<model>.safetensors``. ``size`` defaults to the cGAN's
-    training size; ``limit`` caps the number of images, spread evenly over the sorted file list (None = all).
+    training size; 0 evaluates each image at its native size (see the module docstring), with images whose
+    longest side exceeds ``max_side`` (default 1024; 0 = no cap) scaled down to it. ``limit`` caps the number
+    of images, spread evenly over the sorted file list (None = all).
     ``batch_size`` inputs are generated at once (times K for the cGAN). ``grid``: where to save the
     comparison PNG. ``split``: see :func:`resolve_split`; ``val_fraction`` defaults to the one the weights
     were trained with (else 0.1). ``reference``: a folder of real photos; ``data_dir`` then holds inputs
@@ -376,25 +461,46 @@ def evaluate(
         raise ConfigError(f"samples must be at least 1, got {samples}")
     if limit is not None and limit < 1:
         raise ConfigError(f"limit must be at least 1, got {limit}")
+    if batch_size < 1:
+        raise ConfigError(f"batch size must be at least 1, got {batch_size}")
+    if size is not None and size < 0:
+        raise ConfigError(f"size must be 0 (each image at its native size) or a size in pixels, got {size}")
+    native = size == NATIVE
+    if max_side is not None and not native:
+        raise ConfigError("--max-side caps images evaluated at native size: use it with --size 0")
+    if max_side is not None and max_side < 0:
+        raise ConfigError(f"--max-side must be 0 (no cap) or a size in pixels, got {max_side}")
+    if native and reference is not None:
+        raise ConfigError("--reference compares outputs with photos of another folder, which have no native size in "
+                          "common with the inputs: evaluate it at one size (--size N), not --size 0")
+    cap = (NATIVE_MAX_SIDE if max_side is None else max_side or None) if native else None
     if reference is not None and data_dir is None:
         raise ConfigError("--reference needs --data INPUTS: a folder of inputs (e.g. sketches) to translate")
     paths = {"cgan": resolve_weights(task.name, "cgan", cgan, weights_dir),
              "regression": resolve_weights(task.name, "regression", regression, weights_dir)}
     # A bad --fid-weights file should fail before minutes of generation, not after.
     extractor = load_feature_extractor(fid_weights) if fid_weights is not None else None
-    translators = {name: Translator(task, path, device=device) for name, path in paths.items()}
+    # At native size the generator runs at full resolution, as `predict --max-side 0` does: evaluating a
+    # downscaled-then-upscaled output would measure the working scale, not the photo's.
+    translators = {name: Translator(task, path, device=device, max_side=0 if native else "auto")
+                   for name, path in paths.items()}
     for name, translator in translators.items():
         if translator.model != name:
             raise WeightsError(f"{paths[name]} holds a {translator.model} model; pass it as --{translator.model}")
     gan, reg = translators["cgan"], translators["regression"]
-    size = size or gan.info.train_size
+    size = gan.info.train_size if size is None else size
     lpips_metric, lite0, perceptual_note = _perceptual_networks(gan.device)
     if reference is None:
         if val_fraction is None:
             val_fraction = _float_or(gan.info.extra.get("val_fraction"), 0.1)
         split, source = resolve_split(split, data_dir, [paths["cgan"], paths["regression"]],
                                       [gan.info.extra, reg.info.extra])
-        dataset = gan.task.build_dataset(Path(data_dir) if data_dir else None, split, size, val_fraction)
+        try:
+            dataset = gan.task.build_dataset(Path(data_dir) if data_dir else None, split, size, val_fraction)
+        except ValueError as exc:
+            if native:
+                raise _native_refused(gan.task, exc) from None
+            raise
         count = len(dataset) if limit is None else min(limit, len(dataset))
         if count == 0:
             raise DataError(f"{source} has no images")
@@ -420,24 +526,31 @@ def evaluate(
     grid_rows_kept: list[Tensor] = []
     timing = {"data": 0.0, "generate": 0.0, "metrics": 0.0}
     bar = tqdm(total=count, desc=f"eval {task.name}", unit="img", disable=not progress, dynamic_ncols=True)
-    for first in range(0, count, batch_size):
-        tick = time.perf_counter()
+    batches: Iterator[tuple[list[Any], int]]
+    if photos is None:
+        batches = _batches(dataset, chosen, batch_size, gan.task, native, cap)
+    else:
+        batches = ((inputs[first : first + batch_size], 0) for first in range(0, count, batch_size))
+    scaled_down = 0
+    tick = time.perf_counter()
+    for batch, scaled in batches:
+        scaled_down += scaled
         if photos is None:
-            items = [dataset[(i, stable_seed("eval", i))] for i in chosen[first : first + batch_size]]
-            x = torch.stack([item["x"] for item in items]).to(gan.device)
-            keys = [str(item["key"]) for item in items]
-            y = torch.stack([item["y"] for item in items]).to(gan.device) if "y" in items[0] \
+            x = torch.stack([item["x"] for item in batch]).to(gan.device)
+            keys = [str(item["key"]) for item in batch]
+            y = torch.stack([item["y"] for item in batch]).to(gan.device) if "y" in batch[0] \
                 else gan.task.make_eval_condition(x, keys)
         else:
             keys, conditions = [], []
-            for name, image in inputs[first : first + batch_size]:
+            for name, image in batch:
                 try:
                     conditions.append(_at_scale(gan.task, gan.task.prepare_input(image[None].to(gan.device)), size))
                     keys.append(name)
                 except Img2ImgError as exc:  # e.g. a blank sketch: skip it, as predict would refuse it
                     warnings.warn(f"skipping {name}: {exc}", stacklevel=2)
-            bar.update(len(inputs[first : first + batch_size]) - len(keys))
+            bar.update(len(batch) - len(keys))
             if not keys:
+                tick = time.perf_counter()
                 continue
             x, y = None, torch.cat(conditions)
         tock = time.perf_counter()
@@ -468,28 +581,41 @@ def evaluate(
             preview = gan.task.condition_preview(y).float().cpu().clamp(-1, 1)
             for i in range(min(len(keys), grid_rows - len(grid_rows_kept))):
                 target = [real[i : i + 1]] if real is not None else []
-                grid_rows_kept.append(torch.cat([preview[i : i + 1], mean_a[i : i + 1], fakes[i, :GRID_SAMPLES],
-                                                 *target]))
+                row = torch.cat([preview[i : i + 1], mean_a[i : i + 1], fakes[i, :GRID_SAMPLES], *target])
+                # A grid needs tiles of one size. At native size a row shows the central training-size square
+                # of its image at native scale (the pixels that were measured, not a thumbnail of them).
+                side = gan.info.train_size
+                grid_rows_kept.append(_square(_center_crop(row, min(side, *row.shape[-2:])), side) if native else row)
         timing["metrics"] += time.perf_counter() - tick
         bar.update(len(keys))
+        tick = time.perf_counter()
     bar.close()
     if not acc["cgan"].firsts:
         raise DataError(f"no usable inputs in {data_dir}")
 
     tick = time.perf_counter()
-    all_reals = torch.cat(reals) if photos is None else photos
+    # Sets as lists of (C, H, W) images: at native size their shapes differ.
+    all_reals = [image for batch in reals for image in batch] if photos is None else list(photos)
     all_real_energy = torch.cat(real_energy) if photos is None else sharpness(photos)
     models: dict[str, dict[str, Any]] = {}
     fid_note = "" if extractor is not None else "no --fid-weights FILE given"
     # Without targets the outputs take the photos' size and framing (uncrop's canvases are wider).
-    firsts = {name: _square(torch.cat(acc[name].firsts), size) if photos is not None else torch.cat(acc[name].firsts)
+    firsts = {name: [image for batch in acc[name].firsts for image in (_square(batch, size) if photos is not None
+                                                                       else batch)]
               for name in MODELS}
     # SWD compares sets of one size; without targets the two may differ: take as many, spread over each.
     n = min(len(all_reals), len(firsts["cgan"]))
-    evenly = lambda images: images[[i * len(images) // n for i in range(n)]]  # noqa: E731
-    swd_levels = sliced_wasserstein_sets({name: evenly(f) for name, f in firsts.items()}, evenly(all_reals), seed=seed)
-    real_features = extract_features(extractor, all_reals) if extractor is not None else None
-    real_lite0 = lite0_features(lite0, all_reals) if lite0 is not None else None
+    evenly = lambda images: [images[i * len(images) // n] for i in range(n)]  # noqa: E731
+    swd_crop = min(min(image.shape[-2:]) for image in [*all_reals, *(i for f in firsts.values() for i in f)]) \
+        if native else None
+    if swd_crop is not None and swd_crop < 16:
+        raise DataError(f"an image of the set is {swd_crop} px on its shorter side: native-size evaluation needs at "
+                        "least 16 px")
+    as_set = lambda images: torch.stack([_center_crop(i, swd_crop) if swd_crop else i for i in images])  # noqa: E731
+    swd_levels = sliced_wasserstein_sets({name: as_set(evenly(f)) for name, f in firsts.items()},
+                                         as_set(evenly(all_reals)), seed=seed)
+    real_features = _features(extract_features, extractor, all_reals) if extractor is not None else None
+    real_lite0 = _features(lite0_features, lite0, all_reals) if lite0 is not None else None
     paired = NOT_APPLICABLE if photos is not None else None
     for name in MODELS:
         a = acc[name]
@@ -509,9 +635,9 @@ def evaluate(
         if lpips_metric is not None:
             scores["lpips"] = paired or mean(a.lpips)
             scores["lpips_diversity"] = mean(a.lpips_diversity)
-            scores.update(fd_kid(lite0_features(lite0, firsts[name]), real_lite0, seed=seed))
+            scores.update(fd_kid(_features(lite0_features, lite0, firsts[name]), real_lite0, seed=seed))
         if extractor is not None:
-            features = extract_features(extractor, firsts[name])
+            features = _features(extract_features, extractor, firsts[name])
             scores["fid"] = fid_from_features(features, real_features)
             scores["kid"] = kid_from_features(features, real_features, seed=seed)
         models[name] = scores
@@ -526,8 +652,9 @@ def evaluate(
     timing = {key: round(value, 2) for key, value in timing.items()}
     timing["total"] = round(time.perf_counter() - start, 2)
     return EvalReport(
-        task=task.name, images=sum(len(f) for f in acc["cgan"].firsts), size=size, samples=k, seed=seed,
+        task=task.name, images=len(firsts["cgan"]), size=size, samples=k, seed=seed,
         weights={name: str(path) for name, path in paths.items()}, models=models, swd_levels=swd_levels,
         fid_note=fid_note, split=split, source=source, seconds=timing, grid=grid_path,
         perceptual_note=perceptual_note, reference=str(reference) if reference is not None else None,
+        max_side=cap, scaled_down=scaled_down, swd_crop=swd_crop,
     )

@@ -258,3 +258,108 @@ def test_reference_mode_brings_an_enlarged_condition_back_to_the_photos_scale(ho
     assert _at_scale(sketch2photo, canvas, 128).shape[-2:] == (128, 128)
     grown = uncrop.prepare_input(torch.rand(1, 3, 32, 32) * 2 - 1, sides="right", amount=0.25)
     assert _at_scale(uncrop, grown, 32) is grown  # a band was added; the photo's own scale is unchanged
+
+
+# (width, height) of the photos of the native-size tests: three shapes, the first one twice in a row.
+NATIVE_SHAPES = [(48, 40), (48, 40), (36, 52), (64, 48), (48, 40)]
+
+
+def _mixed_sizes(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    gen = torch.Generator().manual_seed(5)
+    for i, size in enumerate(NATIVE_SHAPES):
+        pixels = (torch.rand(size[1] // 4, size[0] // 4, 3, generator=gen) * 255).to(torch.uint8).numpy()
+        Image.fromarray(pixels).resize(size, Image.BILINEAR).save(folder / f"{i:02d}.png")
+    return folder
+
+
+def test_native_size_evaluates_each_image_at_its_own_size(tiny_weights, host, tmp_path, monkeypatch):
+    import img2img.evaluate as evaluation
+    from img2img.inference import Translator
+
+    data = _mixed_sizes(tmp_path / "photos")
+    measured, generated = [], []
+    real_psnr, real_work_size = evaluation.psnr, Translator.work_size
+    monkeypatch.setattr(evaluation, "psnr", lambda fake, real: measured.append(tuple(real.shape[-2:])) or
+                        real_psnr(fake, real))
+    monkeypatch.setattr(Translator, "work_size", lambda self, h, w:
+                        generated.append(((h, w), real_work_size(self, h, w))) or real_work_size(self, h, w))
+    kwargs = dict(cgan=tiny_weights["cgan"], regression=tiny_weights["regression"], samples=3, device="cpu",
+                  split="all", size=0)
+    report = evaluate(host.get("uncrop"), data, batch_size=1, **kwargs)
+
+    native = [(h, w) for w, h in NATIVE_SHAPES]
+    assert report.size == 0 and report.images == 5 and report.scaled_down == 0 and report.swd_crop == 36
+    twice = lambda shapes: [s for s in shapes for _ in ("cgan", "regression")]  # noqa: E731
+    assert measured == twice(native)  # one image per batch: paired metrics on each photo at its own size
+    # The generator ran at full resolution: uncrop paints at its 32 px training size at a fixed --size.
+    assert generated and all(asked == ran for asked, ran in generated)
+    assert set(report.swd_levels["cgan"]) == {"swd_36", "swd_18", "swd_mean"}
+    assert "at native size" in report.table() and "central 36 px square" in report.table()
+    assert json.loads(report.to_json())["size"] == 0
+
+    # Batches group consecutive photos of one shape; the numbers do not depend on the batch size.
+    measured.clear()
+    rebatched = evaluate(host.get("uncrop"), data, batch_size=3, **kwargs)
+    assert measured == twice([(40, 48), (52, 36), (48, 64), (40, 48)])
+    assert _numbers(rebatched) == pytest.approx(_numbers(report), rel=1e-4, abs=1e-6)
+
+    # A cap on the longest side scales the larger photos down to it, and the caption says how many.
+    measured.clear()
+    capped = evaluate(host.get("uncrop"), data, batch_size=3, max_side=40, **kwargs)
+    assert measured == twice([(33, 40), (40, 28), (30, 40), (33, 40)])
+    assert capped.scaled_down == 5 and capped.max_side == 40 and capped.swd_crop == 28
+    assert "5 image(s) with a side over 40 px scaled down to it" in capped.table()
+
+
+def test_cli_eval_at_native_size_prints_the_table(tiny_weights, tmp_path, capsys):
+    data = _mixed_sizes(tmp_path / "photos")
+    argv = ["eval", "--task", "uncrop", "--cgan", str(tiny_weights["cgan"]), "--regression",
+            str(tiny_weights["regression"]), "--data", str(data), "--split", "all", "--size", "0", "--samples", "2",
+            "--device", "cpu", "--quiet", "--json", str(tmp_path / "r.json"), "--grid", str(tmp_path / "g.png")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "| cgan |" in out and "| regression |" in out and "5 images from all images of" in out
+    assert "at native size" in out
+    assert json.loads((tmp_path / "r.json").read_text())["size"] == 0
+    # Grid rows of photos of different shapes, each shown at the 32 px training size.
+    width, height = Image.open(tmp_path / "g.png").size
+    assert (width, height) == (5 * (32 + PADDING) + PADDING, 5 * (32 + PADDING) + PADDING)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--size", "-2"], "--size must be at least 16 px, or 0"),
+    (["--size", "0"], "no native size"),  # the embedded procedural scenes
+    (["--size", "0", "--data", "PHOTOS", "--max-side", "-5"], "--max-side must be 0 (no cap)"),
+    (["--data", "PHOTOS", "--max-side", "256"], "use it with --size 0"),
+    (["--size", "0", "--data", "PHOTOS", "--reference", "PHOTOS"], "not --size 0"),
+])
+def test_cli_eval_native_size_errors_are_one_line(tiny_weights, tmp_path, capsys, extra, message):
+    _write_pngs(tmp_path / "PHOTOS", 2, 1, (32, 40))
+    extra = [str(tmp_path / e) if e.isupper() else e for e in extra]
+    code = main(["eval", "--task", "uncrop", "--cgan", str(tiny_weights["cgan"]), "--regression",
+                 str(tiny_weights["regression"]), "--device", "cpu", "--quiet", *extra])
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and message in lines[0]
+
+
+def test_evaluate_refuses_a_negative_size(tiny_weights):
+    from img2img.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="0 \\(each image at its native size\\)"):
+        evaluate(tiny_weights["task"], cgan=tiny_weights["cgan"], regression=tiny_weights["regression"], size=-1,
+                 device="cpu")
+
+
+def test_a_plugin_dataset_that_needs_a_crop_size_is_refused_in_one_line(tiny_weights, host, tmp_path):
+    from img2img.data.folders import ImageFolderDataset
+    from img2img.errors import ConfigError
+
+    class TrainingCrops(type(host.get("uncrop"))):  # a plugin that always reads its data with training crops
+        def build_dataset(self, data_dir, split, size, val_fraction=0.1):
+            return ImageFolderDataset(data_dir, split, size, val_fraction, train=True)
+
+    data = _mixed_sizes(tmp_path / "photos")
+    with pytest.raises(ConfigError, match="task 'uncrop' cannot read its data at native size.*--size N"):
+        evaluate(TrainingCrops(), data, cgan=tiny_weights["cgan"], regression=tiny_weights["regression"], size=0,
+                 split="all", device="cpu")

@@ -496,6 +496,10 @@ class ProceduralScenes(Dataset):
     def __init__(self, split: str = "train", size: int = 128, train: bool = True, length: int | None = None) -> None:
         if split not in ("train", "val"):
             raise ConfigError(f"unknown split '{split}' for the procedural scenes (expected train or val)")
+        if size < 1:
+            # Eval's --size 0 means "each image at its own size": code-drawn scenes have none to keep.
+            raise ConfigError(f"the embedded procedural scenes have no native size (got size {size}): pass "
+                              "--size N, or --data DIR to evaluate photos at their own size")
         self.split = split
         self.size = size
         self.train = train

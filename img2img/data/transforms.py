@@ -18,14 +18,15 @@ class PairedTransform:
     Train: shorter side to about ``1.12 * size``, random ``size x size`` crop, horizontal flip p=0.5 unless
     ``flip=False`` (mirroring is wrong for data with a handedness: text, maps with a north, left/right labels).
     Eval: shorter side to ``size``, centre crop. Images smaller than ``size`` are scaled up, so every aspect
-    ratio and every tiny image yields exactly ``size x size``.
+    ratio and every tiny image yields exactly ``size x size``. Eval with ``size=0`` ("native size", for
+    ``img2img eval --size 0``) leaves the geometry alone: each image keeps its own height and width.
 
     ``x`` and ``y`` must share height and width; their channel counts may differ (e.g. grey y).
     """
 
     def __init__(self, size: int, train: bool, flip: bool = True) -> None:
-        if size < 1:
-            raise ValueError(f"size must be positive, got {size}")
+        if size < 0 or (size == 0 and train):
+            raise ValueError(f"size must be positive{'' if train else ' or 0 (native size)'}, got {size}")
         self.size = size
         self.train = train
         self.flip = flip
@@ -37,6 +38,8 @@ class PairedTransform:
             ]
             if flip:
                 steps.append(A.HorizontalFlip(p=0.5))
+        elif size == 0:
+            steps = []
         else:
             steps = [
                 A.SmallestMaxSize(max_size=size, interpolation=cv2.INTER_LINEAR, area_for_downscale="image"),

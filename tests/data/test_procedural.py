@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from img2img.data.procedural import VAL_SEED_OFFSET, ProceduralScenes, render_scene
+from img2img.errors import ConfigError
 
 
 def test_same_seed_same_scene() -> None:
@@ -50,3 +52,8 @@ def test_items_shape_range_and_seeded_jitter() -> None:
     evaluation = ProceduralScenes("val", 16, train=False, length=2)
     assert torch.equal(evaluation[1]["x"], evaluation[1]["x"])
     assert torch.equal(evaluation[1]["x"], render_scene(VAL_SEED_OFFSET + 1, 16, 16) * 2 - 1)
+
+
+def test_native_size_is_refused_in_one_line() -> None:
+    with pytest.raises(ConfigError, match="no native size.*--size N"):
+        ProceduralScenes(split="val", size=0, train=False)

@@ -69,3 +69,16 @@ def test_mismatched_sizes_and_dtypes_are_rejected() -> None:
         transform(_noise(10, 10), _noise(10, 12))
     with pytest.raises(ValueError, match="uint8"):
         transform(np.zeros((10, 10, 3), dtype=np.float32))
+
+
+def test_eval_at_size_zero_keeps_every_image_as_it_is() -> None:
+    x, y = _noise(37, 53), _noise(37, 53, channels=1, seed=1)
+    out_x, out_y = PairedTransform(0, train=False)(x, y, seed=4)
+    assert out_x.shape == (3, 37, 53) and out_y is not None and out_y.shape == (1, 37, 53)
+    assert torch.allclose(out_x, torch.from_numpy(x).permute(2, 0, 1).float() / 127.5 - 1)
+
+
+@pytest.mark.parametrize("size, train", [(0, True), (-1, False), (-8, True)])
+def test_training_at_native_size_and_negative_sizes_are_rejected(size: int, train: bool) -> None:
+    with pytest.raises(ValueError, match="size must be positive"):
+        PairedTransform(size, train=train)
