@@ -60,9 +60,18 @@ def _data_metadata(data: str | list[str]) -> str:
     return json.dumps(folders) if len(folders) > 1 else folders[0]
 
 
-def ship(task: str, model: str, runs: Path) -> dict:
+# Tasks whose card is measured at each photo's own size (`eval --size 0`): restoration is judged on the photos
+# a user has, not on 128 px thumbnails that hide (or invent) texture.
+EVAL_SIZE = {"restore": 0}
+
+
+def ship(task: str, model: str, runs: Path, last: bool = False) -> dict:
+    """Copy one run's generator into weights/: its ``best`` file (best validation score) unless ``last`` or the
+    run has none, else the final one."""
     run = runs / f"{task}-{model}"
-    generator, info = load_generator(run / f"{task}-{model}.safetensors", expected_task=task)
+    best = run / f"{task}-{model}-best.safetensors"
+    source = best if best.is_file() and not last else run / f"{task}-{model}.safetensors"
+    generator, info = load_generator(source, expected_task=task)
     config = json.loads((run / "config.json").read_text())
     seconds = training_seconds(run / "log.jsonl")
     out = ROOT / "weights" / f"{task}-{model}.safetensors"
@@ -70,26 +79,35 @@ def ship(task: str, model: str, runs: Path) -> dict:
                    task_options=info.task_options, dtype=torch.float16,
                    extra={"data": _data_metadata(config["data"]), "val_fraction": str(config["val_fraction"]), "training_seconds": f"{seconds:.0f}", "hardware": hardware()})
     return {"model": model, "file": out.name, "mb": out.stat().st_size / 2**20, "params": count_parameters(generator),
-            "steps": info.step, "hours": seconds / 3600, "config": config}
+            "steps": info.step, "hours": seconds / 3600, "config": config,
+            "picked": "best validation score" if source == best else "last step",
+            "run_steps": _last_step(run / "log.jsonl")}
+
+
+def _last_step(log: Path) -> int:
+    lines = log.read_text().splitlines()
+    return int(json.loads(lines[-1])["step"]) if lines else 0
 
 
 SEEN_HEADING = "## Seen by eye"
 
 
-def card(task: str, shipped: list[dict], table: str, data: str) -> str:
+def card(task: str, shipped: list[dict], table: str, data: str, eval_command: str) -> str:
     dataset = Path(data).parts[-2] if Path(data).name in ("train", "images") else Path(data).name
     dataset = next((k for k in DATA_TERMS if k in data), dataset)
     lines = [f"# {task}", "", f"Data: `{data}` ({DATA_TERMS.get(dataset, 'see its README')}); validation = "
              f"{shipped[0]['config']['val_fraction']:.0%} of the files, chosen by a hash of the file name.", "",
-             "| model | file | size | parameters | steps | batch | wall time | hardware |", "|---|---|---|---|---|---|---|---|"]
+             "| model | file | size | parameters | steps (shipped / run) | picked by | batch | wall time | hardware |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for s in shipped:
-        lines.append(f"| {s['model']} | `{s['file']}` | {s['mb']:.1f} MB (fp16) | {s['params'] / 1e6:.2f} M | {s['steps']} "
+        lines.append(f"| {s['model']} | `{s['file']}` | {s['mb']:.1f} MB (fp16) | {s['params'] / 1e6:.2f} M "
+                     f"| {s['steps']} / {s['run_steps']} of {s['config']['steps']} | {s['picked']} "
                      f"| {s['config']['batch_size']} | {s['hours']:.1f} h | {hardware()} |")
     gan, reg = shipped[0]["config"], shipped[1]["config"]
     differ = ", ".join(f"`{k}`" for k in sorted(set(gan) | set(reg)) if gan.get(k) != reg.get(k))
     lines += ["", f"Config of the cGAN run (the baseline's differs in {differ}; its generator has nz = 0):", "",
               "```json", json.dumps({k: v for k, v in gan.items() if k != "model"}, indent=1, sort_keys=True), "```", "",
-              "Evaluation on the validation split (`img2img eval`, 8 cGAN samples per input):", "", table, ""]
+              f"Evaluation on the validation split (`{eval_command}`, 8 cGAN samples per input):", "", table, ""]
     return "\n".join(lines)
 
 
@@ -108,20 +126,24 @@ def main() -> None:
     parser.add_argument("tasks", nargs="+")
     parser.add_argument("--runs", default=str(ROOT.parent / "runs"))
     parser.add_argument("--limit", type=int, default=200, help="validation images to evaluate")
+    parser.add_argument("--last", action="store_true", help="ship each run's final weights, not its best")
     args = parser.parse_args()
     for task in args.tasks:
-        shipped = [ship(task, model, Path(args.runs)) for model in ("cgan", "regression")]
+        shipped = [ship(task, model, Path(args.runs), args.last) for model in ("cgan", "regression")]
         # With several training folders the table is on the first one's validation split (sketch2photo: the
         # edges2shoes pairs, the data the shipped numbers have always been measured on).
         data = data_folders(shipped[0]["config"]["data"])[0]
+        size = EVAL_SIZE.get(task)
         report = evaluate(task, data_dir=Path(data), weights_dir=ROOT / "weights", samples=8, limit=args.limit,
-                          val_fraction=shipped[0]["config"]["val_fraction"], split="val")
+                          val_fraction=shipped[0]["config"]["val_fraction"], split="val", size=size)
+        eval_command = (f"img2img eval --task {task} --data {data} --limit {args.limit} --split val"
+                        + (f" --size {size}" if size is not None else ""))
         # The shipped record names files relative to the repository, not this machine's absolute paths.
         report.weights = {name: Path(path).resolve().relative_to(ROOT).as_posix() for name, path in report.weights.items()}
         (ROOT / "weights" / f"{task}.json").write_text(report.to_json())
         card_path = ROOT / "weights" / f"{task}.md"
         notes = kept_notes(card_path)
-        card_path.write_text(card(task, shipped, report.table(), data) + notes)
+        card_path.write_text(card(task, shipped, report.table(), data, eval_command) + notes)
         if not notes:
             print(f"{card_path}: add a '{SEEN_HEADING}' section saying what the sample grids show")
         print(f"{task}: shipped {', '.join(s['file'] for s in shipped)}\n{report.table()}")

@@ -56,12 +56,8 @@ class Trainer:
         self.progress = progress
         state = self._resume_state(cfg) if resume else None
         if state is not None:
-            saved = TrainConfig.from_dict(state["config"])
-            if cfg.loss.perceptual_weight is None:  # auto: a resumed run keeps what it resolved to at its start
-                cfg.loss.perceptual_weight = saved.loss.perceptual_weight
-            cfg = _merge_resumed_config(saved, cfg)
-        # The recipe as trained (config.json, checkpoints, weights metadata): "auto" resolved once, here.
-        cfg.loss.perceptual_weight = resolve_perceptual_weight(cfg.loss, cfg.model)
+            cfg = _merge_resumed_config(TrainConfig.from_dict(state["config"]), cfg)
+        cfg.loss.perceptual_weight = resolve_perceptual_weight(cfg.loss, cfg.model)  # "auto" -> a number, once
         self.cfg = cfg
         # Under torchrun: join the process group first, one device per process (a no-op otherwise).
         self.dist = init_from_env(resolve_device(cfg.device))
@@ -184,9 +180,7 @@ class Trainer:
         parts = [f"{self.task.name}/{self.cfg.model}: G {count_parameters(g) / 1e6:.2f}M params (depth {g.depth}, nz {g.nz})"]
         if self.D is not None:
             parts.append(f"D {count_parameters(self.D) / 1e6:.2f}M trainable params ({self.D.describe()})")
-            loss = self.cfg.loss
-            prior = f" + LPIPS-{loss.perceptual_net} x {loss.perceptual_weight:g}" if loss.perceptual_weight else ""
-            parts.append(f"L1 x {loss.l1_weight:g}{prior}")
+            parts.append(f"L1 x {self.cfg.loss.l1_weight:g}, LPIPS x {self.cfg.loss.perceptual_weight:g}")
         parts.append(f"{self.cfg.size} px, batch {self.cfg.batch_size}, {self.steps} steps, {self.precision} on {self.device}")
         return "; ".join(parts)
 
@@ -340,18 +334,14 @@ class Trainer:
             val = self.task.build_datasets(folders, "val", self.cfg.size, self.cfg.val_fraction)
         except DataError:
             val = None  # tiny folders may have no validation images; previews use training images then
-        if val is None or len(val) == 0:
-            return self.train_set
-        return val
+        return val if val is not None and len(val) > 0 else self.train_set
 
     def _preview_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         n = min(N_PREVIEW, len(self.preview_set))
         items = [self.preview_set[(i, stable_seed("preview", i))] for i in range(n)]
         x = torch.stack([it["x"] for it in items]).to(self.device)
-        if "y" in items[0]:
-            y = torch.stack([it["y"] for it in items]).to(self.device)
-        else:
-            y = self.task.make_eval_condition(x, [it["key"] for it in items])
+        y = torch.stack([it["y"] for it in items]).to(self.device) if "y" in items[0] \
+            else self.task.make_eval_condition(x, [it["key"] for it in items])
         return x, y
 
     @torch.no_grad()
@@ -455,6 +445,8 @@ def _merge_resumed_config(saved: TrainConfig, requested: TrainConfig) -> TrainCo
     """Resume with the saved config; only run-length/logging keys may change. Anything else is an error,
     because silently training a different model on top of a checkpoint is never what the user wants."""
     saved_d, req_d = saved.to_dict(), requested.to_dict()
+    if req_d["loss"]["perceptual_weight"] is None:  # "auto" keeps what the run resolved it to when it started
+        req_d["loss"]["perceptual_weight"] = saved_d["loss"]["perceptual_weight"]
     changed = [k for k in saved_d if k not in RESUMABLE_KEYS and saved_d[k] != req_d[k]]
     if changed:
         details = "; ".join(f"{k}: run has {saved_d[k]!r}, command asks {req_d[k]!r}" for k in changed[:3])
