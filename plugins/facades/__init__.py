@@ -50,9 +50,11 @@ class FacadesTask(PairedTask):
     # pix2pix's facades files hold the photo on the left (A) and the label map on the right (B). Mirrored
     # buildings are still buildings, so flips stay on.
     default_options = {**PairedTask.default_options, "direction": "BtoA"}
-    # A window painted 40 px wide means a different thing to a model trained at 128 px than at 512 px: run the
-    # generator at about its training scale and upscale the photo.
-    work_scale = 1.0
+    # A window painted 40 px wide means a different thing to a model trained at 128 px than at 512 px, so large
+    # maps run at a bounded scale and the photo is upscaled. The bound is 2x the training size, the app's 256 px
+    # canvas: on code-drawn maps the shipped cGAN at 256 px drew crisp window frames and cornices, while at 128 px
+    # upscaled the same maps came out soft with a plaid texture (weights/facades.md, "Seen by eye").
+    work_scale = 2.0
     app = AppHints(
         input_kind="paint",
         input_label="Paint a facade: pick a class colour, paint over the wall",
