@@ -2,11 +2,14 @@
 
     .venv/bin/python benchmarks/time_to_quality.py [--minutes 30] [--eval-every MIN] [--threads 2]
         [--val-images 256] [--recipe NAME=JSON ...] [--concurrent] [--config FILE] [--out FILE.json]
+    .venv/bin/python benchmarks/time_to_quality.py --show FILE.json   # the table of a saved run
 
 Trains the same generator (the shipped sketch2photo cGAN config: data, size, batch, architecture) with each
 recipe for the same wall-clock budget of *training* time, and scores the EMA generator (the weights a run
 ships) at fixed times: ``fd`` and ``kid`` (Frechet distance and unbiased KID on EfficientNet-Lite0 pooled
-features) and ``lpips`` (AlexNet LPIPS to the target), on the same ``--val-images`` validation images for every
+features), ``lpips`` (AlexNet LPIPS to the target) and ``swd`` (Laplacian-pyramid sliced Wasserstein distance
+x1e3 to the targets: no pretrained network, so a check on recipes whose priors are the metrics' own networks,
+the LPIPS term on LPIPS, the projected discriminator on Lite0), on the same ``--val-images`` validation images for every
 recipe (training-time validation, :mod:`img2img.engine.validation`). Evaluation time is not counted: the clock
 stops while a recipe is scored. The learning rate stays constant (the run is nominally 10^6 steps long), as a
 time-budgeted run has no end to decay towards.
@@ -17,7 +20,7 @@ Recipes (``--recipe`` adds or replaces one, as a JSON object of config overrides
   so that the comparison is about the priors);
 - ``default``: the engine's defaults as they are now (``TrainConfig()``), i.e. the recipe a user gets.
 
-Speed-up, per metric, on best-so-far curves (lower is better for all three): the time the first recipe needs
+Speed-up, per metric, on best-so-far curves (lower is better for all four): the time the first recipe needs
 to reach the best value it reaches within the budget, divided by the time each other recipe needs to reach
 that same value (">" when it does not within the budget). Times are those of the scoring points, so the
 resolution is ``--eval-every``; the largest speed-up it can show is ``minutes / eval-every``.
@@ -43,8 +46,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-METRICS = ("fd", "kid", "lpips")
-KEYS = {"fd": "val/fd_lite0", "kid": "val/kid_lite0", "lpips": "val/lpips"}
+METRICS = ("fd", "kid", "lpips", "swd")
+KEYS = {"fd": "val/fd_lite0", "kid": "val/kid_lite0", "lpips": "val/lpips", "swd": "val/swd"}
+FORMATS = {"fd": "{:.1f}", "kid": "{:.4f}", "lpips": "{:.4f}", "swd": "{:.1f}"}
 RECIPES: dict[str, dict[str, Any]] = {
     "pix2pix": {"loss": {"l1_weight": 100.0, "adversarial_weight": 1.0, "perceptual_weight": 0.0,
                          "feature_matching_weight": 0.0}, "discriminator": {"kind": "patch"}},
@@ -65,10 +69,15 @@ def main() -> None:
     parser.add_argument("--recipes", default="pix2pix,default", help="comma-separated names, reference first")
     parser.add_argument("--concurrent", action="store_true", help="train the recipes side by side")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/time_to_quality.json"))
+    parser.add_argument("--show", metavar="FILE.json", help="print the table of a saved run and exit")
     parser.add_argument("--arm", help=argparse.SUPPRESS)  # internal: train one recipe, write its curve
     parser.add_argument("--overrides", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.show:
+        report = json.loads(Path(args.show).read_text("utf-8"))
+        print(render(report, list(report["recipes"])))
+        return
     if args.eval_every is None:
         args.eval_every = args.minutes / 10
     if args.arm:
@@ -103,7 +112,8 @@ def main() -> None:
     report = {"minutes": args.minutes, "eval_every": args.eval_every, "threads": threads,
               "concurrent": args.concurrent, "val_images": args.val_images, "config": Path(args.config).name,
               "recipes": {n: recipes[n] for n in names}, "curves": results,
-              "speedup": {m: speedups(results, names, m) for m in METRICS}}
+              "speedup": {m: speedups(results, names, m) for m in METRICS
+                          if all(m in r["points"][0] for r in results.values())}}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2), "utf-8")
     print(render(report, names))
@@ -129,7 +139,7 @@ def train_arm(args: argparse.Namespace, overrides: dict[str, Any]) -> dict[str, 
         trained = 0.0
 
         def score() -> None:
-            values = trainer.validation.measure(trainer.ema.model)
+            values = trainer.validation.measure(trainer.ema.model, swd=True)
             points.append({"minutes": trained / 60, "step": trainer.step}
                           | {m: values[k] for m, k in KEYS.items() if k in values})
             print(f"  {args.arm}: {trained / 60:5.1f} min, step {trainer.step}: "
@@ -175,18 +185,19 @@ def render(report: dict[str, Any], names: list[str]) -> str:
     lines = [f"time to quality on {report['config']}: {report['minutes']:g} min of training per recipe, scored every "
              f"{report['eval_every']:g} min on {report['val_images']} validation images, {report['threads']} thread(s) "
              f"per recipe, {'side by side' if report['concurrent'] else 'one after another'}", ""]
-    header = "| minutes | " + " | ".join(f"{n} step | {n} fd | {n} kid | {n} lpips" for n in names) + " |"
-    lines += [header, "|" + "---|" * (1 + 4 * len(names))]
+    metrics = [m for m in METRICS if all(m in c["points"][0] for c in report["curves"].values())]
+    header = "| minutes | " + " | ".join(f"{n} step | " + " | ".join(f"{n} {m}" for m in metrics) for n in names) + " |"
+    lines += [header, "|" + "---|" * (1 + (1 + len(metrics)) * len(names))]
     curves = [report["curves"][n]["points"] for n in names]
     for i in range(max(len(c) for c in curves)):
         cells = [f"{curves[0][min(i, len(curves[0]) - 1)]['minutes']:.1f}"]
         for c in curves:
             p = c[i] if i < len(c) else None
-            cells += [str(p["step"]), f"{p['fd']:.1f}", f"{p['kid']:.4f}", f"{p['lpips']:.4f}"] if p else ["", "", "", ""]
+            cells += [str(p["step"]), *(FORMATS[m].format(p[m]) for m in metrics)] if p else [""] * (1 + len(metrics))
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"speed-up of each recipe over {names[0]} (best-so-far curves; time for {names[0]} to reach its best "
               f"value / time for the recipe to reach it):", ""]
-    for metric in METRICS:
+    for metric in metrics:
         s = report["speedup"][metric]
         parts = []
         for name in names[1:]:

@@ -101,8 +101,9 @@ class Validation:
             save_best({"best_measure": measure.key, "best_value": repr(value)})
         return scores | ({"best_step": self.best["step"]} if self.best else {})
 
-    def measure(self, generator: nn.Module) -> dict[str, float]:
-        """The ``val/*`` scores of ``generator`` on the fixed inputs."""
+    def measure(self, generator: nn.Module, swd: bool = False) -> dict[str, float]:
+        """The ``val/*`` scores of ``generator`` on the fixed inputs; ``swd``: also ``val/swd`` when the
+        pretrained networks are there (a realism check that owes nothing to them, for benchmarks)."""
         x, y = self._fixed_inputs()
         z = sample_latent(x.shape[0], getattr(generator, "nz", 0), make_generator(stable_seed("validation-z"), self.device),
                           self.device)
@@ -111,7 +112,8 @@ class Validation:
         scores = {"val/l1": float((fake - x).abs().mean()), "val/psnr": float(psnr(fake, x).mean())}
         networks = self._feature_networks()
         if isinstance(networks, tuple):
-            return scores | self._perceptual(networks, fake, x)
+            scores |= self._perceptual(networks, fake, x)
+            return scores | ({"val/swd": sliced_wasserstein(fake, x)["swd_mean"]} if swd else {})
         # SWD costs more than Lite0 and LPIPS together (5.2 s vs 4.8 s for 64 images at 128 px, one thread):
         # it is the realism measure only where the pretrained ones are missing.
         return scores | {"val/swd": sliced_wasserstein(fake, x)["swd_mean"]}

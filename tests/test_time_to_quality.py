@@ -1,0 +1,46 @@
+"""benchmarks/time_to_quality.py's speed-up arithmetic on best-so-far curves, on made-up curves."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SPEC = importlib.util.spec_from_file_location("time_to_quality",
+                                              Path(__file__).resolve().parents[1] / "benchmarks/time_to_quality.py")
+ttq = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(ttq)
+
+
+def curve(values, every=3.0):
+    return {"points": [{"minutes": i * every, "step": i * 100, "fd": v, "kid": v / 1000, "lpips": v / 100}
+                       for i, v in enumerate(values)]}
+
+
+def test_speedup_is_time_to_the_references_best_over_time_to_the_same_value():
+    # The reference's best (100) comes at minute 9; "fast" is at or below 100 from minute 3 on: 3x.
+    # A late bump does not matter on best-so-far curves.
+    results = {"ref": curve([400, 200, 150, 100, 120]), "fast": curve([400, 90, 130, 95, 96]),
+               "slow": curve([400, 300, 250, 200, 101])}
+    s = ttq.speedups(results, ["ref", "fast", "slow"], "fd")
+    assert s["target"] == 100 and s["reference_minutes"] == 9.0
+    assert s["fast"] == {"minutes": 3.0, "speedup": 3.0}
+    assert s["slow"] == {"minutes": None, "speedup": None}  # never reaches it within the budget
+
+
+def test_the_table_prints_both_curves_and_each_speedup():
+    results = {"pix2pix": curve([400, 200, 100]), "default": curve([400, 100, 90])}
+    report = {"minutes": 6, "eval_every": 3, "threads": 1, "concurrent": True, "val_images": 8, "config": "c.json",
+              "recipes": {"pix2pix": {}, "default": {}}, "curves": results,
+              "speedup": {m: ttq.speedups(results, ["pix2pix", "default"], m) for m in ("fd", "kid", "lpips")}}
+    text = ttq.render(report, ["pix2pix", "default"])
+    assert "| minutes | pix2pix step | pix2pix fd | pix2pix kid | pix2pix lpips | default step |" in text
+    assert "| 3.0 | 100 | 200.0 | 0.2000 | 2.0000 | 100 | 100.0 | 0.1000 | 1.0000 |" in text
+    assert "- fd (target 100): default 6.0/3.0 min = 2.00x" in text
+    assert "swd" not in text  # a run without a metric has no column for it
+
+
+@pytest.mark.parametrize("values, expected", [([5, 7, 3, 4], [5, 5, 3, 3]), ([1], [1])])
+def test_best_so_far_never_rises(values, expected):
+    assert [v for _, v in ttq.best_so_far(curve(values)["points"], "fd")] == expected
