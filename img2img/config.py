@@ -20,7 +20,7 @@ NORMS = ("batch", "instance", "none")
 UPSAMPLES = ("transposed", "resize")
 ADVERSARIAL_LOSSES = ("minimax", "nonsaturating", "lsgan", "hinge", "wgan-gp")
 PERCEPTUAL_NETS = ("alexnet", "vgg16")
-DISCRIMINATOR_KINDS = ("patch", "projected", "both")
+DISCRIMINATOR_KINDS = ("auto", "patch", "projected", "both")
 MODELS = ("cgan", "regression")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 NAN_POLICIES = ("stop", "rollback")
@@ -67,7 +67,9 @@ class DiscriminatorConfig:
     norm: str = "instance"
     spectral_norm: bool = False
     num_scales: int = 1  # 2-3 = multi-scale (pix2pixHD)
-    kind: str = "patch"  # patch | projected (frozen Lite0 features, needs the weight packages) | both
+    # patch | projected (frozen Lite0 features, needs the weight packages) | both | auto: the default recipe's
+    # (losses.perceptual.DEFAULT_DISCRIMINATOR) when the weight packages are installed, else patch
+    kind: str = "auto"
 
     def validate(self) -> None:
         _check_choice("discriminator.norm", self.norm, NORMS)

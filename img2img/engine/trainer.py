@@ -27,7 +27,7 @@ from tqdm import tqdm
 from ..config import TrainConfig, data_folders
 from ..data.io import make_grid, save_image
 from ..errors import ConfigError, DataError, TrainingDivergedError
-from ..losses import AdversarialLoss, extra_terms, resolve_perceptual_weight, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
+from ..losses import AdversarialLoss, extra_terms, resolve_recipe, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
 from ..models import UNetGenerator, build_discriminator, count_parameters, sample_latent
 from ..seeding import make_generator, stable_seed
 from ..task import Task
@@ -57,7 +57,7 @@ class Trainer:
         state = self._resume_state(cfg) if resume else None
         if state is not None:
             cfg = _merge_resumed_config(TrainConfig.from_dict(state["config"]), cfg)
-        cfg.loss.perceptual_weight = resolve_perceptual_weight(cfg.loss, cfg.model)  # "auto" -> a number, once
+        resolve_recipe(cfg)  # "auto" priors -> what this run trains with, once (saved in config and checkpoints)
         self.cfg = cfg
         # Under torchrun: join the process group first, one device per process (a no-op otherwise).
         self.dist = init_from_env(resolve_device(cfg.device))
@@ -445,8 +445,8 @@ def _merge_resumed_config(saved: TrainConfig, requested: TrainConfig) -> TrainCo
     """Resume with the saved config; only run-length/logging keys may change. Anything else is an error,
     because silently training a different model on top of a checkpoint is never what the user wants."""
     saved_d, req_d = saved.to_dict(), requested.to_dict()
-    if req_d["loss"]["perceptual_weight"] is None:  # "auto" keeps what the run resolved it to when it started
-        req_d["loss"]["perceptual_weight"] = saved_d["loss"]["perceptual_weight"]
+    for part, key, auto in (("loss", "perceptual_weight", None), ("discriminator", "kind", "auto")):  # auto: as resolved
+        req_d[part][key] = saved_d[part][key] if req_d[part][key] == auto else req_d[part][key]  # at the run's start
     changed = [k for k in saved_d if k not in RESUMABLE_KEYS and saved_d[k] != req_d[k]]
     if changed:
         details = "; ".join(f"{k}: run has {saved_d[k]!r}, command asks {req_d[k]!r}" for k in changed[:3])

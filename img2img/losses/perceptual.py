@@ -11,36 +11,52 @@ compared with.
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import torch
 from torch import Tensor, nn
 
-from ..config import LossConfig
+from ..config import LossConfig, TrainConfig
 from ..task import LossTerm
 from .feature_matching import feature_matching_term
 
 
-# The default recipe's LPIPS weight (``loss.perceptual_weight`` = None, "auto"), next to L1 x 100: chosen with
-# benchmarks/time_to_quality.py (docs/performance.md, "Time to quality").
+# The default cGAN recipe's priors, used where the config says "auto" (``loss.perceptual_weight`` None,
+# ``discriminator.kind`` "auto") and the pretrained weights are installed: LPIPS x 10 beside L1 x 100, and the
+# projected discriminator. Chosen with benchmarks/time_to_quality.py (docs/performance.md, "Time to quality").
 DEFAULT_PERCEPTUAL_WEIGHT = 10.0
+DEFAULT_DISCRIMINATOR = "projected"
+
+
+def resolve_recipe(cfg: TrainConfig) -> None:
+    """Replace ``cfg``'s auto settings, in place, by what the run trains with: the default recipe's priors for
+    the cGAN when the weight packages are installed; otherwise the pix2pix recipe (no LPIPS, the PatchGAN) and
+    one warning naming the install command. The regression baseline gets no prior: it stays pure MSE. Explicit
+    settings are kept as they are (and need the packages when they ask for a prior)."""
+    loss, disc = cfg.loss, cfg.discriminator
+    if loss.perceptual_weight is not None and disc.kind != "auto":
+        return
+    from ..features import INSTALL_COMMAND, perceptual_available
+
+    available = cfg.model == "cgan" and perceptual_available()
+    if cfg.model == "cgan" and not available:
+        warnings.warn("training the pix2pix recipe (L1 + PatchGAN), without the default pretrained priors: their "
+                      f"weights are not installed ({INSTALL_COMMAND}); set loss.perceptual_weight=0 and "
+                      "discriminator.kind=patch to silence this", stacklevel=2)
+    if loss.perceptual_weight is None:
+        loss.perceptual_weight = DEFAULT_PERCEPTUAL_WEIGHT if available else 0.0
+    if disc.kind == "auto":
+        disc.kind = DEFAULT_DISCRIMINATOR if available else "patch"
 
 
 def resolve_perceptual_weight(cfg: LossConfig, model: str) -> float:
-    """The LPIPS weight a run trains with: an explicit ``loss.perceptual_weight`` as it is; None (auto) ->
-    :data:`DEFAULT_PERCEPTUAL_WEIGHT` for the cGAN when the weight packages are installed, else 0 with one
-    warning naming the install command (the run then trains the pix2pix recipe). The regression baseline gets 0:
-    it stays pure MSE."""
+    """The LPIPS weight of ``cfg`` for engine ``model``, auto resolved as :func:`resolve_recipe` does."""
     if cfg.perceptual_weight is not None:
         return cfg.perceptual_weight
-    if model != "cgan":
-        return 0.0
-    from ..features import INSTALL_COMMAND, perceptual_available
-
-    if perceptual_available():
-        return DEFAULT_PERCEPTUAL_WEIGHT
-    warnings.warn("training without the perceptual (LPIPS) prior: its pretrained weights are not installed "
-                  f"({INSTALL_COMMAND}); set loss.perceptual_weight=0 to silence this", stacklevel=2)
-    return 0.0
+    recipe = TrainConfig(model=model, loss=replace(cfg))
+    recipe.discriminator.kind = "patch"  # only the loss is asked about
+    resolve_recipe(recipe)
+    return recipe.loss.perceptual_weight
 
 
 def perceptual_term(weight: float, net: str, device: torch.device) -> LossTerm:

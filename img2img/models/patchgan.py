@@ -111,6 +111,9 @@ def build_discriminator(in_channels: int, cfg: DiscriminatorConfig, out_channels
     """The discriminator ``cfg.kind`` names: ``patch`` (the multi-scale PatchGAN wrapper, possibly of one
     scale), ``projected`` (frozen Lite0 features + small heads, :mod:`.projected`; needs ``out_channels``, the
     image's share of the ``in_channels``) or ``both``. Every kind returns a list of logit maps."""
+    if cfg.kind == "auto":
+        raise ValueError("discriminator.kind 'auto' is resolved per run (img2img.losses.resolve_recipe) before a "
+                         "discriminator is built")
     if cfg.kind == "patch":
         return MultiScaleDiscriminator(in_channels, cfg)
     from .projected import DiscriminatorSet, ProjectedDiscriminator

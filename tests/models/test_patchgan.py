@@ -98,7 +98,7 @@ def test_multi_scale_returns_one_map_per_scale_on_pooled_inputs() -> None:
 
 
 def test_build_discriminator_always_returns_the_list_wrapper() -> None:
-    net = build_discriminator(4, DiscriminatorConfig(ndf=8, num_scales=1))
+    net = build_discriminator(4, DiscriminatorConfig(ndf=8, num_scales=1, kind="patch"))
     assert isinstance(net, MultiScaleDiscriminator)
     with torch.no_grad():
         maps = net(torch.randn(2, 4, 64, 64))
