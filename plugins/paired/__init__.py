@@ -106,9 +106,12 @@ class PairedTask(img2img.Task):
         self.out_channels = int(self.options["out_channels"])
 
     def direction_for(self, data_dir: Path) -> str:
-        """The direction option, or the one the data makes unambiguous; ConfigError asking for it otherwise."""
+        """The direction option, or the one the data makes unambiguous; ConfigError asking for it otherwise.
+
+        A detected direction replaces "auto" in this task's options, so config.json and the weights say which
+        way the model translates; every further folder of the run is still checked and must agree."""
         direction = self.options["direction"]
-        if direction != "auto":
+        if direction != "auto" and not getattr(self, "_detected", False):
             return direction
         detected = detect_paired_direction(Path(data_dir))
         if detected is None:
@@ -116,6 +119,11 @@ class PairedTask(img2img.Task):
                 f"{self.name}: cannot tell from {data_dir} which side is the input; "
                 "add --set task_options.direction=AtoB (A -> B) or --set task_options.direction=BtoA (B -> A)"
             )
+        if direction not in ("auto", detected):
+            raise ConfigError(f"{self.name}: {data_dir} holds its pairs the other way round ({detected}) from the "
+                              f"run's other folders ({direction}); set task_options.direction")
+        self._detected = True
+        self.options = {**self.options, "direction": detected}
         return detected
 
     def build_dataset(self, data_dir: Path | None, split: str, size: int, val_fraction: float = 0.1) -> Dataset:

@@ -28,6 +28,27 @@ def test_direction_is_read_from_drawings_and_grey_pictures(tmp_path):
                                                  pictures[:5] + drawings[5:])) is None
 
 
+def test_a_detected_direction_is_what_the_run_and_its_weights_record(host, tmp_path):
+    import json
+
+    from conftest import tiny_config
+    from img2img.weights import read_info
+
+    n = 6
+    drawings, pictures = [drawing(32, i) for i in range(n)], [picture(32, i) for i in range(n)]
+    data = write_aligned(tmp_path / "p_d", pictures, drawings)  # drawings on the right: BtoA
+    Trainer(tiny_config(task="paired", data=str(data), steps=1, val_fraction=0.0), host.get("paired"),
+            tmp_path / "run", progress=False).fit()
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["task_options"]["direction"] == "BtoA"
+    assert read_info(tmp_path / "run" / "paired-cgan.safetensors").task_options["direction"] == "BtoA"
+    # A second folder laid out the other way round is refused, not read backwards.
+    other = write_aligned(tmp_path / "d_p", drawings, pictures)
+    task = host.get("paired").configure()
+    task.build_dataset(data, "train", 32, 0.0)
+    with pytest.raises(ConfigError, match="other way round"):
+        task.build_dataset(other, "train", 32, 0.0)
+
+
 def test_ambiguous_data_asks_for_the_direction_in_one_line(host, tmp_path):
     pictures = [picture(32, i) for i in range(6)]
     data = write_aligned(tmp_path / "pairs", pictures, pictures[::-1])
