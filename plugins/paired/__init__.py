@@ -105,11 +105,17 @@ class PairedTask(img2img.Task):
         self.in_channels = int(self.options["in_channels"])
         self.out_channels = int(self.options["out_channels"])
 
+    def configure(self, **options: Any) -> "PairedTask":
+        clone = super().configure(**options)
+        clone._detected = False  # a configured copy (a run's task) records what the data decides, see direction_for
+        return clone
+
     def direction_for(self, data_dir: Path) -> str:
         """The direction option, or the one the data makes unambiguous; ConfigError asking for it otherwise.
 
-        A detected direction replaces "auto" in this task's options, so config.json and the weights say which
-        way the model translates; every further folder of the run is still checked and must agree."""
+        In a configured copy (the task of a run), a detected direction replaces "auto" in the options, so
+        config.json and the weights say which way the model translates; every further folder of the run is still
+        checked and must agree. The registered task itself is never changed."""
         direction = self.options["direction"]
         if direction != "auto" and not getattr(self, "_detected", False):
             return direction
@@ -122,8 +128,9 @@ class PairedTask(img2img.Task):
         if direction not in ("auto", detected):
             raise ConfigError(f"{self.name}: {data_dir} holds its pairs the other way round ({detected}) from the "
                               f"run's other folders ({direction}); set task_options.direction")
-        self._detected = True
-        self.options = {**self.options, "direction": detected}
+        if hasattr(self, "_detected"):
+            self._detected = True
+            self.options = {**self.options, "direction": detected}
         return detected
 
     def build_dataset(self, data_dir: Path | None, split: str, size: int, val_fraction: float = 0.1) -> Dataset:
