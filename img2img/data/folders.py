@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import os
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 from torch.utils.data import Dataset
@@ -165,3 +165,26 @@ class ConcatItems(Dataset):
         part = bisect.bisect_right(self.offsets, index) - 1
         local = index - self.offsets[part]
         return self.parts[part][local if seed is None else (local, seed)]
+
+
+class MappedItems(Dataset):
+    """Another dataset's items, each changed by :meth:`map` (given the item as fetched, ``index`` or
+    ``(index, seed)``, for seeded changes); every other attribute (keys, files, root ...) is the wrapped one's,
+    which eval and the trainer read. Subclasses implement ``map``."""
+
+    def __init__(self, base: Dataset) -> None:
+        self.base = base
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, item: Any) -> dict[str, Any]:
+        return self.map(dict(self.base[item]), item)
+
+    def map(self, sample: dict[str, Any], item: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "base":  # not set yet (unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.base, name)

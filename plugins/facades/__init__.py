@@ -16,6 +16,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 import img2img
+from img2img.data.folders import MappedItems
 from img2img.task import AppHints
 from img2img_plugins.paired import PairedTask
 
@@ -24,24 +25,12 @@ from .palette import CLASSES, PALETTE_HEX, draw_example_facades, snap_to_palette
 __all__ = ["FacadesTask", "CLASSES", "snap_to_palette", "draw_example_facades"]
 
 
-class SnappedLabels(Dataset):
+class SnappedLabels(MappedItems):
     """A paired dataset whose condition y is snapped to the CMP palette (JPEG fringes become classes)."""
 
-    def __init__(self, base: Dataset) -> None:
-        self.base = base
-
-    def __len__(self) -> int:
-        return len(self.base)
-
-    def __getitem__(self, item: Any) -> dict[str, Any]:
-        sample = dict(self.base[item])
+    def map(self, sample: dict[str, Any], item: Any) -> dict[str, Any]:
         sample["y"] = snap_to_palette(sample["y"].unsqueeze(0))[0]
         return sample
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "base":
-            raise AttributeError(name)
-        return getattr(self.base, name)
 
 
 class FacadesTask(PairedTask):

@@ -23,6 +23,7 @@ from torch.utils.data import Dataset
 
 import img2img
 from img2img.data.aligned import paired_dataset, sample_pairs
+from img2img.data.folders import MappedItems
 from img2img.data.looks import looks_grey, looks_like_drawing
 from img2img.errors import ConfigError, DataError
 
@@ -33,30 +34,20 @@ CHANNELS = (1, 3)
 SAMPLE = 8  # pairs looked at to decide the direction: enough to see a dataset's habit, cheap to read
 
 
-class ChannelSelect(Dataset):
+class ChannelSelect(MappedItems):
     """A paired dataset with its x and/or y reduced to one grey channel (the mean of R, G, B)."""
 
     def __init__(self, base: Dataset, x_channels: int, y_channels: int) -> None:
-        self.base = base
+        super().__init__(base)
         self.x_channels = x_channels
         self.y_channels = y_channels
 
-    def __len__(self) -> int:
-        return len(self.base)
-
-    def __getitem__(self, item: Any) -> dict[str, Any]:
-        sample = dict(self.base[item])
+    def map(self, sample: dict[str, Any], item: Any) -> dict[str, Any]:
         if self.x_channels == 1:
             sample["x"] = sample["x"].mean(dim=0, keepdim=True)
         if self.y_channels == 1:
             sample["y"] = sample["y"].mean(dim=0, keepdim=True)
         return sample
-
-    def __getattr__(self, name: str) -> Any:
-        # keys, files, root...: whatever the wrapped dataset offers (eval and the trainer read some of them).
-        if name == "base":
-            raise AttributeError(name)
-        return getattr(self.base, name)
 
 
 def _plain_kind(image: Any) -> str:

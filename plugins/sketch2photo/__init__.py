@@ -28,7 +28,7 @@ from img2img.data.aligned import paired_dataset, sample_pairs
 from img2img.data.io import list_images, load_image, pil_to_tensor
 from img2img.data.looks import looks_like_drawing
 from img2img.errors import ConfigError, DataError, Img2ImgError
-from img2img.data.folders import ConcatItems, parse_item
+from img2img.data.folders import ConcatItems, MappedItems, parse_item
 from img2img.seeding import make_generator, stable_seed
 from img2img.task import AppHints
 
@@ -42,7 +42,7 @@ INK_THRESHOLD = 0.5
 INPUT_SIZE = 256  # hand-drawn sketches are normalised to this size (the app's canvas)
 
 
-class SketchCondition(Dataset):
+class SketchCondition(MappedItems):
     """Wraps a paired dataset: its y (a line drawing, any colour) becomes a 1-channel binary sketch.
 
     With ``style`` other than "machine" (training only), y is also given the hand-drawn look, drawn from a
@@ -50,14 +50,10 @@ class SketchCondition(Dataset):
     """
 
     def __init__(self, base: Dataset, style: str = "machine") -> None:
-        self.base = base
+        super().__init__(base)
         self.style = style
 
-    def __len__(self) -> int:
-        return len(self.base)
-
-    def __getitem__(self, item: Any) -> dict[str, Any]:
-        sample = dict(self.base[item])
+    def map(self, sample: dict[str, Any], item: Any) -> dict[str, Any]:
         grey = sample["y"].mean(dim=0, keepdim=True)
         # Downscaling turns 1-px black edges grey (about -0.5 at 128 px, -0.25 at 64 px for edges2shoes);
         # anything clearly darker than the paper is ink. White paper = +1, ink = -1, as extracted sketches.
@@ -69,19 +65,16 @@ class SketchCondition(Dataset):
         return sample
 
 
-class ExtractedSketches(Dataset):
+class ExtractedSketches(MappedItems):
     """Wraps a photo folder's dataset so that its items carry a sketch y, extracted item by item: then photo
     folders batch together with paired folders (``train --data PAIRS --data PHOTOS``). Training items get
     ``make_condition`` (augmented, seeded by the item's seed), validation items the fixed evaluation sketch."""
 
     def __init__(self, base: Dataset, task: "Sketch2PhotoTask", train: bool) -> None:
-        self.base, self.task, self.train = base, task, train
+        super().__init__(base)
+        self.task, self.train = task, train
 
-    def __len__(self) -> int:
-        return len(self.base)
-
-    def __getitem__(self, item: Any) -> dict[str, Any]:
-        sample = dict(self.base[item])
+    def map(self, sample: dict[str, Any], item: Any) -> dict[str, Any]:
         x = sample["x"][None]
         if self.train:
             _, seed = parse_item(item, len(self))
