@@ -65,7 +65,7 @@ from .metrics.perceptual import (
 )
 from .models import sample_latent
 from .seeding import make_generator, stable_seed
-from .task import Task, wants_condition
+from .task import Task, eval_inputs, wants_condition
 
 MODELS = ("cgan", "regression")
 GRID_SAMPLES = 4  # cGAN samples shown per row of the comparison grid
@@ -350,8 +350,7 @@ def _square(images: Tensor, size: int) -> Tensor:
     scale = size / min(h, w)
     scaled = F.interpolate(images, size=(max(size, round(h * scale)), max(size, round(w * scale))),
                            mode="bilinear", align_corners=False, antialias=True)
-    top, left = (scaled.shape[-2] - size) // 2, (scaled.shape[-1] - size) // 2
-    return scaled[..., top : top + size, left : left + size]
+    return _center_crop(scaled, size)
 
 
 def _shape_key(item: dict[str, Any]) -> tuple[tuple[int, ...], ...]:
@@ -536,10 +535,8 @@ def evaluate(
     for batch, scaled in batches:
         scaled_down += scaled
         if photos is None:
-            x = torch.stack([item["x"] for item in batch]).to(gan.device)
+            x, y = eval_inputs(gan.task, batch, gan.device)
             keys = [str(item["key"]) for item in batch]
-            y = torch.stack([item["y"] for item in batch]).to(gan.device) if "y" in batch[0] \
-                else gan.task.make_eval_condition(x, keys)
         else:
             keys, conditions = [], []
             for name, image in batch:

@@ -321,3 +321,12 @@ def resolve_controls(task: Task, values: Mapping[str, Any] | None = None) -> dic
                 raise PluginError(f"task '{task.name}' declares an invalid default: {exc}") from None
             raise ConfigError(f"task '{task.name}': {exc}") from None
     return resolved
+
+
+def eval_inputs(task: Task, items: list[dict[str, Any]], device: torch.device | str) -> tuple[Tensor, Tensor]:
+    """(x, y) of dataset items on ``device``: their own y when they carry one (paired data), else the task's
+    fixed ``make_eval_condition``; used wherever fixed inputs are scored or shown (eval, validation, previews)."""
+    x = torch.stack([item["x"] for item in items]).to(device)
+    if "y" in items[0]:
+        return x, torch.stack([item["y"] for item in items]).to(device)
+    return x, task.make_eval_condition(x, [item["key"] for item in items])

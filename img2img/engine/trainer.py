@@ -30,7 +30,7 @@ from ..errors import ConfigError, DataError, TrainingDivergedError
 from ..losses import AdversarialLoss, extra_terms, resolve_recipe, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
 from ..models import UNetGenerator, build_discriminator, count_parameters, sample_latent
 from ..seeding import make_generator, stable_seed
-from ..task import Task
+from ..task import Task, eval_inputs
 from ..weights import save_generator
 from . import checkpoint as ckpt
 from .distributed import NullLogger, init_from_env
@@ -339,10 +339,7 @@ class Trainer:
     def _preview_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         n = min(N_PREVIEW, len(self.preview_set))
         items = [self.preview_set[(i, stable_seed("preview", i))] for i in range(n)]
-        x = torch.stack([it["x"] for it in items]).to(self.device)
-        y = torch.stack([it["y"] for it in items]).to(self.device) if "y" in items[0] \
-            else self.task.make_eval_condition(x, [it["key"] for it in items])
-        return x, y
+        return eval_inputs(self.task, items, self.device)
 
     @torch.no_grad()
     def save_samples(self) -> Path:

@@ -39,7 +39,7 @@ from ..metrics.psnr_ssim import psnr
 from ..metrics.swd import sliced_wasserstein
 from ..models import sample_latent
 from ..seeding import make_generator, stable_seed
-from ..task import Task
+from ..task import Task, eval_inputs
 
 BATCH = 16  # generator/feature batch: bounds the memory a validation needs at large sizes
 
@@ -130,12 +130,7 @@ class Validation:
             n, total = self.count, len(self.dataset)
             # Spread over the split (it is sorted by file name, so neighbours are often near-duplicates).
             items = [self.dataset[(i * total // n, stable_seed("validation", i * total // n))] for i in range(n)]
-            x = torch.stack([it["x"] for it in items]).to(self.device)
-            if "y" in items[0]:
-                y = torch.stack([it["y"] for it in items]).to(self.device)
-            else:
-                y = self.task.make_eval_condition(x, [it["key"] for it in items])
-            self._inputs = (x, y)
+            self._inputs = eval_inputs(self.task, items, self.device)
         return self._inputs
 
     def _feature_networks(self) -> tuple[nn.Module, nn.Module] | str:

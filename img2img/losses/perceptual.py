@@ -11,7 +11,6 @@ compared with.
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
 
 import torch
 from torch import Tensor, nn
@@ -28,6 +27,12 @@ DEFAULT_PERCEPTUAL_WEIGHT = 10.0
 DEFAULT_DISCRIMINATOR = "projected"
 
 
+def _priors_available(model: str) -> bool:
+    from ..features import perceptual_available
+
+    return model == "cgan" and perceptual_available()
+
+
 def resolve_recipe(cfg: TrainConfig) -> None:
     """Replace ``cfg``'s auto settings, in place, by what the run trains with: the default recipe's priors for
     the cGAN when the weight packages are installed; otherwise the pix2pix recipe (no LPIPS, the PatchGAN) and
@@ -36,27 +41,23 @@ def resolve_recipe(cfg: TrainConfig) -> None:
     loss, disc = cfg.loss, cfg.discriminator
     if loss.perceptual_weight is not None and disc.kind != "auto":
         return
-    from ..features import INSTALL_COMMAND, perceptual_available
+    if cfg.model == "cgan" and not _priors_available(cfg.model):
+        from ..features import INSTALL_COMMAND
 
-    available = cfg.model == "cgan" and perceptual_available()
-    if cfg.model == "cgan" and not available:
         warnings.warn("training the pix2pix recipe (L1 + PatchGAN), without the default pretrained priors: their "
                       f"weights are not installed ({INSTALL_COMMAND}); set loss.perceptual_weight=0 and "
                       "discriminator.kind=patch to silence this", stacklevel=2)
-    if loss.perceptual_weight is None:
-        loss.perceptual_weight = DEFAULT_PERCEPTUAL_WEIGHT if available else 0.0
+    loss.perceptual_weight = resolve_perceptual_weight(loss, cfg.model)
     if disc.kind == "auto":
-        disc.kind = DEFAULT_DISCRIMINATOR if available else "patch"
+        disc.kind = DEFAULT_DISCRIMINATOR if _priors_available(cfg.model) else "patch"
 
 
 def resolve_perceptual_weight(cfg: LossConfig, model: str) -> float:
-    """The LPIPS weight of ``cfg`` for engine ``model``, auto resolved as :func:`resolve_recipe` does."""
+    """The LPIPS weight of ``cfg`` for engine ``model``: as given, or for auto (None) the default recipe's
+    weight for the cGAN where the weight packages are installed, else 0."""
     if cfg.perceptual_weight is not None:
         return cfg.perceptual_weight
-    recipe = TrainConfig(model=model, loss=replace(cfg))
-    recipe.discriminator.kind = "patch"  # only the loss is asked about
-    resolve_recipe(recipe)
-    return recipe.loss.perceptual_weight
+    return DEFAULT_PERCEPTUAL_WEIGHT if _priors_available(model) else 0.0
 
 
 def perceptual_term(weight: float, net: str, device: torch.device) -> LossTerm:
