@@ -1,7 +1,7 @@
 """Time to quality: what the pretrained priors buy per CPU-minute, on sketch2photo's real data.
 
     .venv/bin/python benchmarks/time_to_quality.py [--minutes 30] [--eval-every MIN] [--threads 2]
-        [--val-images 256] [--recipe NAME=JSON ...] [--concurrent] [--config FILE] [--out FILE.json]
+        [--val-images 256] [--recipe NAME=JSON ...] [--concurrent] [--config FILE] [--out FILE.json] [--keep DIR]
     .venv/bin/python benchmarks/time_to_quality.py --show FILE.json   # the table of a saved run
 
 Trains the same generator (the shipped sketch2photo cGAN config: data, size, batch, architecture) with each
@@ -69,6 +69,8 @@ def main() -> None:
     parser.add_argument("--recipes", default="pix2pix,default", help="comma-separated names, reference first")
     parser.add_argument("--concurrent", action="store_true", help="train the recipes side by side")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/time_to_quality.json"))
+    parser.add_argument("--keep", metavar="DIR", help="save each recipe's final EMA generator as DIR/NAME/TASK-cgan."
+                        "safetensors, for `img2img eval --cgan` (diversity, hand-drawn inputs)")
     parser.add_argument("--show", metavar="FILE.json", help="print the table of a saved run and exit")
     parser.add_argument("--arm", help=argparse.SUPPRESS)  # internal: train one recipe, write its curve
     parser.add_argument("--overrides", help=argparse.SUPPRESS)
@@ -102,6 +104,7 @@ def main() -> None:
             cmd = [sys.executable, __file__, "--arm", name, "--overrides", json.dumps(recipes[name]), "--result",
                    str(result), "--minutes", str(args.minutes), "--eval-every", str(args.eval_every), "--threads",
                    str(threads), "--val-images", str(args.val_images), "--config", args.config]
+            cmd += ["--keep", args.keep] if args.keep else []
             procs.append((name, result, subprocess.Popen(cmd)))
             if not args.concurrent:
                 procs[-1][2].wait()
@@ -132,8 +135,9 @@ def train_arm(args: argparse.Namespace, overrides: dict[str, Any]) -> dict[str, 
     apply_dict(cfg, overrides)
     apply_dict(cfg, {"threads": args.threads, "val_images": args.val_images, "steps": 10**6, "epochs": None})
     points: list[dict[str, float]] = []
-    with tempfile.TemporaryDirectory() as out:
-        trainer = Trainer(cfg, load_plugins().get(cfg.task), Path(out), progress=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(args.keep) / args.arm if args.keep else Path(tmp)
+        trainer = Trainer(cfg, load_plugins().get(cfg.task), out, progress=False)
         batches = trainer._batches()
         budget, every = args.minutes * 60, args.eval_every * 60
         trained = 0.0
@@ -153,6 +157,8 @@ def train_arm(args: argparse.Namespace, overrides: dict[str, Any]) -> dict[str, 
             trained += time.perf_counter() - start
             if trained >= every * len(points) or trained >= budget:
                 score()
+        if args.keep:
+            trainer._save_weights()
     return {"points": points, "threads": torch.get_num_threads(), "precision": trainer.precision,
             "seconds_per_step": args.minutes * 60 / max(trainer.step, 1)}
 

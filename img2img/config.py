@@ -20,6 +20,7 @@ NORMS = ("batch", "instance", "none")
 UPSAMPLES = ("transposed", "resize")
 ADVERSARIAL_LOSSES = ("minimax", "nonsaturating", "lsgan", "hinge", "wgan-gp")
 PERCEPTUAL_NETS = ("alexnet", "vgg16")
+RECONSTRUCTIONS = ("all", "best_of_pair")
 DISCRIMINATOR_KINDS = ("auto", "patch", "projected", "both")
 MODELS = ("cgan", "regression")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
@@ -98,6 +99,10 @@ class LossConfig:
     perceptual_weight: float | None = None
     perceptual_net: str = "alexnet"  # alexnet | vgg16
     feature_matching_weight: float = 0.0  # cgan: pix2pixHD's discriminator feature matching (pix2pixHD: 10)
+    # cgan: which samples the reconstruction terms (L1, L2, LPIPS, the task's terms) pull to the target. "all":
+    # every sample (pix2pix). "best_of_pair": of each mode-seeking pair (one condition, two latents) only the
+    # sample closer to the target, the "variety loss" of Social GAN / best-of-many with k = 2 (losses/diversity.py)
+    reconstruction: str = "all"
 
     def validate(self) -> None:
         _check_choice("loss.adversarial", self.adversarial, ADVERSARIAL_LOSSES)
@@ -106,6 +111,7 @@ class LossConfig:
         if not 0.0 <= self.label_smoothing < 0.5:
             raise ConfigError(f"loss.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         _check_choice("loss.perceptual_net", self.perceptual_net, PERCEPTUAL_NETS)
+        _check_choice("loss.reconstruction", self.reconstruction, RECONSTRUCTIONS)
         for name in ("adversarial_weight", "l1_weight", "l2_weight", "mode_seeking_weight", "r1_weight", "gp_weight",
                      "perceptual_weight", "feature_matching_weight"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
@@ -196,6 +202,10 @@ class TrainConfig:
         self.discriminator.validate()
         self.loss.validate()
         self.optim.validate()
+        pairs = self.generator.nz > 0 and self.loss.mode_seeking_weight > 0
+        if self.model == "cgan" and self.loss.reconstruction == "best_of_pair" and not pairs:
+            raise ConfigError("loss.reconstruction=best_of_pair needs the mode-seeking pairs: generator.nz > 0 and "
+                              "loss.mode_seeking_weight > 0")
 
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

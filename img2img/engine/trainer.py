@@ -27,7 +27,7 @@ from tqdm import tqdm
 from ..config import TrainConfig, data_folders
 from ..data.io import make_grid, save_image
 from ..errors import ConfigError, DataError, TrainingDivergedError
-from ..losses import AdversarialLoss, extra_terms, resolve_recipe, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
+from ..losses import AdversarialLoss, best_of_pairs, extra_terms, resolve_recipe, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
 from ..models import UNetGenerator, build_discriminator, count_parameters, sample_latent
 from ..seeding import make_generator, stable_seed
 from ..task import Task, eval_inputs
@@ -180,7 +180,8 @@ class Trainer:
         parts = [f"{self.task.name}/{self.cfg.model}: G {count_parameters(g) / 1e6:.2f}M params (depth {g.depth}, nz {g.nz})"]
         if self.D is not None:
             parts.append(f"D {count_parameters(self.D) / 1e6:.2f}M trainable params ({self.D.describe()})")
-            parts.append(f"L1 x {self.cfg.loss.l1_weight:g}, LPIPS x {self.cfg.loss.perceptual_weight:g}")
+            parts.append(f"L1 x {self.cfg.loss.l1_weight:g}, LPIPS x {self.cfg.loss.perceptual_weight:g}"
+                         + (" on the best of each pair" if self.cfg.loss.reconstruction == "best_of_pair" else ""))
         parts.append(f"{self.cfg.size} px, batch {self.cfg.batch_size}, {self.steps} steps, {self.precision} on {self.device}")
         return "; ".join(parts)
 
@@ -229,14 +230,16 @@ class Trainer:
             fake_logits = self.D(torch.cat([y, fake], 1))
         fake = fake.float()
         terms = {"adversarial": cfg.adversarial_weight * self.adversarial.generator_loss(_f32(fake_logits))}
-        if cfg.l1_weight:
-            terms["l1"] = cfg.l1_weight * l1_loss(fake, x)
-        if cfg.l2_weight:
-            terms["l2"] = cfg.l2_weight * l2_loss(fake, x)
         if self._mode_seeking:
             h = x.shape[0] // 2
             terms["mode_seeking"] = cfg.mode_seeking_weight * mode_seeking_loss(
                 fake[:h], fake[h:], z[:h], z[h:], tau=cfg.mode_seeking_tau)
+        if cfg.reconstruction == "best_of_pair" and x.shape[0] >= 2:  # reconstruct one sample of each pair
+            fake, x, y = best_of_pairs(fake, x, y)
+        if cfg.l1_weight:
+            terms["l1"] = cfg.l1_weight * l1_loss(fake, x)
+        if cfg.l2_weight:
+            terms["l2"] = cfg.l2_weight * l2_loss(fake, x)
         terms |= self._task_terms(fake, x, y)
         self._update(self._check(terms), self.opt_G, self.sched_G)
         self.D.requires_grad_(True)

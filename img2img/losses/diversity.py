@@ -1,6 +1,7 @@
 """Diversity regularisers that fight mode collapse of a conditional generator with a latent input.
 
-Both use the same ratio r = d(G(y, z_a), G(y, z_b)) / d(z_a, z_b), d = mean absolute difference: how far
+``best_of_pairs`` lets the reconstruction terms pull only one sample per condition to the target. The two
+mode-seeking terms use the same ratio r = d(G(y, z_a), G(y, z_b)) / d(z_a, z_b), d = mean absolute difference: how far
 apart two outputs for one condition are per unit of latent distance. Dividing by the latent distance keeps
 the term from rewarding arbitrary noise when the two latents happen to be close.
 """
@@ -30,3 +31,20 @@ def mode_seeking_loss(fake_a: Tensor, fake_b: Tensor, z_a: Tensor, z_b: Tensor, 
     if tau is None:
         return 1.0 / (ratio + eps)
     return tau - torch.clamp(ratio, max=tau)
+
+
+def best_of_pairs(fake: Tensor, real: Tensor, *more: Tensor) -> tuple[Tensor, ...]:
+    """(fake, real, *more) cut to the rows of the sample closer to the target (mean absolute error) in each
+    mode-seeking pair: rows i and i + N/2 share a condition and a target and differ in the latent (the
+    trainer's MSGAN pairs).
+
+    Pulling only these to the target is the "variety loss" of Social GAN (Gupta et al. 2018), best-of-many
+    with k = 2 (Bhattacharyya et al. 2018): a reconstruction loss on every sample pulls all of them to the
+    conditional mean, one on the best sample lets the other cover another plausible target. The other sample
+    still gets the adversarial and mode-seeking terms, so it stays realistic and tied to the condition (the
+    discriminator sees it). No gradient flows through the choice.
+    """
+    h = fake.shape[0] // 2
+    error = (fake[: 2 * h] - real[: 2 * h]).detach().abs().flatten(1).mean(1).view(2, h)
+    keep = torch.arange(h, device=fake.device) + h * error.argmin(dim=0)
+    return (fake[keep], real[keep], *(t[keep] for t in more))

@@ -205,3 +205,33 @@ class _ClashTask(_NanTask):
 def test_task_loss_term_may_not_shadow_an_engine_term(tmp_path):
     with pytest.raises(ConfigError, match="like one of the engine's own"):
         Trainer(tiny_config(task="clash"), _ClashTask(), tmp_path, progress=False)
+
+
+def test_best_of_pair_needs_the_mode_seeking_pairs():
+    for overrides in ({"generator__nz": 0}, {"loss__mode_seeking_weight": 0.0}):
+        with pytest.raises(ConfigError, match="best_of_pair needs the mode-seeking pairs"):
+            tiny_config(loss__reconstruction="best_of_pair", **overrides).validate()
+    tiny_config(model="regression", generator__nz=0, loss__reconstruction="best_of_pair").validate()
+
+
+def test_best_of_pair_reconstructs_only_the_closer_sample_of_each_pair(uncrop, tmp_path):
+    trainer = Trainer(tiny_config(loss__reconstruction="best_of_pair", batch_size=8), uncrop, tmp_path, progress=False)
+    assert "on the best of each pair" in trainer.summary()
+    seen = []
+
+    def probe(fake, real, y):  # a task term: gets what every reconstruction term gets
+        seen.append((fake.detach(), real))
+        return fake.sum() * 0
+
+    trainer.task_terms.append(img2img.LossTerm("probe", probe))
+    x, y, z = trainer._prepare(next(trainer._batches()), 0)
+    trainer.G.train()
+    torch.manual_seed(1)  # the same dropout masks as in the step
+    with torch.no_grad():
+        fake = trainer.task.compose(trainer.G(y, z), y)
+    torch.manual_seed(1)
+    trainer._generator_step(x, y, z)
+    (kept, real), = seen
+    assert kept.shape[0] == 4 and torch.equal(real, x[:4])  # one of each pair; the pairs share their target
+    error = (fake - x).abs().flatten(1).mean(1)
+    assert torch.allclose(kept, torch.where((error[:4] <= error[4:])[:, None, None, None], fake[:4], fake[4:]))

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from img2img.config import ADVERSARIAL_LOSSES
-from img2img.losses import AdversarialLoss, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
+from img2img.losses import AdversarialLoss, best_of_pairs, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
 
 LOG2 = math.log(2.0)
 
@@ -262,3 +262,20 @@ def test_bounded_mode_seeking_pushes_until_tau_then_stops() -> None:
     close.requires_grad_(True)
     mode_seeking_loss(same, close, z_a, z_b, eps=0.0, tau=0.2).backward()
     assert close.grad.sum().item() < 0  # minimising moves the outputs apart
+
+
+def test_best_of_pairs_keeps_the_closer_sample_of_each_pair() -> None:
+    # Rows i and i + 2 share a condition: pair (0, 2) is won by row 2, pair (1, 3) by row 1.
+    real = torch.zeros(4, 3, 4, 4)
+    fake = torch.stack([torch.full((3, 4, 4), e) for e in (1.0, 0.1, -0.5, 0.3)])
+    y = torch.arange(4.0)
+    kept_fake, kept_real, kept_y = best_of_pairs(fake, real, y)
+    assert kept_y.tolist() == [2.0, 1.0]
+    assert torch.equal(kept_fake, fake[[2, 1]]) and kept_real.shape == (2, 3, 4, 4)
+
+
+def test_best_of_pairs_sends_no_gradient_to_the_other_sample() -> None:
+    fake = torch.tensor([[0.9], [0.2], [0.1], [0.8]], requires_grad=True)
+    kept, real = best_of_pairs(fake, torch.zeros(4, 1))
+    l1_loss(kept, real).backward()
+    assert fake.grad.flatten().tolist() == [0.0, 0.5, 0.5, 0.0]
