@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
@@ -27,6 +28,7 @@ from img2img.config import data_folders  # noqa: E402
 from img2img.evaluate import evaluate  # noqa: E402
 from img2img.models import count_parameters  # noqa: E402
 from img2img.weights import load_generator, save_generator  # noqa: E402
+from img2img_plugins.sketch2photo.human_sketches import human_sketch_pairs  # noqa: E402
 
 DATA_TERMS = {
     "edges2shoes_handbags": "UT Zappos50K (Yu & Grauman 2014) and iGAN handbags (Zhu et al. 2016) via pix2pix; "
@@ -111,6 +113,27 @@ def card(task: str, shipped: list[dict], table: str, data: str, eval_command: st
     return "\n".join(lines)
 
 
+def hand_drawn_section(photos: str, qmul: str) -> str:
+    """sketch2photo's card rows on sketches drawn by people: the held-out part of qmul_sketches (never fitted),
+    and the machine edge maps of the same objects, both against the training photos (``eval --reference``)."""
+    if not Path(qmul).is_dir():
+        print(f"sketch2photo: no {qmul}; the card has no hand-drawn rows")
+        return ""
+    lines = ["On sketches drawn by people: the held-out part of qmul_sketches (`python scripts/link_held_out_sketches.py "
+             "DIR [--kind photo_edges]`), realism and diversity against the training photos:", ""]
+    for kind, what in (("sketch", "hand-drawn sketches"), ("photo_edges", "machine edge maps of the same objects")):
+        with tempfile.TemporaryDirectory() as tmp:
+            for pair in human_sketch_pairs(qmul, "held_out"):
+                (Path(tmp) / f"{pair.category}_{pair.index:03d}.png").symlink_to(
+                    (pair.sketch if kind == "sketch" else pair.edges).resolve())
+            report = evaluate("sketch2photo", data_dir=Path(tmp), weights_dir=ROOT / "weights", samples=8, limit=None,
+                              reference=photos)
+            table = report.table().replace(tmp, "DIR")  # the links' folder, not this run's temporary name
+        lines += [f"{what} ({report.images}; `img2img eval --task sketch2photo --data DIR --reference {photos} "
+                  "--limit 0`):", "", table, ""]
+    return "\n".join(lines)
+
+
 def kept_notes(path: Path) -> str:
     """The hand-written part of an existing card (from SEEN_HEADING on), carried over when the numbers are
     rewritten: what someone saw in the grids is not regenerated, so it must not be lost."""
@@ -127,6 +150,8 @@ def main() -> None:
     parser.add_argument("--runs", default=str(ROOT.parent / "runs"))
     parser.add_argument("--limit", type=int, default=200, help="validation images to evaluate")
     parser.add_argument("--last", action="store_true", help="ship each run's final weights, not its best")
+    parser.add_argument("--qmul", default=str(ROOT.parent / "shared" / "data" / "qmul_sketches"),
+                        help="sketch2photo: hand-drawn sketches; the card gets a table on their held-out part")
     args = parser.parse_args()
     for task in args.tasks:
         shipped = [ship(task, model, Path(args.runs), args.last) for model in ("cgan", "regression")]
@@ -143,7 +168,8 @@ def main() -> None:
         (ROOT / "weights" / f"{task}.json").write_text(report.to_json())
         card_path = ROOT / "weights" / f"{task}.md"
         notes = kept_notes(card_path)
-        card_path.write_text(card(task, shipped, report.table(), data, eval_command) + notes)
+        extra = hand_drawn_section(data, args.qmul) if task == "sketch2photo" else ""
+        card_path.write_text(card(task, shipped, report.table(), data, eval_command) + extra + notes)
         if not notes:
             print(f"{card_path}: add a '{SEEN_HEADING}' section saying what the sample grids show")
         print(f"{task}: shipped {', '.join(s['file'] for s in shipped)}\n{report.table()}")
