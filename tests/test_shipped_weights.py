@@ -45,3 +45,24 @@ def test_every_built_in_task_ships_both_models_and_a_card(task):
     card = (folder / f"{task}.md").read_text()
     assert "## Seen by eye" in card, f"{task}.md lacks what a person saw in the sample grids"
     assert (folder / f"{task}.json").is_file()
+
+
+CONFIGS = sorted((default_weights_dir() / "configs").glob("*-cgan.json"))
+
+
+@pytest.mark.parametrize("cgan_config", CONFIGS, ids=lambda p: p.stem.removesuffix("-cgan"))
+def test_shipped_configs_are_valid_and_the_baseline_keeps_the_cgans_generator(cgan_config):
+    # scripts/train_shipped.sh trains these; the comparison is fair only if the MSE baseline's generator is the
+    # cGAN's (minus the latent input, which the regression model drops).
+    from img2img.config import TrainConfig, apply_dict, load_config_file
+
+    configs = {}
+    for model in ("cgan", "regression"):
+        cfg = TrainConfig()
+        apply_dict(cfg, load_config_file(cgan_config.with_name(cgan_config.name.replace("cgan", model))))
+        cfg.validate()
+        assert cfg.model == model
+        configs[model] = cfg
+    gan, reg = (vars(configs[m].generator) | {"nz": None} for m in ("cgan", "regression"))
+    assert gan == reg
+    assert configs["cgan"].task == configs["regression"].task and configs["cgan"].data == configs["regression"].data
