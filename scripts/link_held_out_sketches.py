@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-from img2img_plugins.sketch2photo.human_sketches import human_sketch_pairs  # noqa: E402
+from img2img_plugins.sketch2photo.human_sketches import human_sketch_pairs, link_pairs  # noqa: E402
 
 
 def main() -> int:
@@ -29,14 +29,7 @@ def main() -> int:
     parser.add_argument("--part", choices=("held_out", "fit"), default="held_out")
     args = parser.parse_args()
     pairs = human_sketch_pairs(args.root, args.part)
-    args.out.mkdir(parents=True, exist_ok=True)
-    made = 0
-    for pair in pairs:
-        link = args.out / f"{pair.category}_{pair.index:03d}.png"
-        if link.exists() or link.is_symlink():
-            continue  # never replace what is there
-        link.symlink_to((pair.sketch if args.kind == "sketch" else pair.edges).resolve())
-        made += 1
+    made = link_pairs(pairs, args.out, args.kind)
     print(f"{args.out}: {made} new links to the {args.part} {args.kind} images ({len(pairs)} in that part)")
     return 0
 

@@ -28,7 +28,7 @@ from img2img.config import data_folders  # noqa: E402
 from img2img.evaluate import evaluate  # noqa: E402
 from img2img.models import count_parameters  # noqa: E402
 from img2img.weights import load_generator, save_generator  # noqa: E402
-from img2img_plugins.sketch2photo.human_sketches import human_sketch_pairs  # noqa: E402
+from img2img_plugins.sketch2photo.human_sketches import human_sketch_pairs, link_pairs  # noqa: E402
 
 DATA_TERMS = {
     "edges2shoes_handbags": "UT Zappos50K (Yu & Grauman 2014) and iGAN handbags (Zhu et al. 2016) via pix2pix; "
@@ -123,9 +123,7 @@ def hand_drawn_section(photos: str, qmul: str) -> str:
              "DIR [--kind photo_edges]`), realism and diversity against the training photos:", ""]
     for kind, what in (("sketch", "hand-drawn sketches"), ("photo_edges", "machine edge maps of the same objects")):
         with tempfile.TemporaryDirectory() as tmp:
-            for pair in human_sketch_pairs(qmul, "held_out"):
-                (Path(tmp) / f"{pair.category}_{pair.index:03d}.png").symlink_to(
-                    (pair.sketch if kind == "sketch" else pair.edges).resolve())
+            link_pairs(human_sketch_pairs(qmul, "held_out"), tmp, kind)
             report = evaluate("sketch2photo", data_dir=Path(tmp), weights_dir=ROOT / "weights", samples=8, limit=None,
                               reference=photos)
             table = report.table().replace(tmp, "DIR")  # the links' folder, not this run's temporary name

@@ -64,3 +64,19 @@ def human_sketch_pairs(root: str | Path, part: str = "fit") -> list[SketchPair]:
     if not pairs:
         raise DataError(f"no sketch/photo_edges pairs found under {root} (expected {{shoes,handbags}}/sketch/NNN.png)")
     return pairs
+
+
+def link_pairs(pairs: list[SketchPair], out: str | Path, kind: str = "sketch") -> int:
+    """Symbolic links in ``out`` to each pair's ``kind`` image ("sketch" or "photo_edges"), named
+    ``<category>_<index>.png`` so a sketch and its edge map share a name across two folders; nothing of the
+    dataset is copied. Existing entries are never replaced. Returns how many links were made."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    made = 0
+    for pair in pairs:
+        link = out / f"{pair.category}_{pair.index:03d}.png"
+        if link.exists() or link.is_symlink():
+            continue
+        link.symlink_to((pair.sketch if kind == "sketch" else pair.edges).resolve())
+        made += 1
+    return made

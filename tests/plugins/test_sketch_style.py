@@ -16,7 +16,7 @@ from PIL import Image
 from img2img.errors import ConfigError, DataError
 from img2img.seeding import make_generator
 from img2img_plugins.sketch2photo import SketchCondition, Sketch2PhotoTask
-from img2img_plugins.sketch2photo.human_sketches import HELD_OUT_FRACTION, held_out, human_sketch_pairs
+from img2img_plugins.sketch2photo.human_sketches import HELD_OUT_FRACTION, SketchPair, held_out, human_sketch_pairs, link_pairs
 from img2img_plugins.sketch2photo.sketch import extract_sketch
 from img2img_plugins.sketch2photo.sketch_style import HUMAN_STYLE, SketchStyle, apply_style, humanize
 
@@ -249,3 +249,18 @@ def test_a_tiny_run_trains_on_pairs_and_photos(tmp_path, host):
     pairs, photos = _aligned(tmp_path / "pairs", 10), _photo_folder(tmp_path / "photos", 10)
     cfg = tiny_config(task="sketch2photo", steps=2, checkpoint_every=2, data=[str(pairs), str(photos)])
     assert Trainer(cfg, host.get("sketch2photo"), tmp_path / "run", progress=False).fit().is_file()
+
+
+def test_link_pairs_links_one_kind_by_shared_name_and_never_replaces(tmp_path):
+    pairs = []
+    for i in (3, 12):
+        sketch, edges = tmp_path / f"s{i}.png", tmp_path / f"e{i}.png"
+        sketch.write_bytes(b"s"), edges.write_bytes(b"e")
+        pairs.append(SketchPair("shoes", i, sketch, edges))
+    assert link_pairs(pairs, tmp_path / "edges", "photo_edges") == 2
+    assert (tmp_path / "edges/shoes_012.png").resolve() == (tmp_path / "e12.png").resolve()
+    (tmp_path / "sketches").mkdir()
+    (tmp_path / "sketches/shoes_003.png").write_bytes(b"user's file")
+    assert link_pairs(pairs, tmp_path / "sketches") == 1  # the existing file is kept as it was
+    assert (tmp_path / "sketches/shoes_003.png").read_bytes() == b"user's file"
+    assert (tmp_path / "sketches/shoes_012.png").read_bytes() == b"s"
