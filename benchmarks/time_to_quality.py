@@ -9,7 +9,8 @@ recipe for the same wall-clock budget of *training* time, and scores the EMA gen
 ships) at fixed times: ``fd`` and ``kid`` (Frechet distance and unbiased KID on EfficientNet-Lite0 pooled
 features), ``lpips`` (AlexNet LPIPS to the target) and ``swd`` (Laplacian-pyramid sliced Wasserstein distance
 x1e3 to the targets: no pretrained network, so a check on recipes whose priors are the metrics' own networks,
-the LPIPS term on LPIPS, the projected discriminator on Lite0), on the same ``--val-images`` validation images for every
+the LPIPS term on LPIPS, the projected discriminator on Lite0) and ``sharpness`` (the ratio of the samples'
+Laplacian energy to the targets': 1 = as sharp, shown beside the others, no speed-up), on the same ``--val-images`` validation images for every
 recipe (training-time validation, :mod:`img2img.engine.validation`). Evaluation time is not counted: the clock
 stops while a recipe is scored. The learning rate stays constant (the run is nominally 10^6 steps long), as a
 time-budgeted run has no end to decay towards.
@@ -20,7 +21,7 @@ Recipes (``--recipe`` adds or replaces one, as a JSON object of config overrides
   so that the comparison is about the priors);
 - ``default``: the engine's defaults as they are now (``TrainConfig()``), i.e. the recipe a user gets.
 
-Speed-up, per metric, on best-so-far curves (lower is better for all four): the time the first recipe needs
+Speed-up, per metric, on best-so-far curves (fd, kid, lpips, swd: lower is better): the time the first recipe needs
 to reach the best value it reaches within the budget, divided by the time each other recipe needs to reach
 that same value (">" when it does not within the budget). Times are those of the scoring points, so the
 resolution is ``--eval-every``; the largest speed-up it can show is ``minutes / eval-every``.
@@ -46,9 +47,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-METRICS = ("fd", "kid", "lpips", "swd")
-KEYS = {"fd": "val/fd_lite0", "kid": "val/kid_lite0", "lpips": "val/lpips", "swd": "val/swd"}
-FORMATS = {"fd": "{:.1f}", "kid": "{:.4f}", "lpips": "{:.4f}", "swd": "{:.1f}"}
+METRICS = ("fd", "kid", "lpips", "swd", "sharpness")
+SPEEDUP_METRICS = METRICS[:4]  # lower is better; sharpness is a ratio whose target is 1, shown beside them
+KEYS = {"fd": "val/fd_lite0", "kid": "val/kid_lite0", "lpips": "val/lpips", "swd": "val/swd",
+        "sharpness": "val/sharpness"}
+FORMATS = {"fd": "{:.1f}", "kid": "{:.4f}", "lpips": "{:.4f}", "swd": "{:.1f}", "sharpness": "{:.3f}"}
 RECIPES: dict[str, dict[str, Any]] = {
     "pix2pix": {"loss": {"l1_weight": 100.0, "adversarial_weight": 1.0, "perceptual_weight": 0.0,
                          "feature_matching_weight": 0.0}, "discriminator": {"kind": "patch"}},
@@ -115,7 +118,7 @@ def main() -> None:
     report = {"minutes": args.minutes, "eval_every": args.eval_every, "threads": threads,
               "concurrent": args.concurrent, "val_images": args.val_images, "config": Path(args.config).name,
               "recipes": {n: recipes[n] for n in names}, "curves": results,
-              "speedup": {m: speedups(results, names, m) for m in METRICS
+              "speedup": {m: speedups(results, names, m) for m in SPEEDUP_METRICS
                           if all(m in r["points"][0] for r in results.values())}}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2), "utf-8")
@@ -203,7 +206,7 @@ def render(report: dict[str, Any], names: list[str]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"speed-up of each recipe over {names[0]} (best-so-far curves; time for {names[0]} to reach its best "
               f"value / time for the recipe to reach it):", ""]
-    for metric in metrics:
+    for metric in [m for m in metrics if m in report["speedup"]]:
         s = report["speedup"][metric]
         parts = []
         for name in names[1:]:

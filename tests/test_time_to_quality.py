@@ -41,6 +41,19 @@ def test_the_table_prints_both_curves_and_each_speedup():
     assert "swd" not in text  # a run without a metric has no column for it
 
 
+def test_sharpness_is_a_column_but_not_a_speedup():
+    results = {"a": curve([400, 200]), "b": curve([400, 100])}
+    for r, sharp in zip(results.values(), ([0.2, 0.4], [0.3, 0.9])):
+        for point, value in zip(r["points"], sharp):
+            point["sharpness"] = value
+    report = {"minutes": 3, "eval_every": 3, "threads": 1, "concurrent": True, "val_images": 8, "config": "c.json",
+              "recipes": {"a": {}, "b": {}}, "curves": results,
+              "speedup": {m: ttq.speedups(results, ["a", "b"], m) for m in ttq.SPEEDUP_METRICS if m != "swd"}}
+    text = ttq.render(report, ["a", "b"])
+    assert "| a lpips | a sharpness | b step |" in text and "| 3.0 | 100 | 200.0 | 0.2000 | 2.0000 | 0.400 |" in text
+    assert "- sharpness" not in text and "sharpness" not in ttq.SPEEDUP_METRICS
+
+
 @pytest.mark.parametrize("values, expected", [([5, 7, 3, 4], [5, 5, 3, 3]), ([1], [1])])
 def test_best_so_far_never_rises(values, expected):
     assert [v for _, v in ttq.best_so_far(curve(values)["points"], "fd")] == expected

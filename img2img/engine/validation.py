@@ -36,6 +36,7 @@ from ..config import TrainConfig
 from ..errors import MissingPackageError
 from ..metrics.fid import KID_SUBSET, KID_SUBSETS, fid_from_features, kid_from_features
 from ..metrics.psnr_ssim import psnr
+from ..metrics.sharpness import sharpness_ratio
 from ..metrics.swd import sliced_wasserstein
 from ..models import sample_latent
 from ..seeding import make_generator, stable_seed
@@ -103,7 +104,8 @@ class Validation:
 
     def measure(self, generator: nn.Module, swd: bool = False) -> dict[str, float]:
         """The ``val/*`` scores of ``generator`` on the fixed inputs; ``swd``: also ``val/swd`` when the
-        pretrained networks are there (a realism check that owes nothing to them, for benchmarks)."""
+        pretrained networks are there and ``val/sharpness`` (the sharpness ratio to the targets): checks that
+        owe nothing to the networks, for benchmarks."""
         x, y = self._fixed_inputs()
         z = sample_latent(x.shape[0], getattr(generator, "nz", 0), make_generator(stable_seed("validation-z"), self.device),
                           self.device)
@@ -113,10 +115,13 @@ class Validation:
         networks = self._feature_networks()
         if isinstance(networks, tuple):
             scores |= self._perceptual(networks, fake, x)
-            return scores | ({"val/swd": sliced_wasserstein(fake, x)["swd_mean"]} if swd else {})
+            if not swd:
+                return scores
+            return scores | {"val/swd": sliced_wasserstein(fake, x)["swd_mean"], "val/sharpness": sharpness_ratio(fake, x)}
         # SWD costs more than Lite0 and LPIPS together (5.2 s vs 4.8 s for 64 images at 128 px, one thread):
         # it is the realism measure only where the pretrained ones are missing.
-        return scores | {"val/swd": sliced_wasserstein(fake, x)["swd_mean"]}
+        return scores | {"val/swd": sliced_wasserstein(fake, x)["swd_mean"]} | (
+            {"val/sharpness": sharpness_ratio(fake, x)} if swd else {})
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -186,3 +187,12 @@ def test_validation_draws_no_global_random_numbers(uncrop, tmp_path):
     before = torch.get_rng_state()
     trainer.validation.run(trainer.ema.model, 0, lambda metadata: None)
     assert torch.equal(before, torch.get_rng_state())
+
+
+def test_benchmark_scores_add_swd_and_sharpness_only_when_asked(uncrop, tmp_path):
+    trainer = Trainer(tiny_config(steps=1, val_images=4), uncrop, tmp_path / "run", progress=False)
+    plain = trainer.validation.measure(trainer.ema.model)
+    bench = trainer.validation.measure(trainer.ema.model, swd=True)
+    assert "val/sharpness" not in plain and {"val/swd", "val/sharpness"} <= set(bench)
+    assert math.isfinite(bench["val/sharpness"]) and bench["val/sharpness"] > 0
+    assert {k: v for k, v in bench.items() if k in plain} == plain  # the same fixed inputs and latents
