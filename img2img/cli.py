@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
                                "sketches); realism and diversity are measured, paired metrics are n/a")
     evaluate.add_argument("--fid-weights", metavar="FILE",
                           help="TorchScript feature extractor for FID/KID (299 px [0,1] images -> (N, D) features)")
+    evaluate.add_argument("--task-option", action="append", default=[], metavar="NAME=VALUE",
+                          help="override one of the task's options for this evaluation (repeatable), e.g. "
+                               "mask=palette to score uncrop on one-side 50%% masks only; `img2img tasks` lists them")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--device", default="auto")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -307,6 +310,7 @@ def _parse_options(options: list[str], task: Any) -> dict[str, Any]:
 
 # -- eval ------------------------------------------------------------------------------------------
 def cmd_eval(args: argparse.Namespace) -> int:
+    from .config import parse_scalar
     from .evaluate import evaluate
     from .plugins import load_plugins
 
@@ -319,10 +323,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.data is not None and not Path(args.data).is_dir():
         raise DataError(f"data folder not found: {args.data}")
     task = load_plugins().get(args.task)
+    task_options = {}
+    for item in args.task_option:
+        if "=" not in item:
+            raise ConfigError(f"--task-option expects NAME=VALUE, got '{item}'")
+        name, value = item.split("=", 1)
+        task_options[name.strip()] = parse_scalar(value)
     report = evaluate(task, args.data, args.weights_dir, cgan=args.cgan, regression=args.regression,
                       samples=args.samples, size=args.size, limit=args.limit or None, seed=args.seed,
                       device=args.device, fid_weights=args.fid_weights, grid=args.grid, split=args.split,
-                      reference=args.reference, progress=not args.quiet, max_side=args.max_side)
+                      reference=args.reference, progress=not args.quiet, max_side=args.max_side,
+                      task_options=task_options)
     print(report.table())
     if args.json_out:
         out = Path(args.json_out)

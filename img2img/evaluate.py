@@ -116,6 +116,7 @@ class EvalReport:
     max_side: int | None = None
     scaled_down: int = 0
     swd_crop: int | None = None
+    task_options: dict[str, Any] = field(default_factory=dict)  # options overridden for this evaluation
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -144,6 +145,8 @@ class EvalReport:
         if self.swd_crop is not None:
             caption += f", on the central {self.swd_crop} px square of each image (the smallest side in the set)"
         caption += "."
+        if self.task_options:
+            caption += " Task options: " + ", ".join(f"{k}={v}" for k, v in sorted(self.task_options.items())) + "."
         if self.reference:
             caption += f" No targets: set metrics against the photos, paired metrics {NOT_APPLICABLE}."
         caption += " LPIPS: AlexNet v0.1; FD/KID-Lite0: EfficientNet-Lite0 features (not FID/KID)."
@@ -437,6 +440,7 @@ def evaluate(
     reference: str | Path | None = None,
     progress: bool = False,
     max_side: int | None = None,
+    task_options: dict[str, Any] | None = None,
 ) -> EvalReport:
     """Evaluate a task's cGAN and regression on a folder's validation split or on all of its images.
 
@@ -449,13 +453,16 @@ def evaluate(
     comparison PNG. ``split``: see :func:`resolve_split`; ``val_fraction`` defaults to the one the weights
     were trained with (else 0.1). ``reference``: a folder of real photos; ``data_dir`` then holds inputs
     without targets (each made into a condition by the task's ``prepare_input``, as ``predict`` does), and
-    ``limit`` also caps the photos.
+    ``limit`` also caps the photos. ``task_options``: options of the task to override for this evaluation
+    (on top of those the weights record), e.g. ``{"mask": "palette"}`` to score uncrop on one-side 50% masks.
     """
     start = time.perf_counter()
     if isinstance(task, str):
         from .plugins import load_plugins
 
         task = load_plugins().get(task)
+    task_options = dict(task_options or {})
+    task.configure(**task_options)  # an unknown name or a bad value fails here, before any weights load
     if samples < 1:
         raise ConfigError(f"samples must be at least 1, got {samples}")
     if limit is not None and limit < 1:
@@ -486,6 +493,8 @@ def evaluate(
     for name, translator in translators.items():
         if translator.model != name:
             raise WeightsError(f"{paths[name]} holds a {translator.model} model; pass it as --{translator.model}")
+        if task_options:
+            translator.task = translator.task.configure(**task_options)
     gan, reg = translators["cgan"], translators["regression"]
     size = gan.info.train_size if size is None else size
     lpips_metric, lite0, perceptual_note = _perceptual_networks(gan.device)
@@ -653,5 +662,5 @@ def evaluate(
         weights={name: str(path) for name, path in paths.items()}, models=models, swd_levels=swd_levels,
         fid_note=fid_note, split=split, source=source, seconds=timing, grid=grid_path,
         perceptual_note=perceptual_note, reference=str(reference) if reference is not None else None,
-        max_side=cap, scaled_down=scaled_down, swd_crop=swd_crop,
+        max_side=cap, scaled_down=scaled_down, swd_crop=swd_crop, task_options=task_options,
     )

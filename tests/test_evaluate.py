@@ -363,3 +363,37 @@ def test_a_plugin_dataset_that_needs_a_crop_size_is_refused_in_one_line(tiny_wei
     with pytest.raises(ConfigError, match="task 'uncrop' cannot read its data at native size.*--size N"):
         evaluate(TrainingCrops(), data, cgan=tiny_weights["cgan"], regression=tiny_weights["regression"], size=0,
                  split="all", device="cpu")
+
+
+def test_task_options_override_the_recorded_ones_for_one_evaluation(tiny_weights, monkeypatch):
+    # The weights record uncrop's mixed masks, which for these images' keys happen to be all one-side 50%
+    # (Palette's); mask=bands scores thin bands only: every band is at most a quarter of a side (8 of 32 px).
+    task = tiny_weights["task"]
+    masks, real = [], type(task).make_condition
+
+    def spy(self, x, generator):
+        y = real(self, x, generator)
+        masks.append(y[:, 3])
+        return y
+
+    monkeypatch.setattr(type(task), "make_condition", spy)
+    common = dict(cgan=tiny_weights["cgan"], regression=tiny_weights["regression"], samples=2, limit=3, device="cpu")
+    evaluate(task, **common)
+    assert all(float(m.mean()) == 0.5 for m in masks)
+    masks.clear()
+    report = evaluate(task, **common, task_options={"mask": "bands"})
+    assert len(masks) == 3 and all(m.any() and not m[8:24, 8:24].any() for m in torch.cat(masks))
+    assert report.task_options == {"mask": "bands"} and "Task options: mask=bands." in report.table()
+    assert task.options["mask"] == "mixed"  # the caller's task is not changed
+
+
+@pytest.mark.parametrize("option, message", [
+    ("colour=red", "task 'uncrop' has no option colour (options: band_max, band_min, mask)"),
+    ("mask=everything", "task_options.mask must be one of mixed, palette, bands"),
+    ("mask", "--task-option expects NAME=VALUE"),
+])
+def test_cli_eval_bad_task_option_is_one_line(tiny_weights, capsys, option, message):
+    code = main(["eval", "--task", "uncrop", "--cgan", str(tiny_weights["cgan"]), "--regression",
+                 str(tiny_weights["regression"]), "--device", "cpu", "--quiet", "--task-option", option])
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and message in lines[0]
