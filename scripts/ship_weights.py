@@ -132,6 +132,18 @@ def hand_drawn_section(photos: str, qmul: str) -> str:
     return "\n".join(lines)
 
 
+def mask_kind_section(data: str, limit: int, val_fraction: float) -> str:
+    """uncrop's card rows per mask kind: one-side 50% extensions (Palette's) and thin bands (LaMa-style) apart,
+    since the mixed table averages the hard case with the easy one (``eval --task-option mask=...``)."""
+    lines = ["By mask kind (the same validation images; the mixed table above draws either kind per image):", ""]
+    for kind, what in (("palette", "one side extended by 50%"), ("bands", "thin bands, 4-25% per side")):
+        report = evaluate("uncrop", data_dir=Path(data), weights_dir=ROOT / "weights", samples=8, limit=limit,
+                          val_fraction=val_fraction, split="val", task_options={"mask": kind})
+        lines += [f"{what} (`img2img eval --task uncrop --data {data} --limit {limit} --split val --task-option "
+                  f"mask={kind}`):", "", report.table(), ""]
+    return "\n".join(lines)
+
+
 def kept_notes(path: Path) -> str:
     """The hand-written part of an existing card (from SEEN_HEADING on), carried over when the numbers are
     rewritten: what someone saw in the grids is not regenerated, so it must not be lost."""
@@ -167,6 +179,8 @@ def main() -> None:
         card_path = ROOT / "weights" / f"{task}.md"
         notes = kept_notes(card_path)
         extra = hand_drawn_section(data, args.qmul) if task == "sketch2photo" else ""
+        if task == "uncrop":
+            extra = mask_kind_section(data, args.limit, shipped[0]["config"]["val_fraction"])
         card_path.write_text(card(task, shipped, report.table(), data, eval_command) + extra + notes)
         if not notes:
             print(f"{card_path}: add a '{SEEN_HEADING}' section saying what the sample grids show")
