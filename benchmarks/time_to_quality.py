@@ -186,7 +186,8 @@ def speedups(results: dict[str, Any], names: list[str], metric: str) -> dict[str
     out: dict[str, Any] = {"target": target, "reference_minutes": t_ref}
     for name in names[1:]:
         t = first_time(best_so_far(results[name]["points"], metric), target)
-        out[name] = {"minutes": t, "speedup": None if t is None else (t_ref / t if t else float("inf"))}
+        # A reference whose best is its untrained score (t_ref == 0) never improves: there is no speed-up to give.
+        out[name] = {"minutes": t, "speedup": None if t is None or not t_ref else (t_ref / t if t else float("inf"))}
     return out
 
 
@@ -208,11 +209,15 @@ def render(report: dict[str, Any], names: list[str]) -> str:
               f"value / time for the recipe to reach it):", ""]
     for metric in [m for m in metrics if m in report["speedup"]]:
         s = report["speedup"][metric]
+        if not s["reference_minutes"]:
+            lines.append(f"- {metric} (target {s['target']:.4g}): {names[0]} never improves on its untrained score; "
+                         "no speed-up to compute")
+            continue
         parts = []
         for name in names[1:]:
             t = s[name]["minutes"]
-            parts.append(f"{name} {s['reference_minutes']:.1f}/{t:.1f} min = {s[name]['speedup']:.2f}x" if t
-                         else f"{name} does not reach it in {report['minutes']:g} min")
+            parts.append(f"{name} does not reach it in {report['minutes']:g} min" if t is None else
+                         f"{name} {s['reference_minutes']:.1f}/{t:.1f} min = {s[name]['speedup']:.2f}x")
         lines.append(f"- {metric} (target {s['target']:.4g}): " + "; ".join(parts))
     return "\n".join(lines)
 

@@ -57,3 +57,14 @@ def test_sharpness_is_a_column_but_not_a_speedup():
 @pytest.mark.parametrize("values, expected", [([5, 7, 3, 4], [5, 5, 3, 3]), ([1], [1])])
 def test_best_so_far_never_rises(values, expected):
     assert [v for _, v in ttq.best_so_far(curve(values)["points"], "fd")] == expected
+
+
+def test_a_reference_that_never_improves_on_its_start_has_no_speedup():
+    # uncrop's swd: the untrained generator's fill scored best for the reference; "faster" reached it at minute 0.
+    results = {"ref": curve([100, 130, 120]), "other": curve([100, 60, 50])}
+    s = ttq.speedups(results, ["ref", "other"], "fd")
+    assert s["reference_minutes"] == 0 and s["other"] == {"minutes": 0.0, "speedup": None}
+    report = {"minutes": 6, "eval_every": 3, "threads": 1, "concurrent": True, "val_images": 8, "config": "c.json",
+              "recipes": {"ref": {}, "other": {}}, "curves": results, "speedup": {"fd": s}}
+    assert "- fd (target 100): ref never improves on its untrained score; no speed-up to compute" in ttq.render(
+        report, ["ref", "other"])
