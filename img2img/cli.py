@@ -299,13 +299,18 @@ def _parse_options(options: list[str], task: Any) -> dict[str, Any]:
     """``--option NAME=VALUE`` strings -> every control of the task, converted (checked before any weights load)."""
     from .task import resolve_controls
 
-    raw: dict[str, str] = {}
-    for item in options:
+    return resolve_controls(task, _name_values(options, "--option"))
+
+
+def _name_values(items: list[str], flag: str) -> dict[str, str]:
+    """Repeated ``flag NAME=VALUE`` strings -> {NAME: VALUE} (values as typed; a missing "=" is one line)."""
+    out: dict[str, str] = {}
+    for item in items:
         if "=" not in item:
-            raise ConfigError(f"--option expects NAME=VALUE, got '{item}'")
+            raise ConfigError(f"{flag} expects NAME=VALUE, got '{item}'")
         name, value = item.split("=", 1)
-        raw[name.strip()] = value
-    return resolve_controls(task, raw)
+        out[name.strip()] = value
+    return out
 
 
 # -- eval ------------------------------------------------------------------------------------------
@@ -323,12 +328,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.data is not None and not Path(args.data).is_dir():
         raise DataError(f"data folder not found: {args.data}")
     task = load_plugins().get(args.task)
-    task_options = {}
-    for item in args.task_option:
-        if "=" not in item:
-            raise ConfigError(f"--task-option expects NAME=VALUE, got '{item}'")
-        name, value = item.split("=", 1)
-        task_options[name.strip()] = parse_scalar(value)
+    task_options = {name: parse_scalar(value) for name, value in _name_values(args.task_option, "--task-option").items()}
     report = evaluate(task, args.data, args.weights_dir, cgan=args.cgan, regression=args.regression,
                       samples=args.samples, size=args.size, limit=args.limit or None, seed=args.seed,
                       device=args.device, fid_weights=args.fid_weights, grid=args.grid, split=args.split,

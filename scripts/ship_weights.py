@@ -178,9 +178,12 @@ def main() -> None:
         (ROOT / "weights" / f"{task}.json").write_text(report.to_json())
         card_path = ROOT / "weights" / f"{task}.md"
         notes = kept_notes(card_path)
-        extra = hand_drawn_section(data, args.qmul) if task == "sketch2photo" else ""
-        if task == "uncrop":
+        if task == "sketch2photo":
+            extra = hand_drawn_section(data, args.qmul)
+        elif task == "uncrop":
             extra = mask_kind_section(data, args.limit, shipped[0]["config"]["val_fraction"])
+        else:
+            extra = ""
         card_path.write_text(card(task, shipped, report.table(), data, eval_command) + extra + notes)
         if not notes:
             print(f"{card_path}: add a '{SEEN_HEADING}' section saying what the sample grids show")
