@@ -176,9 +176,12 @@ class DegradationConfig:
 
     @classmethod
     def for_severity(cls, severity: str) -> DegradationConfig:
-        """Preset for ``"light"``, ``"medium"`` (Real-ESRGAN defaults) or ``"heavy"``."""
+        """Preset for ``"clean"`` (no damage at all), ``"light"``, ``"medium"`` (Real-ESRGAN defaults) or ``"heavy"``."""
         if severity == "medium":
             return cls()
+        if severity == "clean":
+            # Every switch off: the identity, so a restorer can be measured (and trained) on undamaged photos.
+            return cls(blur=False, resize=False, noise=False, jpeg=False, second_order=False)
         if severity == "light":
             # A mild first-order chain: the kind of damage a single re-upload does.
             return cls(
@@ -215,7 +218,7 @@ class DegradationConfig:
                 ),
                 final_sinc_prob=0.9,
             )
-        raise ValueError(f"unknown severity {severity!r}; expected 'light', 'medium' or 'heavy'")
+        raise ValueError(f"unknown severity {severity!r}; expected 'clean', 'light', 'medium' or 'heavy'")
 
 
 # --------------------------------------------------------------------------- sampling

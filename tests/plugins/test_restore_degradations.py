@@ -147,6 +147,8 @@ def test_odd_sizes_and_batch_of_one(n: int, h: int, w: int) -> None:
 def test_severity_presets_and_errors() -> None:
     assert DegradationConfig.for_severity("medium") == DegradationConfig()
     assert not DegradationConfig.for_severity("light").second_order
+    x = _images()
+    assert torch.allclose(degrade(x, _gen(0), DegradationConfig.for_severity("clean")), x, atol=1e-6)
     with pytest.raises(ValueError):
         DegradationConfig.for_severity("extreme")
     with pytest.raises(ValueError):

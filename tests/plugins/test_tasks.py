@@ -87,6 +87,27 @@ def test_restore_condition_degrades_and_switches_turn_it_off(host):
     assert torch.allclose(off.make_condition(x, make_generator(0)), x, atol=1e-5)
 
 
+def test_restore_mixed_severity_leaves_some_photos_clean_and_damages_the_rest(host):
+    task = host.get("restore").configure(severity="mixed")
+    x = torch.rand(64, 3, 24, 24) * 2 - 1
+    y = task.make_condition(x, make_generator(0))
+    untouched = (y - x).abs().flatten(1).amax(1) == 0
+    # MIX: 15% clean; 64 draws land between 2 and 25 clean photos with overwhelming probability.
+    assert 2 <= int(untouched.sum()) <= 25 and (y[~untouched] - x[~untouched]).abs().mean() > 0.01
+    assert torch.equal(y, task.make_condition(x, make_generator(0)))  # seeded: the same damage every time
+    assert torch.equal(host.get("restore").configure(severity="clean").make_condition(x, make_generator(0)), x)
+
+
+def test_restore_severity_option_is_validated(host):
+    with pytest.raises(ConfigError, match="severity must be one of clean, light, medium, heavy, mixed"):
+        host.get("restore").configure(severity="extreme")
+    (control,) = [c for c in host.get("restore").app.controls if c.name == "severity"]
+    assert control.choices == ["light", "medium", "heavy"]  # the app's round trip damages; clean/mixed are for training
+    with pytest.raises(ConfigError, match="severity must be one of light, medium, heavy"):
+        host.get("restore").prepare_input(x := torch.zeros(1, 3, 8, 8), degrade_first=True, severity="mixed")
+    assert torch.equal(host.get("restore").prepare_input(x, severity="mixed"), x)  # no damage asked: untouched
+
+
 def test_restore_supplies_a_cgan_only_gradient_loss(host):
     (term,) = host.get("restore").loss_terms()
     assert term.name == "gradient" and term.models == ("cgan",)
