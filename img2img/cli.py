@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import traceback
@@ -148,7 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--force", action="store_true", help="overwrite an existing --out")
     export.set_defaults(func=cmd_export)
 
-    tasks = sub.add_parser("tasks", parents=[common], help="list registered tasks and broken plugins")
+    tasks = sub.add_parser("tasks", parents=[common], help="list registered tasks and broken plugins; "
+                           "with NAME, one task's options")
+    tasks.add_argument("name", nargs="?", metavar="NAME", help="show this task's options and their defaults")
     tasks.add_argument("--json", action="store_true", help="machine-readable output")
     tasks.set_defaults(func=cmd_tasks)
 
@@ -377,8 +380,12 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
     host = load_plugins()
     rows = [{"name": n, "description": i.task.description, "plugin": i.plugin, "version": i.version,
-             "input": i.task.app.input_kind, "status": "ok"} for n, i in sorted(host.tasks.items())]
+             "input": i.task.app.input_kind, "status": "ok", "options": dict(i.task.default_options),
+             "option_help": dict(i.task.option_help), "controls": [dataclasses.asdict(c) for c in i.task.app.controls]}
+            for n, i in sorted(host.tasks.items())]
     rows += [{"name": None, "plugin": b.plugin, "status": "broken", "error": b.error} for b in host.broken]
+    if args.name:
+        return _show_task(args.name, rows, args.json)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -393,6 +400,29 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     for row in rows:
         if row["status"] == "broken":
             print(f"BROKEN  {row['plugin']}: {row['error']}")
+    return 0
+
+
+def _show_task(name: str, rows: list[dict], as_json: bool) -> int:
+    row = next((r for r in rows if r["name"] == name), None)
+    if row is None:
+        known = ", ".join(r["name"] for r in rows if r["name"]) or "none"
+        raise ConfigError(f"unknown task '{name}' (registered: {known})")
+    if as_json:
+        print(json.dumps(row, indent=2))
+        return 0
+    print(f"{name}: {row['description']}\nplugin {row['plugin']} {row['version']}; app input: {row['input']}")
+    options = {k: (v if isinstance(v, str) else json.dumps(v), row["option_help"].get(k, "")) for k, v in row["options"].items()}
+    controls = {c["name"]: (str(c["default"]).lower() if isinstance(c["default"], bool) else str(c["default"]),
+                            c["label"] + (f" ({', '.join(map(str, c['choices']))})" if c["choices"] else
+                                          f" ({c['minimum']:g}-{c['maximum']:g})" if c["kind"] == "slider" else ""))
+                for c in row["controls"]}
+    for title, entries in (("options (train --set task_options.NAME=VALUE, eval --task-option NAME=VALUE)", options),
+                           ("controls (predict --option NAME=VALUE, the app's widgets)", controls)):
+        print(f"{title}:" + ("" if entries else " none"))
+        width = max((len(f"{k}={v}") for k, (v, _) in entries.items()), default=0)
+        for key, (value, text) in entries.items():
+            print(f"  {f'{key}={value}'.ljust(width)}  {text}".rstrip())
     return 0
 
 

@@ -191,3 +191,9 @@ def validate_task(task: Any, plugin: str) -> None:
         raise PluginError(f"{where}: task '{name}'.make_condition must accept (x, generator)")
     if not isinstance(task.defaults, dict) or not isinstance(task.default_options, dict):
         raise PluginError(f"{where}: task '{name}'.defaults and .default_options must be dicts")
+    helps = getattr(task, "option_help", {})
+    if not isinstance(helps, dict) or not all(isinstance(v, str) for v in helps.values()):
+        raise PluginError(f"{where}: task '{name}'.option_help must be a dict of option name -> one line of text")
+    if set(helps) - set(task.default_options):
+        raise PluginError(f"{where}: task '{name}'.option_help names options it does not have: "
+                          f"{', '.join(sorted(set(helps) - set(task.default_options)))}")

@@ -140,6 +140,7 @@ class $class_name(img2img.Task):
     out_channels = 3  # channels of the output image x
     paired = False  # self-supervised: make_condition builds y from x, so any photo folder is training data
     default_options = {"noise_max": 0.3}  # change with --set task_options.noise_max=0.5
+    option_help = {"noise_max": "strongest noise added in training, as a standard deviation in [0, 1]"}  # img2img tasks $task
     defaults: dict[str, Any] = {}  # TrainConfig overrides, e.g. {"generator.nz": 0}
     app = img2img.AppHints(
         input_kind="upload",

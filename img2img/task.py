@@ -174,6 +174,8 @@ class Task:
     # field saw only at the training scale).
     work_scale: ClassVar[float | None] = None
     default_options: ClassVar[dict[str, Any]] = {}  # task options (``--set task_options.NAME=...``)
+    # One line per option for ``img2img tasks NAME``: what it does and the values it takes.
+    option_help: ClassVar[dict[str, str]] = {}
     defaults: ClassVar[dict[str, Any]] = {}  # TrainConfig overrides, dotted keys: {"generator.nz": 0}
     app: ClassVar[AppHints] = AppHints()
 

@@ -98,6 +98,22 @@ def test_tasks_lists_uncrop(capsys):
     assert {"name": "uncrop", "plugin": "uncrop", "status": "ok"}.items() <= rows[[r["name"] for r in rows].index("uncrop")].items()
 
 
+def test_tasks_name_shows_options_and_controls(capsys):
+    code, out, _ = run(capsys, "tasks", "restore")
+    assert code == 0 and out.startswith("restore: Restore damaged photos")
+    lines = out.splitlines()
+    options, controls = lines.index(next(l for l in lines if l.startswith("options"))), lines.index(
+        next(l for l in lines if l.startswith("controls")))
+    assert any(l.split()[0] == "severity=medium" and "clean" in l and "mixed" in l for l in lines[options:controls])
+    assert any(l.split()[0] == "degrade_first=false" for l in lines[controls:])
+    code, out, _ = run(capsys, "tasks", "uncrop", "--json")
+    row = json.loads(out)
+    assert row["options"]["mask"] == "mixed" and set(row["option_help"]) <= set(row["options"])
+    assert [c["name"] for c in row["controls"]] == ["sides", "amount"]
+    code, _, err = run(capsys, "tasks", "uncorp")
+    assert_one_line_error(code, err, "unknown task 'uncorp'")
+
+
 @pytest.mark.parametrize(
     "argv, fragment",
     [

@@ -66,6 +66,10 @@ def test_a_good_plugin_registers():
          "paints (app.input_kind='paint') but has no app.palette"),
         (lambda register: register(type("P", (_Good,), {"name": "p", "app": img2img.AppHints(
             input_kind="paint", palette=[("wall", "blue")])})()), "entries must be (name, '#rrggbb')"),
+        (lambda register: register(type("H", (_Good,), {"name": "h", "option_help": {"speed": "how fast"}})()),
+         "option_help names options it does not have: speed"),
+        (lambda register: register(type("H", (_Good,), {"name": "h", "default_options": {"speed": 1},
+                                                       "option_help": {"speed": 3}})()), "option_help must be a dict"),
     ],
 )
 def test_broken_plugins_are_named_and_skipped(register_fn, message):

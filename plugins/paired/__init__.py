@@ -82,6 +82,12 @@ class PairedTask(img2img.Task):
     description = "Your own aligned pairs (A|B files or A/ + B/ folders): learns B from A or A from B, as pix2pix."
     paired = True
     default_options: dict[str, Any] = {"direction": "auto", "flip": True, "in_channels": 3, "out_channels": 3}
+    option_help = {
+        "direction": f"which side is the input: {', '.join(DIRECTIONS)} (auto reads it from the data when it can)",
+        "flip": "true/false: random horizontal flips in training (false for text, maps, anything with a left and right)",
+        "in_channels": "1 (grey) or 3 (RGB) input",
+        "out_channels": "1 (grey) or 3 (RGB) output",
+    }
 
     def validate_options(self) -> None:
         if self.options["direction"] not in DIRECTIONS:

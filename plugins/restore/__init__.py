@@ -40,6 +40,15 @@ class RestoreTask(img2img.Task):
     in_channels = 3
     out_channels = 3
     default_options = {"severity": "medium", **{s: True for s in SWITCHES}}
+    option_help = {
+        "severity": f"damage to train and evaluate on: {', '.join(SEVERITIES)} (clean: none; mixed: "
+                    + ", ".join(f"{share:.0%} {name}" for name, share in MIX.items()) + ", per image)",
+        "blur": "true/false: blur (Gaussian, generalised Gaussian, plateau and sinc kernels)",
+        "resize": "true/false: down- and up-scaling",
+        "noise": "true/false: Gaussian and Poisson noise",
+        "jpeg": "true/false: JPEG compression",
+        "second_order": "true/false: a second pass of all of it (medium and heavy)",
+    }
     app = AppHints(
         input_kind="upload",
         input_label="Damaged photo (or a clean one with 'degrade it first')",

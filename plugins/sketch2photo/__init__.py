@@ -155,6 +155,12 @@ class Sketch2PhotoTask(img2img.Task):
     in_channels = 1
     out_channels = 3
     default_options = {"layout": "auto", "direction": "auto", "sketch": "mixed", "sketch_style": "mixed"}
+    option_help = {
+        "layout": f"how --data is laid out: {', '.join(LAYOUTS)} (photos: any photo folder, sketches extracted)",
+        "direction": f"for A|B pairs, which side is the sketch: {', '.join(DIRECTIONS)}",
+        "sketch": f"sketch extraction from photos: {', '.join(METHODS)}",
+        "sketch_style": f"training sketches made to look drawn by a person: {', '.join(STYLES)}",
+    }
     app = AppHints(input_kind="sketch", input_label="Draw a shoe or a handbag (black on white)")
     # Paint at the training size and upscale: a 128 px model run on the app's 256 px canvas left the inside of
     # large hand-drawn outlines (bags, boots) white, since its receptive field covered only half the object.

@@ -84,6 +84,12 @@ class UncropTask(img2img.Task):
     in_channels = 4
     out_channels = 3
     default_options = {"mask": "mixed", "band_min": 0.04, "band_max": 0.25}
+    option_help = {
+        "mask": f"masks to train and evaluate on: {', '.join(MASK_KINDS)} (palette: one side extended by 50%; "
+                "bands: thin bands on one or more sides; mixed: either, per image)",
+        "band_min": "narrowest band, as a fraction of the side (0-0.5)",
+        "band_max": "widest band, as a fraction of the side (0-0.5)",
+    }
     # The fill needs context from across the picture, which the generator only learned to gather at the
     # training scale: above it the fills turn into streaks (seen by eye at 1.5x, a plaid at 3.75x). So the
     # generator paints at the training size and its fill is upscaled; the known pixels stay full-resolution.

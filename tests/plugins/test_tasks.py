@@ -185,3 +185,9 @@ def test_restore_examples_come_damaged(host):
         assert d.shape == c.shape and (d - c).abs().mean() > 0.02
         assert sharpness(d) < sharpness(c)  # blur and resizing take detail away; noise does not give it back
     assert all(torch.equal(a, b) for a, b in zip(damaged, task.examples()))  # the same damage every time
+
+
+@pytest.mark.parametrize("name", ["sketch2photo", "restore", "uncrop", "facades", "paired"])
+def test_every_builtin_option_is_explained(host, name):
+    task = host.get(name)
+    assert set(task.option_help) == set(task.default_options), "img2img tasks NAME shows one line per option"

@@ -42,6 +42,8 @@ class ColorizeTask(img2img.Task):
     out_channels = 3
     paired = False
     default_options = {"luma": "rec601", "luma_weight": 10.0}
+    option_help = {"luma": f"how grey is made from colour: {', '.join(LUMA)}",
+                   "luma_weight": "weight of the loss keeping the output's grey equal to the input (>= 0)"}
     app = img2img.AppHints(input_kind="upload", input_label="Black-and-white photo")
 
     def validate_options(self) -> None:
