@@ -18,6 +18,7 @@ from .errors import ConfigError
 
 NORMS = ("batch", "instance", "none")
 UPSAMPLES = ("transposed", "resize")
+CONTEXT_KINDS = ("dilated", "fourier")
 ADVERSARIAL_LOSSES = ("minimax", "nonsaturating", "lsgan", "hinge", "wgan-gp")
 PERCEPTUAL_NETS = ("alexnet", "vgg16")
 RECONSTRUCTIONS = ("all", "best_of_pair")
@@ -38,15 +39,18 @@ class GeneratorConfig:
     upsample: str = "transposed"  # or "resize" (nearest upsample + conv, no checkerboard)
     dropout: float = 0.5  # in the innermost decoder blocks, training only (z supplies the randomness)
     nz: int = 8  # latent size; 0 = deterministic generator
-    # Dilated residual blocks (dilations 1, 2, 4, 8, ...) on the encoder's features at 1/context_stride of the
-    # input, feeding both the deeper encoder and the skip: context from across the picture at a resolution the
-    # decoder still paints from (LaMa's lesson for fills). 0 = the plain pix2pix U-Net.
+    # Residual context blocks on the encoder's features at 1/context_stride of the input, feeding both the deeper
+    # encoder and the skip: context from across the picture at a resolution the decoder still paints from
+    # (LaMa's lesson for fills). 0 = the plain pix2pix U-Net. context_kind: "dilated" (3x3 convs, dilations
+    # 1, 2, 4, 8, ...) or "fourier" (LaMa's fast Fourier convolutions, models/fourier.py).
     context_blocks: int = 0
     context_stride: int = 8
+    context_kind: str = "dilated"
 
     def validate(self) -> None:
         _check_choice("generator.norm", self.norm, NORMS)
         _check_choice("generator.upsample", self.upsample, UPSAMPLES)
+        _check_choice("generator.context_kind", self.context_kind, CONTEXT_KINDS)
         _check_positive("generator.ngf", self.ngf)
         _check_positive("generator.max_mult", self.max_mult)
         if self.nz < 0:

@@ -29,10 +29,12 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.delenv("IMG2IMG_BACKEND", raising=False)
 
 
-def _weights(tmp_path: Path, host, model: str = "cgan", norm: str = "instance", context_blocks: int = 0) -> Path:
+def _weights(tmp_path: Path, host, model: str = "cgan", norm: str = "instance", context_blocks: int = 0,
+             context_kind: str = "dilated") -> Path:
     task = host.get("uncrop")
     cfg = GeneratorConfig(in_channels=task.in_channels, out_channels=task.out_channels, ngf=8, max_mult=4,
-                          nz=8 if model == "cgan" else 0, norm=norm, context_blocks=context_blocks)
+                          nz=8 if model == "cgan" else 0, norm=norm, context_blocks=context_blocks,
+                          context_kind=context_kind)
     torch.manual_seed(0)
     g = UNetGenerator(cfg, size=32)
     with torch.no_grad():  # move off the N(0, 0.02) init so the outputs are not all ~0
@@ -67,14 +69,22 @@ def test_export_matches_torch_at_two_non_square_sizes(tmp_path, host, model):
     assert max_abs_diff(g, path) < TOL
 
 
-def test_context_blocks_survive_saving_and_export(tmp_path, host):
+@pytest.mark.parametrize("kind", ["dilated", "fourier"])
+def test_context_blocks_survive_saving_and_export(tmp_path, host, kind):
     from img2img.weights import load_generator
 
-    weights = _weights(tmp_path, host, context_blocks=4)
+    weights = _weights(tmp_path, host, context_blocks=4, context_kind=kind)
     g, _ = load_generator(weights)
-    assert g.context is not None and len(g.context.blocks) == 4
+    assert g.context is not None and len(g.context.blocks) == 4 and g.config.context_kind == kind
     g, path = _export(weights, tmp_path / "g.onnx")
     assert max_abs_diff(g, path) < TOL
+    # The Fourier blocks build their DFT matrices from the map's size: one exported file serves every size.
+    runner = OnnxGenerator(path)
+    for height, width in ((40, 72), (96, 24)):
+        y, z = torch.rand(1, 4, height, width) * 2 - 1, torch.randn(1, 8)
+        with torch.inference_mode():
+            expected = g(y, z)
+        assert float((runner(y, z) - expected).abs().max()) < TOL
 
 
 def test_batch_norm_generator_exports_in_eval_mode(tmp_path, host):

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import NORMS, UPSAMPLES, GeneratorConfig
+from .fourier import FourierBlocks
 from .init import init_weights
 
 # pix2pix puts dropout in the three innermost decoder blocks.
@@ -198,8 +199,11 @@ class UNetGenerator(nn.Module):
         )
         # The encoder output of level L is at 1/2**(L+1) of the input; a context at the bottleneck would be 1x1.
         self.context_level = min(int(math.log2(cfg.context_stride)) - 1, depth - 2)
-        self.context = (ContextBlocks(widths[self.context_level], cfg.context_blocks, cfg.norm)
-                        if cfg.context_blocks and self.context_level >= 0 else None)
+        self.context = None
+        if cfg.context_blocks and self.context_level >= 0:
+            width = widths[self.context_level]
+            self.context = (FourierBlocks(width, cfg.context_blocks, lambda c: make_norm(cfg.norm, c))
+                            if cfg.context_kind == "fourier" else ContextBlocks(width, cfg.context_blocks, cfg.norm))
         # Decoder blocks run innermost first; each one above the bottleneck also sees the matching skip.
         decoder = []
         for level in reversed(range(depth)):
