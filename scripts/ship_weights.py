@@ -153,7 +153,7 @@ def _options_flags(options: dict) -> str:
 def option_rows_section(task: str, data: str, limit: int, val_fraction: float, size: int | None) -> str:
     """The card's tables per value of the task's option in OPTION_ROWS (``eval --task-option NAME=VALUE``)."""
     option, why, values = OPTION_ROWS[task]
-    lines = [f"By {option} (the same validation images; {why}):", ""]
+    lines = [f"By `{option}` (the same validation images; {why}):", ""]
     for value, what in values:
         report = evaluate(task, data_dir=Path(data), weights_dir=ROOT / "weights", samples=8, limit=limit,
                           val_fraction=val_fraction, split="val", size=size, task_options={option: value})
