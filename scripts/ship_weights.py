@@ -204,7 +204,8 @@ def main() -> None:
             extra = option_rows_section(task, data, args.limit, val_fraction, size)
         else:
             extra = ""
-        card_path.write_text(card(task, shipped, report.table(), data, eval_command) + extra + notes)
+        card_path.write_text(card(task, shipped, report.table(), data, eval_command) + ("\n" + extra if extra else "")
+                             + notes)
         if not notes:
             print(f"{card_path}: add a '{SEEN_HEADING}' section saying what the sample grids show")
         print(f"{task}: shipped {', '.join(s['file'] for s in shipped)}\n{report.table()}")
