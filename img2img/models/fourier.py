@@ -23,24 +23,29 @@ from torch import Tensor, nn
 def dft_matrices(n: int, like: Tensor) -> tuple[Tensor, Tensor]:
     """cos and sin of 2 pi k m / n for k, m < n, scaled by 1/sqrt(n): the orthonormal DFT is ``cos - i sin``."""
     k = torch.arange(n, device=like.device, dtype=torch.float32)
+    count = torch.ones_like(k).sum()  # n traced from the shape, so an exported graph takes any size
     # (k m) mod n keeps the angle below 2 pi, exact in float32 for any map size a U-Net sees.
-    phase = torch.remainder(torch.outer(k, k), torch.ones_like(k).sum()) * (2 * math.pi / torch.ones_like(k).sum())
-    scale = torch.ones_like(k).sum().rsqrt()  # traced from the shape, so an exported graph takes any size
-    return torch.cos(phase) * scale, torch.sin(phase) * scale
+    phase = torch.remainder(torch.outer(k, k), count) * (2 * math.pi / count)
+    return torch.cos(phase) * count.rsqrt(), torch.sin(phase) * count.rsqrt()
 
 
-def dft2(x: Tensor) -> tuple[Tensor, Tensor]:
+def dft_basis(x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """(cos_h, sin_h, cos_w, sin_w) for the last two axes of ``x``: built once, used by both transforms."""
+    return (*dft_matrices(x.shape[-2], x), *dft_matrices(x.shape[-1], x))
+
+
+def dft2(x: Tensor, basis: tuple[Tensor, ...] | None = None) -> tuple[Tensor, Tensor]:
     """Orthonormal 2-D DFT over the last two axes of a real tensor: (real, imaginary), equal to
     ``torch.fft.fft2(x, norm="ortho")``."""
-    (ch, sh), (cw, sw) = dft_matrices(x.shape[-2], x), dft_matrices(x.shape[-1], x)
+    ch, sh, cw, sw = basis if basis is not None else dft_basis(x)
     yr, yi = x @ cw, -(x @ sw)  # along W: x (cos - i sin)
     return ch @ yr + sh @ yi, ch @ yi - sh @ yr  # along H: (cos - i sin) y
 
 
-def idft2_real(fr: Tensor, fi: Tensor) -> Tensor:
+def idft2_real(fr: Tensor, fi: Tensor, basis: tuple[Tensor, ...] | None = None) -> Tensor:
     """The real part of the orthonormal inverse 2-D DFT of (fr + i fi): the inverse of :func:`dft2` for the
     spectrum of a real image, and a real image for any spectrum the layer makes."""
-    (ch, sh), (cw, sw) = dft_matrices(fr.shape[-2], fr), dft_matrices(fr.shape[-1], fr)
+    ch, sh, cw, sw = basis if basis is not None else dft_basis(fr)
     ur, ui = ch @ fr - sh @ fi, ch @ fi + sh @ fr  # along H: (cos + i sin) f
     return ur @ cw - ui @ sw  # real part along W
 
@@ -54,9 +59,10 @@ class FourierUnit(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         with torch.autocast(x.device.type, enabled=False):
-            fr, fi = dft2(x.float())
+            basis = dft_basis(x)
+            fr, fi = dft2(x.float(), basis)
             g = torch.relu(self.conv(torch.cat([fr, fi], dim=1)))
-            out = idft2_real(*g.chunk(2, dim=1))
+            out = idft2_real(*g.chunk(2, dim=1), basis)
         return out.to(x.dtype)
 
 
