@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="run folder (default runs/TASK-MODEL, numbered if taken)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     train.add_argument("--config", help="a .json or .toml config file")
+    train.add_argument("--init", metavar="WEIGHTS",
+                       help="fine-tune: start the generator from these .safetensors weights of the same task (their "
+                            "architecture is used; the discriminator starts fresh), e.g. weights/uncrop-cgan.safetensors")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override any config key, e.g. generator.ngf=32 or task_options.mask=bands")
     train.add_argument("--seed", type=int)
@@ -191,7 +194,7 @@ def cmd_train(args: argparse.Namespace) -> int:
              "steps": args.steps, "epochs": args.epochs, "seed": args.seed, "precision": args.precision,
              "device": args.device, "num_workers": args.num_workers, "threads": args.threads, "val_fraction": args.val_fraction,
              "sample_every": args.sample_every, "checkpoint_every": args.checkpoint_every,
-             "tensorboard": args.tensorboard}
+             "tensorboard": args.tensorboard, "init": args.init}
     apply_dict(cfg, {k: v for k, v in flags.items() if v is not None})
     if args.steps is not None:
         cfg.epochs = None

@@ -178,6 +178,9 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     task_options: dict[str, Any] = field(default_factory=dict)  # read by the task (mask kind, direction ...)
+    # Fine-tuning: an img2img generator .safetensors of the same task to start G from (img2img.weights.adopt_init:
+    # its architecture replaces `generator`; D, optimisers and schedule start fresh).
+    init: str | None = None
 
     def validate(self) -> None:
         _check_choice("model", self.model, MODELS)

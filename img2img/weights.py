@@ -134,6 +134,31 @@ def load_generator(
     return generator.to(device).eval(), info
 
 
+def adopt_init(cfg: Any) -> None:
+    """``cfg.init`` (a TrainConfig's): fine-tune from these weights. They fix the architecture, so their generator
+    config replaces ``cfg.generator``; the task must be the run's, and a regression baseline (no latent input)
+    cannot start from a cGAN generator. A cGAN may start from a baseline's weights (ESRGAN's recipe): nz is then 0."""
+    if not cfg.init:
+        return
+    info = read_info(Path(cfg.init))
+    if info.task != cfg.task:
+        raise WeightsError(f"init weights {cfg.init} hold a '{info.task}' model, not '{cfg.task}'")
+    nz = int(info.generator.get("nz") or 0)
+    if cfg.model == "regression" and nz:
+        raise WeightsError(f"init weights {cfg.init} are a cGAN generator (latent size {nz}); the regression "
+                           "baseline has no latent input: start it from a regression model's weights")
+    cfg.generator = generator_config_from_dict(info.generator)
+
+
+def load_init(generator: UNetGenerator, path: str | Path) -> None:
+    """Copy the weights in ``path`` into ``generator`` (built from the config :func:`adopt_init` adopted)."""
+    source, _ = load_generator(Path(path))
+    try:
+        generator.load_state_dict(source.state_dict())
+    except RuntimeError as exc:  # a --set generator.* after adopt_init, or channels the task changed
+        raise WeightsError(f"init weights {path} do not fit this run's generator ({str(exc).splitlines()[0]})") from exc
+
+
 def _check_path(path: Path) -> Path:
     path = Path(path)
     if not path.exists():

@@ -31,7 +31,7 @@ from ..losses import AdversarialLoss, best_of_pairs, extra_terms, resolve_recipe
 from ..models import UNetGenerator, build_discriminator, count_parameters, sample_latent
 from ..seeding import make_generator, stable_seed
 from ..task import Task, eval_inputs
-from ..weights import save_generator
+from ..weights import adopt_init, load_init, save_generator
 from . import checkpoint as ckpt
 from .distributed import NullLogger, init_from_env
 from .ema import EMA
@@ -55,7 +55,9 @@ class Trainer:
         self.out = Path(out_dir)
         self.progress = progress
         state = self._resume_state(cfg) if resume else None
-        if state is not None:
+        if state is None:
+            adopt_init(cfg)  # fine-tuning: the init weights fix the generator's architecture
+        else:
             cfg = _merge_resumed_config(TrainConfig.from_dict(state["config"]), cfg)
         resolve_recipe(cfg)  # "auto" priors -> what this run trains with, once (saved in config and checkpoints)
         self.cfg = cfg
@@ -83,6 +85,7 @@ class Trainer:
         gen_cfg = replace(cfg.generator, in_channels=self.task.in_channels, out_channels=self.task.out_channels,
                           depth=depth, nz=cfg.generator.nz if self.is_gan else 0)
         self.G = self.dist.sync_batchnorm(UNetGenerator(gen_cfg, size=cfg.size), self.device).to(self.device)
+        load_init(self.G, cfg.init) if cfg.init and state is None else None  # a resumed run has its own weights
         self.ema = EMA(self.G, cfg.optim.ema_decay)
         # G_ddp/D_ddp: the modules themselves, or their DDP wrappers under torchrun. Only the forward passes
         # whose gradients update that network go through the wrapper; self.G/self.D stay the plain modules
@@ -177,7 +180,8 @@ class Trainer:
     def summary(self) -> str:
         """One line describing the run: models, sizes, receptive field, precision, device."""
         g = self.G
-        parts = [f"{self.task.name}/{self.cfg.model}: G {count_parameters(g) / 1e6:.2f}M params (depth {g.depth}, nz {g.nz})"]
+        parts = [f"{self.task.name}/{self.cfg.model}: G {count_parameters(g) / 1e6:.2f}M params (depth {g.depth}, nz {g.nz}"
+                 + (f", from {self.cfg.init})" if self.cfg.init else ")")]
         if self.D is not None:
             parts.append(f"D {count_parameters(self.D) / 1e6:.2f}M trainable params ({self.D.describe()})")
             parts.append(f"L1 x {self.cfg.loss.l1_weight:g}, LPIPS x {self.cfg.loss.perceptual_weight:g}"
@@ -445,6 +449,7 @@ def _merge_resumed_config(saved: TrainConfig, requested: TrainConfig) -> TrainCo
     """Resume with the saved config; only run-length/logging keys may change. Anything else is an error,
     because silently training a different model on top of a checkpoint is never what the user wants."""
     saved_d, req_d = saved.to_dict(), requested.to_dict()
+    req_d["generator"] = saved_d["generator"] if req_d["init"] else req_d["generator"]  # adopted from init at the start
     for part, key, auto in (("loss", "perceptual_weight", None), ("discriminator", "kind", "auto")):  # auto: as resolved
         req_d[part][key] = saved_d[part][key] if req_d[part][key] == auto else req_d[part][key]  # at the run's start
     changed = [k for k in saved_d if k not in RESUMABLE_KEYS and saved_d[k] != req_d[k]]

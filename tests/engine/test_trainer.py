@@ -9,7 +9,7 @@ from conftest import tiny_config
 import img2img
 from img2img.engine.checkpoint import list_checkpoints, load_checkpoint
 from img2img.engine.trainer import Trainer
-from img2img.errors import ConfigError, TrainingDivergedError
+from img2img.errors import ConfigError, TrainingDivergedError, WeightsError
 from img2img.features import perceptual_available
 from img2img.models import sample_latent
 from img2img.seeding import make_generator
@@ -158,6 +158,32 @@ def test_resume_with_another_architecture_is_refused(uncrop, tmp_path):
     changed.generator.ngf = 16
     with pytest.raises(ConfigError, match="generator"):
         Trainer(changed, uncrop, tmp_path, resume=True, progress=False)
+
+
+def test_init_fine_tunes_from_weights_with_their_architecture(uncrop, tmp_path):
+    source = tiny_config(steps=2)
+    source.generator.ngf = 12  # not tiny_config's 8: the fine-tune run must take the weights' architecture
+    weights = Trainer(source, uncrop, tmp_path / "source", progress=False).fit()
+    tuned = Trainer(tiny_config(steps=4, init=str(weights)), uncrop, tmp_path / "tuned", progress=False)
+    assert tuned.G.config.ngf == 12 and tuned.cfg.generator.ngf == 12
+    start, _ = load_generator(weights)
+    assert all(torch.equal(a, b) for a, b in zip(tuned.G.state_dict().values(), start.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(tuned.ema.model.state_dict().values(), start.state_dict().values()))
+    tuned.fit(until=2)
+    # A resumed fine-tune continues from its own checkpoint (not from the init weights again), exactly.
+    resumed = Trainer(tiny_config(steps=4, init=str(weights)), uncrop, tmp_path / "tuned", resume=True, progress=False)
+    assert resumed.step == 2 and resumed.G.config.ngf == 12
+    assert all(torch.equal(a, b) for a, b in zip(resumed.G.state_dict().values(), tuned.G.state_dict().values()))
+
+
+def test_init_refuses_another_task_and_cgan_weights_for_the_baseline(uncrop, host, tmp_path):
+    weights = Trainer(tiny_config(steps=2), uncrop, tmp_path / "source", progress=False).fit()
+    with pytest.raises(WeightsError, match="not 'restore'"):
+        Trainer(tiny_config(task="restore", init=str(weights)), host.get("restore"), tmp_path / "a", progress=False)
+    with pytest.raises(WeightsError, match="no latent input"):
+        Trainer(tiny_config(model="regression", init=str(weights)), uncrop, tmp_path / "b", progress=False)
+    with pytest.raises(WeightsError, match="not found"):
+        Trainer(tiny_config(init=str(tmp_path / "missing.safetensors")), uncrop, tmp_path / "c", progress=False)
 
 
 def test_truncated_newest_checkpoint_falls_back_to_previous(uncrop, tmp_path):
