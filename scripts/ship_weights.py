@@ -27,7 +27,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 from img2img.config import data_folders  # noqa: E402
 from img2img.evaluate import evaluate  # noqa: E402
 from img2img.models import count_parameters  # noqa: E402
-from img2img.weights import load_generator, save_generator  # noqa: E402
+from img2img.weights import load_generator, read_info, save_generator  # noqa: E402
 from img2img_plugins.sketch2photo.human_sketches import human_sketch_pairs, link_pairs  # noqa: E402
 
 DATA_TERMS = {
@@ -76,6 +76,11 @@ def ship(task: str, model: str, runs: Path, last: bool = False) -> dict:
     generator, info = load_generator(source, expected_task=task)
     config = json.loads((run / "config.json").read_text())
     seconds = training_seconds(run / "log.jsonl")
+    # A fine-tuned run (`train --init`): its steps and time count from those weights, which may be the very file
+    # about to be replaced, so their step is read first.
+    init = config.get("init")
+    init_path = Path(init) if init and Path(init).is_absolute() else ROOT / str(init)
+    init_step = read_info(init_path).step if init and init_path.is_file() else None
     out = ROOT / "weights" / f"{task}-{model}.safetensors"
     save_generator(out, generator, task=task, model=model, train_size=info.train_size, step=info.step,
                    task_options=info.task_options, dtype=torch.float16,
@@ -83,7 +88,7 @@ def ship(task: str, model: str, runs: Path, last: bool = False) -> dict:
     return {"model": model, "file": out.name, "mb": out.stat().st_size / 2**20, "params": count_parameters(generator),
             "steps": info.step, "hours": seconds / 3600, "config": config,
             "picked": "best validation score" if source == best else "last step",
-            "run_steps": _last_step(run / "log.jsonl")}
+            "run_steps": _last_step(run / "log.jsonl"), "init": init, "init_step": init_step}
 
 
 def _last_step(log: Path) -> int:
@@ -105,6 +110,11 @@ def card(task: str, shipped: list[dict], table: str, data: str, eval_command: st
         lines.append(f"| {s['model']} | `{s['file']}` | {s['mb']:.1f} MB (fp16) | {s['params'] / 1e6:.2f} M "
                      f"| {s['steps']} / {s['run_steps']} of {s['config']['steps']} | {s['picked']} "
                      f"| {s['config']['batch_size']} | {s['hours']:.1f} h | {hardware()} |")
+    for s in shipped:
+        if s["init"]:
+            trained = f", trained {s['init_step']} steps" if s["init_step"] is not None else ""
+            lines += ["", f"The {s['model']} run is a fine-tune (`--init {s['init']}`: the weights in that file when "
+                      f"it started{trained}); its steps and wall time count from there."]
     gan, reg = shipped[0]["config"], shipped[1]["config"]
     differ = ", ".join(f"`{k}`" for k in sorted(set(gan) | set(reg)) if gan.get(k) != reg.get(k))
     lines += ["", f"Config of the cGAN run (the baseline's differs in {differ}; its generator has nz = 0):", "",

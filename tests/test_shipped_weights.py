@@ -66,3 +66,20 @@ def test_shipped_configs_are_valid_and_the_baseline_keeps_the_cgans_generator(cg
     gan, reg = (vars(configs[m].generator) | {"nz": None} for m in ("cgan", "regression"))
     assert gan == reg
     assert configs["cgan"].task == configs["regression"].task and configs["cgan"].data == configs["regression"].data
+
+
+def test_card_says_when_a_run_is_a_fine_tune():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("ship_weights", Path(__file__).parents[1] / "scripts" / "ship_weights.py")
+    ship_weights = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ship_weights)
+    config = {"val_fraction": 0.1, "steps": 2500, "batch_size": 4, "data": "DIR", "model": "cgan"}
+    row = {"file": "x.safetensors", "mb": 4.8, "params": 2.5e6, "steps": 2500, "run_steps": 2500, "hours": 0.7,
+           "picked": "last step", "config": config, "init": None, "init_step": None}
+    tuned = {**row, "model": "cgan", "init": "weights/x-cgan.safetensors", "init_step": 6000}
+    text = ship_weights.card("x", [tuned, {**row, "model": "regression", "config": {**config, "model": "regression"}}],
+                             "TABLE", "DIR", "img2img eval")
+    assert "The cgan run is a fine-tune (`--init weights/x-cgan.safetensors`" in text and "trained 6000 steps" in text
+    assert "regression run is a fine-tune" not in text
