@@ -58,7 +58,8 @@ def main() -> None:
     task = load_plugins().get("sketch2photo")
     for path in args.weights:
         gan = Translator(task, Path(path), device="cpu", backend="torch")
-        dataset = gan.task.build_dataset(Path(args.data), "val", gan.info.train_size, 0.1)
+        val_fraction = float(gan.info.extra.get("val_fraction", 0.1))  # the split the weights were trained with
+        dataset = gan.task.build_dataset(Path(args.data), "val", gan.info.train_size, val_fraction)
         count = min(args.limit, len(dataset))
         items = [dataset[i * len(dataset) // count] for i in range(count)]
         fractions = []

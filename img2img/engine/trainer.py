@@ -85,7 +85,8 @@ class Trainer:
         gen_cfg = replace(cfg.generator, in_channels=self.task.in_channels, out_channels=self.task.out_channels,
                           depth=depth, nz=cfg.generator.nz if self.is_gan else 0)
         self.G = self.dist.sync_batchnorm(UNetGenerator(gen_cfg, size=cfg.size), self.device).to(self.device)
-        load_init(self.G, cfg.init) if cfg.init and state is None else None  # a resumed run has its own weights
+        if cfg.init and state is None:  # a resumed run has its own weights in the checkpoint
+            load_init(self.G, cfg.init)
         self.ema = EMA(self.G, cfg.optim.ema_decay)
         # G_ddp/D_ddp: the modules themselves, or their DDP wrappers under torchrun. Only the forward passes
         # whose gradients update that network go through the wrapper; self.G/self.D stay the plain modules
@@ -449,7 +450,8 @@ def _merge_resumed_config(saved: TrainConfig, requested: TrainConfig) -> TrainCo
     """Resume with the saved config; only run-length/logging keys may change. Anything else is an error,
     because silently training a different model on top of a checkpoint is never what the user wants."""
     saved_d, req_d = saved.to_dict(), requested.to_dict()
-    req_d["generator"] = saved_d["generator"] if req_d["init"] else req_d["generator"]  # adopted from init at the start
+    if req_d["init"]:  # the generator was adopted from the init weights when the run started
+        req_d["generator"] = saved_d["generator"]
     for part, key, auto in (("loss", "perceptual_weight", None), ("discriminator", "kind", "auto")):  # auto: as resolved
         req_d[part][key] = saved_d[part][key] if req_d[part][key] == auto else req_d[part][key]  # at the run's start
     changed = [k for k in saved_d if k not in RESUMABLE_KEYS and saved_d[k] != req_d[k]]
