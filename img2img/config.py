@@ -46,6 +46,10 @@ class GeneratorConfig:
     context_blocks: int = 0
     context_stride: int = 8
     context_kind: str = "dilated"
+    # Per-pixel noise after each decoder block, a fixed function of z with a learned per-channel strength that
+    # starts at zero (StyleGAN's noise inputs, models/noise.py): texture in flat regions without a stride
+    # lattice. Needs nz > 0. A run may add it to --init weights that lack it: the function starts unchanged.
+    noise: bool = False
 
     def validate(self) -> None:
         _check_choice("generator.norm", self.norm, NORMS)
@@ -61,6 +65,8 @@ class GeneratorConfig:
             raise ConfigError(f"generator.dropout must be in [0, 1), got {self.dropout}")
         if self.context_blocks < 0:
             raise ConfigError(f"generator.context_blocks must be >= 0, got {self.context_blocks}")
+        if self.noise and self.nz == 0:
+            raise ConfigError("generator.noise needs a latent (generator.nz > 0): the noise is a function of z")
         if self.context_stride < 2 or self.context_stride & (self.context_stride - 1):
             raise ConfigError(f"generator.context_stride must be a power of two >= 2, got {self.context_stride}")
 

@@ -147,14 +147,24 @@ def adopt_init(cfg: Any) -> None:
     if cfg.model == "regression" and nz:
         raise WeightsError(f"init weights {cfg.init} are a cGAN generator (latent size {nz}); the regression "
                            "baseline has no latent input: start it from a regression model's weights")
-    cfg.generator = generator_config_from_dict(info.generator)
+    adopted = generator_config_from_dict(info.generator)
+    # Noise inputs start at zero strength, so adding them keeps the init's function: the one option a run adds.
+    if cfg.generator.noise and not adopted.noise:
+        if not nz:
+            raise WeightsError(f"init weights {cfg.init} have no latent input (nz 0): generator.noise needs one")
+        adopted.noise = True
+    cfg.generator = adopted
 
 
 def load_init(generator: UNetGenerator, path: str | Path) -> None:
     """Copy the weights in ``path`` into ``generator`` (built from the config :func:`adopt_init` adopted)."""
     source, _ = load_generator(Path(path))
     try:
-        generator.load_state_dict(source.state_dict())
+        missing, unexpected = generator.load_state_dict(source.state_dict(), strict=False)
+        # Only noise strengths the init lacks may stay as built (zero); anything else is a mismatch.
+        missing = [key for key in missing if not (key.startswith("noise.") and source.noise is None)]
+        if missing or unexpected:
+            raise RuntimeError(f"missing {missing}, unexpected {unexpected}")
     except RuntimeError as exc:  # a --set generator.* after adopt_init, or channels the task changed
         raise WeightsError(f"init weights {path} do not fit this run's generator ({str(exc).splitlines()[0]})") from exc
 

@@ -30,11 +30,11 @@ def _cache(tmp_path, monkeypatch):
 
 
 def _weights(tmp_path: Path, host, model: str = "cgan", norm: str = "instance", context_blocks: int = 0,
-             context_kind: str = "dilated") -> Path:
+             context_kind: str = "dilated", noise: bool = False) -> Path:
     task = host.get("uncrop")
     cfg = GeneratorConfig(in_channels=task.in_channels, out_channels=task.out_channels, ngf=8, max_mult=4,
                           nz=8 if model == "cgan" else 0, norm=norm, context_blocks=context_blocks,
-                          context_kind=context_kind)
+                          context_kind=context_kind, noise=noise)
     torch.manual_seed(0)
     g = UNetGenerator(cfg, size=32)
     with torch.no_grad():  # move off the N(0, 0.02) init so the outputs are not all ~0
@@ -85,6 +85,21 @@ def test_context_blocks_survive_saving_and_export(tmp_path, host, kind):
         with torch.inference_mode():
             expected = g(y, z)
         assert float((runner(y, z) - expected).abs().max()) < TOL
+
+
+def test_noise_inputs_survive_saving_and_export(tmp_path, host):
+    g, path = _export(_weights(tmp_path, host, noise=True), tmp_path / "g.onnx")
+    assert g.noise is not None and float(g.noise[0].strength.detach().abs().sum()) > 0
+    assert max_abs_diff(g, path) < TOL
+    # The noise fields are hashed from pixel positions in the graph: the exported file draws the same noise at
+    # every size, and a different z gives a different sample.
+    runner = OnnxGenerator(path)
+    y = torch.rand(1, 4, 40, 72) * 2 - 1
+    z1, z2 = torch.randn(1, 8), torch.randn(1, 8)
+    with torch.inference_mode():
+        expected = g(y, z1)
+        assert float((g(y, z2) - expected).abs().max()) > 10 * TOL
+    assert float((runner(y, z1) - expected).abs().max()) < TOL
 
 
 def test_batch_norm_generator_exports_in_eval_mode(tmp_path, host):

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from ..config import NORMS, UPSAMPLES, GeneratorConfig
 from .fourier import FourierBlocks
 from .init import init_weights
+from .noise import NoiseInjection
 
 # pix2pix puts dropout in the three innermost decoder blocks.
 _DROPOUT_BLOCKS = 3
@@ -222,6 +223,9 @@ class UNetGenerator(nn.Module):
                 )
             )
         self.decoder = nn.ModuleList(decoder)
+        # One noise input after every decoder block but the last (which paints RGB), named by its level.
+        self.noise = (nn.ModuleList(NoiseInjection(widths[level - 1], level) for level in reversed(range(1, depth)))
+                      if cfg.noise else None)
         init_weights(self)
 
     def forward(self, y: Tensor, z: Tensor | None = None) -> Tensor:
@@ -240,8 +244,10 @@ class UNetGenerator(nn.Module):
                 h = self.context(h)
             skips.append(h)
         h = skips.pop()
-        for block in self.decoder:
+        for index, block in enumerate(self.decoder):
             h = block(h)
+            if self.noise is not None and index < len(self.noise):
+                h = self.noise[index](h, latent)
             if skips:
                 h = torch.cat([h, skips.pop()], dim=1)
         return h

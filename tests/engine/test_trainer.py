@@ -176,6 +176,22 @@ def test_init_fine_tunes_from_weights_with_their_architecture(uncrop, tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(resumed.G.state_dict().values(), tuned.G.state_dict().values()))
 
 
+def test_init_may_add_noise_inputs_and_starts_as_the_same_function(uncrop, tmp_path):
+    weights = Trainer(tiny_config(steps=2), uncrop, tmp_path / "source", progress=False).fit()
+    cfg = tiny_config(steps=2, init=str(weights))
+    cfg.generator.noise = True
+    tuned = Trainer(cfg, uncrop, tmp_path / "tuned", progress=False)
+    assert tuned.G.config.noise and tuned.G.noise is not None
+    start, _ = load_generator(weights)
+    y, z = torch.rand(2, 4, 32, 32) * 2 - 1, torch.randn(2, 8)
+    with torch.no_grad():
+        assert torch.allclose(tuned.ema.model.eval()(y, z), start.eval()(y, z), atol=1e-6)
+    tuned.fit()
+    assert any(float(n.strength.abs().max()) > 0 for n in tuned.G.noise)  # the strengths learn
+    resumed = Trainer(tiny_config(steps=2, init=str(weights)), uncrop, tmp_path / "tuned", resume=True, progress=False)
+    assert resumed.G.noise is not None  # the run's own architecture, noise included
+
+
 def test_init_refuses_another_task_and_cgan_weights_for_the_baseline(uncrop, host, tmp_path):
     weights = Trainer(tiny_config(steps=2), uncrop, tmp_path / "source", progress=False).fit()
     with pytest.raises(WeightsError, match="not 'restore'"):
@@ -184,6 +200,11 @@ def test_init_refuses_another_task_and_cgan_weights_for_the_baseline(uncrop, hos
         Trainer(tiny_config(model="regression", init=str(weights)), uncrop, tmp_path / "b", progress=False)
     with pytest.raises(WeightsError, match="not found"):
         Trainer(tiny_config(init=str(tmp_path / "missing.safetensors")), uncrop, tmp_path / "c", progress=False)
+    baseline = Trainer(tiny_config(model="regression", steps=2), uncrop, tmp_path / "base", progress=False).fit()
+    cfg = tiny_config(init=str(baseline))
+    cfg.generator.noise = True
+    with pytest.raises(WeightsError, match="generator.noise needs one"):
+        Trainer(cfg, uncrop, tmp_path / "d", progress=False)
 
 
 def test_truncated_newest_checkpoint_falls_back_to_previous(uncrop, tmp_path):
