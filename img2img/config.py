@@ -46,9 +46,9 @@ class GeneratorConfig:
     context_blocks: int = 0
     context_stride: int = 8
     context_kind: str = "dilated"
-    # Per-pixel noise after each decoder block, a fixed function of z with a learned per-channel strength that
-    # starts at zero (StyleGAN's noise inputs, models/noise.py): texture in flat regions without a stride
-    # lattice. Needs nz > 0. A run may add it to --init weights that lack it: the function starts unchanged.
+    # Per-pixel noise after each decoder block, a fixed function of z with a learned per-channel strength
+    # (StyleGAN's noise inputs, models/noise.py): texture in flat regions without a stride lattice. Needs nz > 0.
+    # A run may add it to --init weights that lack it: their mean sample (z = 0, no noise) is unchanged.
     noise: bool = False
 
     def validate(self) -> None:

@@ -148,7 +148,7 @@ def adopt_init(cfg: Any) -> None:
         raise WeightsError(f"init weights {cfg.init} are a cGAN generator (latent size {nz}); the regression "
                            "baseline has no latent input: start it from a regression model's weights")
     adopted = generator_config_from_dict(info.generator)
-    # Noise inputs start at zero strength, so adding them keeps the init's function: the one option a run adds.
+    # Noise inputs are zero at z = 0, so adding them keeps the init's mean sample: the one option a run adds.
     if cfg.generator.noise and not adopted.noise:
         if not nz:
             raise WeightsError(f"init weights {cfg.init} have no latent input (nz 0): generator.noise needs one")
@@ -161,7 +161,7 @@ def load_init(generator: UNetGenerator, path: str | Path) -> None:
     source, _ = load_generator(Path(path))
     try:
         missing, unexpected = generator.load_state_dict(source.state_dict(), strict=False)
-        # Only noise strengths the init lacks may stay as built (zero); anything else is a mismatch.
+        # Only noise strengths the init lacks may stay as built; anything else is a mismatch.
         missing = [key for key in missing if not (key.startswith("noise.") and source.noise is None)]
         if missing or unexpected:
             raise RuntimeError(f"missing {missing}, unexpected {unexpected}")

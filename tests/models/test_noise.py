@@ -9,7 +9,7 @@ import torch
 from img2img.config import GeneratorConfig
 from img2img.errors import ConfigError
 from img2img.models import UNetGenerator
-from img2img.models.noise import hashed_field
+from img2img.models.noise import INITIAL_STRENGTH, hashed_field
 
 
 def _cfg(noise: bool, nz: int = 8) -> GeneratorConfig:
@@ -40,26 +40,32 @@ def test_hashed_field_is_a_pure_function_of_position_component_and_level() -> No
     assert abs(float(torch.corrcoef(torch.stack([big.flatten(), other.flatten()]))[0, 1])) < 0.05
 
 
-def test_noise_starts_as_the_identity_and_then_varies_per_pixel_with_z() -> None:
+def test_noise_leaves_the_mean_sample_alone_and_varies_other_samples_per_pixel() -> None:
     torch.manual_seed(0)
     plain = UNetGenerator(_cfg(False), size=32).eval()
     noisy = UNetGenerator(_cfg(True), size=32).eval()
     missing, unexpected = noisy.load_state_dict(plain.state_dict(), strict=False)
     assert not unexpected and missing and all(key.startswith("noise.") for key in missing)
     assert len(noisy.noise) == noisy.depth - 1  # after every decoder block but the RGB one
+    assert all(torch.all(n.strength == INITIAL_STRENGTH) for n in noisy.noise)
     y, z = torch.rand(2, 4, 32, 32) * 2 - 1, torch.randn(2, 8)
     with torch.no_grad():
-        assert torch.allclose(noisy(y, z), plain(y, z), atol=1e-6)  # zero strengths: the same function
-        for injection in noisy.noise:
-            injection.strength.fill_(0.5)
+        # z = 0 (the mean) has no noise: weights that gain noise inputs keep their mean sample exactly.
+        assert torch.equal(noisy(y, None), noisy(y, torch.zeros(2, 8)))
+        assert torch.allclose(noisy(y, None), plain(y, None), atol=1e-6)
         out = noisy(y, z)
         assert not torch.allclose(out, plain(y, z), atol=1e-3)
         assert torch.equal(noisy(y, z), out)  # a function of z: the same z is the same sample
-        assert torch.equal(noisy(y, None), noisy(y, torch.zeros(2, 8)))  # z = 0 (the mean) has no noise
+        for injection in noisy.noise:
+            injection.strength.zero_()
+        assert torch.allclose(noisy(y, z), plain(y, z), atol=1e-6)  # zero strengths: the plain network
         # On a flat condition the noise makes the output differ between neighbouring pixels.
+        for injection in noisy.noise:
+            injection.strength.fill_(INITIAL_STRENGTH)
         flat = torch.zeros(1, 4, 32, 32)
-        with_noise = noisy(flat, torch.randn(1, 8)) - plain(flat, torch.zeros(1, 8))
-        assert float(with_noise[..., 8:24, 8:24].std()) > 1e-3
+        zf = torch.randn(1, 8)
+        difference = noisy(flat, zf) - plain(flat, zf)
+        assert float(difference[..., 8:24, 8:24].std()) > 1e-3
 
 
 def test_noise_needs_a_latent() -> None:
