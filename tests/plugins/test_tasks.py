@@ -11,7 +11,7 @@ from img2img.errors import ConfigError, Img2ImgError
 from img2img.seeding import make_generator
 
 from img2img_plugins.sketch2photo import detect_direction, detect_layout, whiteness  # noqa: I001
-from img2img_plugins.uncrop import fill_psnr, outpaint_masks
+from img2img_plugins.uncrop import fill_lattice, fill_psnr, outpaint_masks
 
 
 # -- uncrop ----------------------------------------------------------------------------------------
@@ -68,7 +68,27 @@ def test_uncrop_fill_psnr_scores_only_the_generated_band(host):
     # Whole-image PSNR of the same output is far higher: the copied photo is error-free.
     whole = -10 * torch.log10(((grey_fill - real) / 2).pow(2).flatten(1).mean(dim=1))
     assert torch.all(whole > fill_psnr(grey_fill, real, y) + 3)
-    assert set(task.metrics()) == {"fill_psnr"}
+    assert set(task.metrics()) == {"fill_psnr", "fill_lattice"}
+
+
+def test_uncrop_fill_lattice_scores_spots_every_16_px_not_texture(host):
+    task = host.get("uncrop")
+    torch.manual_seed(0)
+    # A "photo" with smooth structure and fine random texture, its right half to be filled.
+    rows = torch.linspace(-1, 1, 128)
+    real = (0.5 * rows[None, None, :, None] * rows[None, None, None, :] + 0.2 * torch.randn(2, 1, 128, 128))
+    real = real.expand(2, 3, 128, 128).clamp(-1, 1)
+    y = task.configure(mask="palette").make_eval_condition(real, ["a", "b"])
+    assert torch.allclose(fill_lattice(real, real, y), torch.zeros(2), atol=1e-6)  # the photo itself: 0
+    texture = task.compose(0.2 * torch.randn(2, 3, 128, 128), y)  # other random texture: no excess period
+    assert float(fill_lattice(texture, real, y).abs().max()) < 0.1
+    # Round 3's failure: a lattice of spots with a period of 16 px over a flat fill.
+    spot = torch.zeros(16, 16)
+    spot[6:10, 6:10] = 0.6
+    lattice = task.compose(spot.repeat(8, 8).expand(2, 3, 128, 128) - 0.3, y)
+    assert float(fill_lattice(lattice, real, y).min()) > 0.5
+    blank = task.compose(torch.zeros_like(real), y)  # a flat fill has no detail to correlate: not a lattice
+    assert float(fill_lattice(blank, real, y).abs().max()) < 0.1
 
 
 def test_uncrop_options_are_validated(host):
