@@ -10,6 +10,9 @@ strength is zero (the noise has zero mean and nothing yet depends on it), so a s
 lr * sqrt(steps), which in a fine-tune of a few thousand steps stays near 0.002 and the noise goes unused
 (measured: uncrop and sketch2photo fine-tunes, 500 steps at lr 1e-4).
 
+Measured on uncrop (docs/performance.md "uncrop"): trained with noise from step 0 the lattice never forms; added
+to a model that has already learned it, the noise does not undo it in 2500 steps.
+
 The noise is a function of z, not a fresh draw: ``noise = sum_k z_k * field_k / sqrt(nz)`` over fixed unit-
 variance fields, one set per decoder level. So a seed still names one sample (in eval, the app and the CLI), the
 mean z = 0 is still the deterministic sample, and the fields come from an integer hash of (row, column,
