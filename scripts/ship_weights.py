@@ -44,7 +44,9 @@ def training_seconds(log: Path) -> float:
     return sum(b - a for a, b in zip(times, times[1:]) if 0 < b - a < 600)
 
 
-def hardware() -> str:
+def hardware(config: dict | None = None) -> str:
+    """This machine, as the card's hardware column says it (the runs are trained here); a run that set
+    ``threads`` says how many, otherwise the shipped-runs script's one thread per run."""
     cpu = platform.processor() or "cpu"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -53,7 +55,9 @@ def hardware() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, fp32, 1 thread per run"
+    threads = (config or {}).get("threads")
+    per_run = f"{threads} threads" if threads and threads > 1 else "1 thread per run"
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, fp32, {per_run}"
 
 
 def _data_metadata(data: str | list[str]) -> str:
@@ -84,7 +88,7 @@ def ship(task: str, model: str, runs: Path, last: bool = False) -> dict:
     out = ROOT / "weights" / f"{task}-{model}.safetensors"
     save_generator(out, generator, task=task, model=model, train_size=info.train_size, step=info.step,
                    task_options=info.task_options, dtype=torch.float16,
-                   extra={"data": _data_metadata(config["data"]), "val_fraction": str(config["val_fraction"]), "training_seconds": f"{seconds:.0f}", "hardware": hardware()})
+                   extra={"data": _data_metadata(config["data"]), "val_fraction": str(config["val_fraction"]), "training_seconds": f"{seconds:.0f}", "hardware": hardware(config)})
     return {"model": model, "file": out.name, "mb": out.stat().st_size / 2**20, "params": count_parameters(generator),
             "steps": info.step, "hours": seconds / 3600, "config": config,
             "picked": "best validation score" if source == best else "last step",
@@ -109,7 +113,7 @@ def card(task: str, shipped: list[dict], table: str, data: str, eval_command: st
     for s in shipped:
         lines.append(f"| {s['model']} | `{s['file']}` | {s['mb']:.1f} MB (fp16) | {s['params'] / 1e6:.2f} M "
                      f"| {s['steps']} / {s['run_steps']} of {s['config']['steps']} | {s['picked']} "
-                     f"| {s['config']['batch_size']} | {s['hours']:.1f} h | {hardware()} |")
+                     f"| {s['config']['batch_size']} | {s['hours']:.1f} h | {hardware(s['config'])} |")
     for s in shipped:
         if s["init"]:
             trained = f", trained {s['init_step']} steps" if s["init_step"] is not None else ""
