@@ -50,6 +50,11 @@ class GeneratorConfig:
     # (StyleGAN's noise inputs, models/noise.py): texture in flat regions without a stride lattice. Needs nz > 0.
     # A run may add it to --init weights that lack it: their mean sample (z = 0, no noise) is unchanged.
     noise: bool = False
+    # Global residual (DnCNN's, NAFNet's): output = condition + network, clipped to [-1, 1], the network's last
+    # layer starting at zero, so an untrained generator hands its input back. For tasks whose condition is the
+    # picture itself (restore): the U-Net's finest skip is at half resolution, so without it every output pixel
+    # is repainted from features and an undamaged photo comes back simplified. Needs in_channels >= out_channels.
+    residual: bool = False
 
     def validate(self) -> None:
         _check_choice("generator.norm", self.norm, NORMS)
@@ -65,6 +70,9 @@ class GeneratorConfig:
             raise ConfigError(f"generator.dropout must be in [0, 1), got {self.dropout}")
         if self.context_blocks < 0:
             raise ConfigError(f"generator.context_blocks must be >= 0, got {self.context_blocks}")
+        if self.residual and self.in_channels < self.out_channels:
+            raise ConfigError(f"generator.residual adds the condition to the output: it needs at least as many input "
+                              f"channels ({self.in_channels}) as output channels ({self.out_channels})")
         if self.noise and self.nz == 0:
             raise ConfigError("generator.noise needs a latent (generator.nz > 0): the noise is a function of z")
         if self.context_stride < 2 or self.context_stride & (self.context_stride - 1):

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import NORMS, UPSAMPLES, GeneratorConfig
+from ..errors import ConfigError
 from .fourier import FourierBlocks
 from .init import init_weights
 from .noise import NoiseInjection
@@ -72,10 +73,12 @@ class _EncoderBlock(nn.Module):
 
 
 class _DecoderBlock(nn.Module):
-    """ReLU -> x2 upsample -> norm -> dropout; the outermost block ends in tanh instead of norm."""
+    """ReLU -> x2 upsample -> norm -> dropout; the outermost block ends in tanh instead of norm (with a global
+    residual in nothing: its output is added to the condition)."""
 
     def __init__(
-        self, in_channels: int, out_channels: int, norm: str, upsample: str, dropout: float, outermost: bool
+        self, in_channels: int, out_channels: int, norm: str, upsample: str, dropout: float, outermost: bool,
+        tanh: bool = True,
     ):
         super().__init__()
         norm_layer = None if outermost else make_norm(norm, out_channels)
@@ -91,7 +94,7 @@ class _DecoderBlock(nn.Module):
             raise ValueError(f"unknown upsample '{upsample}' (choose from {', '.join(UPSAMPLES)})")
         layers: list[nn.Module] = [nn.ReLU(), up]
         if outermost:
-            layers.append(nn.Tanh())
+            layers += [nn.Tanh()] if tanh else []
         else:
             if norm_layer is not None:
                 layers.append(norm_layer)
@@ -220,6 +223,7 @@ class UNetGenerator(nn.Module):
                     cfg.upsample,
                     cfg.dropout if with_dropout else 0.0,
                     outermost=outermost,
+                    tanh=not cfg.residual,
                 )
             )
         self.decoder = nn.ModuleList(decoder)
@@ -227,6 +231,16 @@ class UNetGenerator(nn.Module):
         self.noise = (nn.ModuleList(NoiseInjection(widths[level - 1], level) for level in reversed(range(1, depth)))
                       if cfg.noise else None)
         init_weights(self)
+        if cfg.residual:
+            if cfg.in_channels < cfg.out_channels:
+                raise ConfigError(f"generator.residual adds the condition to the output: it needs at least as "
+                                  f"many input channels ({cfg.in_channels}) as output channels ({cfg.out_channels})")
+            last = [m for m in self.decoder[-1].modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
+            nn.init.zeros_(last.weight)  # starts as the identity: the condition handed back
+            if last.bias is not None:
+                nn.init.zeros_(last.bias)
+        self.residual = cfg.residual
+        self.out_channels = cfg.out_channels
 
     def forward(self, y: Tensor, z: Tensor | None = None) -> Tensor:
         height, width = y.shape[-2:]
@@ -237,7 +251,7 @@ class UNetGenerator(nn.Module):
     def run_padded(self, h: Tensor, latent: Tensor | None) -> Tensor:
         """The network proper, on an input whose H and W are multiples of ``self.multiple`` (the ONNX export
         pads without Python branches and then calls this)."""
-        skips = []
+        condition, skips = h, []
         for level, block in enumerate(self.encoder):
             h = block(h, latent)
             if self.context is not None and level == self.context_level:
@@ -250,6 +264,8 @@ class UNetGenerator(nn.Module):
                 h = self.noise[index](h, latent)
             if skips:
                 h = torch.cat([h, skips.pop()], dim=1)
+        if self.residual:
+            return (condition[:, : self.out_channels] + h).clamp(-1.0, 1.0)
         return h
 
     def _latent(self, y: Tensor, z: Tensor | None) -> Tensor | None:

@@ -244,3 +244,23 @@ def test_context_settings_are_checked() -> None:
             small_config(**bad).validate()
     # A U-Net too shallow for the stride puts its context one level above the bottleneck.
     assert UNetGenerator(small_config(context_blocks=2, context_stride=64), size=16).context_level == 2
+
+
+def test_residual_generator_starts_as_the_identity_and_stays_in_range() -> None:
+    from img2img.config import GeneratorConfig
+    from img2img.errors import ConfigError
+
+    cfg = GeneratorConfig(in_channels=3, out_channels=3, ngf=8, max_mult=4, nz=8, upsample="resize", residual=True,
+                          noise=True)
+    g = UNetGenerator(cfg, size=32).eval()
+    y = torch.rand(2, 3, 40, 56) * 2 - 1  # not a multiple of 2**depth: padded, then cropped back
+    with torch.no_grad():
+        assert torch.equal(g(y, torch.randn(2, 8)), y)  # untrained: hands the condition back, whatever z is
+        for p in g.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+        out = g(y, torch.randn(2, 8))
+    assert float((out - y).abs().mean()) > 1e-3 and out.min() >= -1 and out.max() <= 1
+    plain = UNetGenerator(GeneratorConfig(in_channels=3, out_channels=3, ngf=8, max_mult=4, nz=8), size=32)
+    assert not plain.residual and isinstance(list(plain.decoder[-1].body)[-1], torch.nn.Tanh)
+    with pytest.raises(ConfigError, match="generator.residual"):
+        GeneratorConfig(in_channels=1, out_channels=3, residual=True).validate()  # a sketch cannot be added to a photo
