@@ -264,3 +264,22 @@ def test_residual_generator_starts_as_the_identity_and_stays_in_range() -> None:
     assert not plain.residual and isinstance(list(plain.decoder[-1].body)[-1], torch.nn.Tanh)
     with pytest.raises(ConfigError, match="generator.residual"):
         GeneratorConfig(in_channels=1, out_channels=3, residual=True).validate()  # a sketch cannot be added to a photo
+
+
+def test_residual_generator_trains_under_auto_precision_on_both_cpu_kinds(cpu_bf16, tmp_path) -> None:
+    # Under bf16 autocast the correction comes out in bf16 and the condition is float32: the sum must stay float32
+    # and in range, and the zero-started last layer must learn.
+    from conftest import tiny_config
+
+    from img2img.engine.trainer import Trainer
+    from img2img.plugins import load_plugins
+
+    cfg = tiny_config(steps=2, precision="auto")
+    cfg.task = "restore"
+    cfg.generator.residual = True
+    trainer = Trainer(cfg, load_plugins().get("restore"), tmp_path, progress=False)
+    assert trainer.precision == ("bf16" if cpu_bf16 else "fp32")
+    last = [m for m in trainer.G.decoder[-1].modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
+    assert float(last.weight.detach().abs().sum()) == 0
+    trainer.fit()
+    assert float(last.weight.detach().abs().sum()) > 0 and torch.isfinite(last.weight.detach()).all()
