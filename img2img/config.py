@@ -56,6 +56,12 @@ class GeneratorConfig:
     # is repainted from features and an undamaged photo comes back simplified. Needs in_channels >= out_channels.
     residual: bool = False
 
+    def check_residual(self) -> None:
+        """The one rule of ``residual``, also checked by the generator once the task has set the channels."""
+        if self.residual and self.in_channels < self.out_channels:
+            raise ConfigError(f"generator.residual adds the condition to the output: it needs at least as many input "
+                              f"channels ({self.in_channels}) as output channels ({self.out_channels})")
+
     def validate(self) -> None:
         _check_choice("generator.norm", self.norm, NORMS)
         _check_choice("generator.upsample", self.upsample, UPSAMPLES)
@@ -70,9 +76,7 @@ class GeneratorConfig:
             raise ConfigError(f"generator.dropout must be in [0, 1), got {self.dropout}")
         if self.context_blocks < 0:
             raise ConfigError(f"generator.context_blocks must be >= 0, got {self.context_blocks}")
-        if self.residual and self.in_channels < self.out_channels:
-            raise ConfigError(f"generator.residual adds the condition to the output: it needs at least as many input "
-                              f"channels ({self.in_channels}) as output channels ({self.out_channels})")
+        self.check_residual()
         if self.noise and self.nz == 0:
             raise ConfigError("generator.noise needs a latent (generator.nz > 0): the noise is a function of z")
         if self.context_stride < 2 or self.context_stride & (self.context_stride - 1):

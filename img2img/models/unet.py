@@ -14,7 +14,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import NORMS, UPSAMPLES, GeneratorConfig
-from ..errors import ConfigError
 from .fourier import FourierBlocks
 from .init import init_weights
 from .noise import NoiseInjection
@@ -231,10 +230,8 @@ class UNetGenerator(nn.Module):
         self.noise = (nn.ModuleList(NoiseInjection(widths[level - 1], level) for level in reversed(range(1, depth)))
                       if cfg.noise else None)
         init_weights(self)
+        cfg.check_residual()
         if cfg.residual:
-            if cfg.in_channels < cfg.out_channels:
-                raise ConfigError(f"generator.residual adds the condition to the output: it needs at least as "
-                                  f"many input channels ({cfg.in_channels}) as output channels ({cfg.out_channels})")
             last = [m for m in self.decoder[-1].modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))][-1]
             nn.init.zeros_(last.weight)  # starts as the identity: the condition handed back
             if last.bias is not None:
