@@ -294,6 +294,13 @@ def _perceptual_networks(device: torch.device) -> tuple[Any, Any, str]:
         return None, None, str(exc)
 
 
+def spread(total: int, limit: int | None) -> list[int]:
+    """The indices of ``limit`` items (all when None) spread evenly over ``total`` of them, not the first ones: a
+    folder sorted by name may hold one kind of image first (edges2shoes_handbags has 1000 shoes, then 1000 bags)."""
+    count = total if limit is None else min(limit, total)
+    return [i * total // count for i in range(count)]
+
+
 def _image_files(folder: str | Path, flag: str, limit: int | None) -> list[Path]:
     """The images of a folder, ``limit`` of them spread over the sorted list."""
     if not Path(folder).is_dir():
@@ -301,8 +308,7 @@ def _image_files(folder: str | Path, flag: str, limit: int | None) -> list[Path]
     files = list_images(folder)
     if not files:
         raise DataError(f"{flag} {folder} has no images")
-    count = len(files) if limit is None else min(limit, len(files))
-    return [files[i * len(files) // count] for i in range(count)]
+    return [files[i] for i in spread(len(files), limit)]
 
 
 def _at_scale(task: Task, y: Tensor, size: int) -> Tensor:
@@ -324,8 +330,7 @@ def _reference_photos(task: Task, reference: str | Path, size: int, limit: int |
     _image_files(reference, "--reference", limit)  # one clear line for a missing or empty folder
     try:
         dataset = task.build_dataset(Path(reference), "all", size, 0.1)
-        count = len(dataset) if limit is None else min(limit, len(dataset))
-        return torch.stack([dataset[i * len(dataset) // count]["x"] for i in range(count)])
+        return torch.stack([dataset[i]["x"] for i in spread(len(dataset), limit)])
     except (ConfigError, DataError):
         return torch.stack([image for _, image in _load_square(_image_files(reference, "--reference", limit), size)])
 
@@ -509,12 +514,10 @@ def evaluate(
             if native:
                 raise _native_refused(gan.task, exc) from None
             raise
-        count = len(dataset) if limit is None else min(limit, len(dataset))
-        if count == 0:
+        if len(dataset) == 0:
             raise DataError(f"{source} has no images")
-        # A --limit takes files spread over the sorted list, not its head (a folder sorted by name may hold
-        # one kind of image first: edges2shoes_handbags has 1000 shoes, then 1000 bags).
-        chosen = [i * len(dataset) // count for i in range(count)]
+        chosen = spread(len(dataset), limit)
+        count = len(chosen)
         inputs: list[tuple[str, Tensor]] = []
         photos = None
     else:
@@ -611,7 +614,7 @@ def evaluate(
               for name in MODELS}
     # SWD compares sets of one size; without targets the two may differ: take as many, spread over each.
     n = min(len(all_reals), len(firsts["cgan"]))
-    evenly = lambda images: [images[i * len(images) // n] for i in range(n)]  # noqa: E731
+    evenly = lambda images: [images[i] for i in spread(len(images), n)]  # noqa: E731
     swd_crop = min(min(image.shape[-2:]) for image in [*all_reals, *(i for f in firsts.values() for i in f)]) \
         if native else None
     if swd_crop is not None and swd_crop < 16:

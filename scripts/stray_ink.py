@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
+from img2img.evaluate import spread  # noqa: E402
 from img2img.inference import Translator  # noqa: E402
 from img2img.models import sample_latent  # noqa: E402
 from img2img.plugins import load_plugins  # noqa: E402
@@ -60,8 +61,8 @@ def main() -> None:
         gan = Translator(task, Path(path), device="cpu", backend="torch")
         val_fraction = float(gan.info.extra.get("val_fraction", 0.1))  # the split the weights were trained with
         dataset = gan.task.build_dataset(Path(args.data), "val", gan.info.train_size, val_fraction)
-        count = min(args.limit, len(dataset))
-        items = [dataset[i * len(dataset) // count] for i in range(count)]
+        items = [dataset[i] for i in spread(len(dataset), args.limit)]
+        count = len(items)
         fractions = []
         for first in range(0, count, 16):
             batch = items[first : first + 16]
