@@ -15,7 +15,7 @@ from PIL import Image
 from conftest import tiny_config
 from img2img.cli import main
 from img2img.engine.trainer import Trainer
-from img2img.evaluate import COLUMNS, evaluate
+from img2img.evaluate import COLUMNS, evaluate, spread
 from img2img.features import INSTALL_COMMAND, perceptual_available
 
 PADDING = 2  # make_grid's default
@@ -397,3 +397,11 @@ def test_cli_eval_bad_task_option_is_one_line(tiny_weights, capsys, option, mess
                  str(tiny_weights["regression"]), "--device", "cpu", "--quiet", "--task-option", option])
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code == 2 and len(lines) == 1 and message in lines[0]
+
+
+def test_spread_takes_items_over_the_whole_list_not_its_head():
+    assert spread(10, 3) == [0, 3, 6]
+    assert spread(2000, 2) == [0, 1000]  # edges2shoes_handbags: one shoe, one bag
+    assert spread(5, None) == [0, 1, 2, 3, 4]
+    assert spread(3, 10) == [0, 1, 2]
+    assert spread(0, 4) == []
