@@ -173,6 +173,11 @@ class Task:
     # (right for pixel-level tasks such as restoration; wrong for fills that need context the receptive
     # field saw only at the training scale).
     work_scale: ClassVar[float | None] = None
+    # Training data: False (pix2pix) shrinks each photo to about the training size, then crops; True cuts the
+    # crops from the photo at its own scale (no resizing), so a pixel-level task learns detail and damage at
+    # the scale it meets them in use and in ``eval --size 0`` (restoration, like BasicSR/Real-ESRGAN). Applies
+    # to the default photo-folder dataset, validation included (a central crop at the photo's own scale).
+    native_crops: ClassVar[bool] = False
     default_options: ClassVar[dict[str, Any]] = {}  # task options (``--set task_options.NAME=...``)
     # One line per option for ``img2img tasks NAME``: what it does and the values it takes.
     option_help: ClassVar[dict[str, str]] = {}
@@ -211,7 +216,8 @@ class Task:
         train = split == "train"
         if data_dir is None:
             return ProceduralScenes(split=split, size=size, train=train)
-        return ImageFolderDataset(data_dir, split=split, size=size, val_fraction=val_fraction, train=train)
+        return ImageFolderDataset(data_dir, split=split, size=size, val_fraction=val_fraction, train=train,
+                                  rescale=not self.native_crops)
 
     def build_datasets(self, data_dirs: Sequence[Path], split: str, size: int, val_fraction: float = 0.1) -> Dataset:
         """The data of several folders as one dataset, for ``train --data A --data B``.

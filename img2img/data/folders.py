@@ -101,11 +101,12 @@ class FileDataset(Dataset):
 
     keys: list[str]
 
-    def __init__(self, root: str | os.PathLike[str], split: str, size: int, train: bool, flip: bool = True) -> None:
+    def __init__(self, root: str | os.PathLike[str], split: str, size: int, train: bool, flip: bool = True,
+                 rescale: bool = True) -> None:
         self.root = Path(root)
         self.split = split
         self.size = size
-        self.transform = PairedTransform(size, train, flip)
+        self.transform = PairedTransform(size, train, flip, rescale)
         self._unreadable: set[int] = set()
 
     def __len__(self) -> int:
@@ -134,8 +135,9 @@ class ImageFolderDataset(FileDataset):
         size: int = 128,
         val_fraction: float = 0.1,
         train: bool = True,
+        rescale: bool = True,
     ) -> None:
-        super().__init__(root, split, size, train)
+        super().__init__(root, split, size, train, rescale=rescale)
         self.files = list_split(self.root, split, val_fraction)
         self.keys = [relative_key(f, self.root) for f in self.files]
 

@@ -21,30 +21,34 @@ class PairedTransform:
     ratio and every tiny image yields exactly ``size x size``. Eval with ``size=0`` ("native size", for
     ``img2img eval --size 0``) leaves the geometry alone: each image keeps its own height and width.
 
+    ``rescale=False`` ("native crops", for pixel-level tasks such as restoration, like BasicSR's paired crops):
+    no resizing at all, the ``size x size`` crop (random in training, central in eval) is cut from the image at
+    its own scale, so the model meets detail and damage at the scale ``eval --size 0`` and users give it; an
+    image smaller than ``size`` is padded by reflection rather than scaled up.
+
     ``x`` and ``y`` must share height and width; their channel counts may differ (e.g. grey y).
     """
 
-    def __init__(self, size: int, train: bool, flip: bool = True) -> None:
+    def __init__(self, size: int, train: bool, flip: bool = True, rescale: bool = True) -> None:
         if size < 0 or (size == 0 and train):
             raise ValueError(f"size must be positive{'' if train else ' or 0 (native size)'}, got {size}")
         self.size = size
         self.train = train
         self.flip = flip
+        self.rescale = rescale
+        steps: list[A.BasicTransform] = []
         if train:
-            resize_to = max(size, int(round(size * JITTER_RATIO)))
-            steps: list[A.BasicTransform] = [
-                A.SmallestMaxSize(max_size=resize_to, interpolation=cv2.INTER_LINEAR, area_for_downscale="image"),
-                A.RandomCrop(height=size, width=size, pad_if_needed=True, border_mode=cv2.BORDER_REFLECT_101),
-            ]
+            if rescale:
+                resize_to = max(size, int(round(size * JITTER_RATIO)))
+                steps.append(A.SmallestMaxSize(max_size=resize_to, interpolation=cv2.INTER_LINEAR,
+                                               area_for_downscale="image"))
+            steps.append(A.RandomCrop(height=size, width=size, pad_if_needed=True, border_mode=cv2.BORDER_REFLECT_101))
             if flip:
                 steps.append(A.HorizontalFlip(p=0.5))
-        elif size == 0:
-            steps = []
-        else:
-            steps = [
-                A.SmallestMaxSize(max_size=size, interpolation=cv2.INTER_LINEAR, area_for_downscale="image"),
-                A.CenterCrop(height=size, width=size, pad_if_needed=True, border_mode=cv2.BORDER_REFLECT_101),
-            ]
+        elif size > 0:
+            if rescale:
+                steps.append(A.SmallestMaxSize(max_size=size, interpolation=cv2.INTER_LINEAR, area_for_downscale="image"))
+            steps.append(A.CenterCrop(height=size, width=size, pad_if_needed=True, border_mode=cv2.BORDER_REFLECT_101))
         # The "y" target is declared as an image so it gets the very same resize/crop/flip as x.
         self._compose = A.Compose(steps, additional_targets={"y": "image"}, seed=0)
 
@@ -68,7 +72,7 @@ class PairedTransform:
         return _to_tensor(out["image"]), _to_tensor(out["y"])
 
     def __repr__(self) -> str:
-        return f"PairedTransform(size={self.size}, train={self.train}, flip={self.flip})"
+        return f"PairedTransform(size={self.size}, train={self.train}, flip={self.flip}, rescale={self.rescale})"
 
 
 def _as_hwc_uint8(arr: np.ndarray, name: str) -> np.ndarray:

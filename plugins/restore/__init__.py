@@ -39,8 +39,10 @@ class RestoreTask(img2img.Task):
     description = "Restore damaged photos: blur, noise, low resolution and JPEG artifacts (Real-ESRGAN degradations)."
     in_channels = 3
     out_channels = 3
-    default_options = {"severity": "medium", **{s: True for s in SWITCHES}}
+    default_options = {"severity": "medium", "crops": "native", **{s: True for s in SWITCHES}}
     option_help = {
+        "crops": "native: training crops cut from each photo at its own scale, the scale eval --size 0 and "
+                 "users meet (default); rescaled: each photo first shrunk to about the training size (pix2pix)",
         "severity": f"damage to train and evaluate on: {', '.join(SEVERITIES)} (clean: none; mixed: "
                     + ", ".join(f"{share:.0%} {name}" for name, share in MIX.items()) + ", per image)",
         "blur": "true/false: blur (Gaussian, generalised Gaussian, plateau and sinc kernels)",
@@ -58,7 +60,13 @@ class RestoreTask(img2img.Task):
         ],
     )
 
+    @property  # type: ignore[override]
+    def native_crops(self) -> bool:
+        return self.options["crops"] == "native"
+
     def validate_options(self) -> None:
+        if self.options["crops"] not in ("native", "rescaled"):
+            raise ConfigError("restore: task_options.crops must be native or rescaled")
         if self.options["severity"] not in SEVERITIES:
             raise ConfigError(f"restore: task_options.severity must be one of {', '.join(SEVERITIES)}")
         for switch in SWITCHES:

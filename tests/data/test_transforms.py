@@ -82,3 +82,34 @@ def test_eval_at_size_zero_keeps_every_image_as_it_is() -> None:
 def test_training_at_native_size_and_negative_sizes_are_rejected(size: int, train: bool) -> None:
     with pytest.raises(ValueError, match="size must be positive"):
         PairedTransform(size, train=train)
+
+
+def _is_window_of(crop: torch.Tensor, image: np.ndarray) -> bool:
+    """Whether ``crop`` (CHW in [-1, 1]) is an unscaled window of ``image`` (HWC uint8), possibly mirrored."""
+    size = crop.shape[-1]
+    full = torch.from_numpy(image).permute(2, 0, 1).float() / 127.5 - 1
+    for candidate in (crop, crop.flip(-1)):
+        for top in range(full.shape[1] - size + 1):
+            for left in range(full.shape[2] - size + 1):
+                if torch.equal(full[:, top : top + size, left : left + size], candidate):
+                    return True
+    return False
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_native_crops_cut_the_image_at_its_own_scale(train: bool) -> None:
+    x = _noise(30, 45)
+    transform = PairedTransform(16, train=train, rescale=False)
+    for seed in range(4):
+        out, _ = transform(x, seed=seed)
+        assert out.shape == (3, 16, 16) and _is_window_of(out, x)
+    rescaled, _ = PairedTransform(16, train=train)(x, seed=0)
+    assert not _is_window_of(rescaled, x)  # the default shrinks the photo first (pix2pix)
+
+
+def test_native_crops_pad_an_image_smaller_than_the_crop() -> None:
+    x = _noise(10, 40)
+    out, _ = PairedTransform(16, train=True, rescale=False)(x, seed=2)
+    assert out.shape == (3, 16, 16)
+    pixels = {tuple(p) for p in (torch.from_numpy(x).reshape(-1, 3).float() / 127.5 - 1).tolist()}
+    assert all(tuple(p) in pixels for p in out.permute(1, 2, 0).reshape(-1, 3).tolist())  # reflected, not resampled
