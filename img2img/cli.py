@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- train ---------------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
-    from .config import TrainConfig, apply_dict, data_folders, load_config_file, set_dotted, set_value
+    from .config import apply_dict, data_folders, load_config_file, set_dotted, task_config
     from .engine.trainer import Trainer
     from .plugins import load_plugins
 
@@ -185,10 +185,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ConfigError("--task is required (see `img2img tasks`)")
     task = load_plugins().get(task_name)
 
-    cfg = TrainConfig(task=task_name)
-    for key, value in task.defaults.items():
-        set_value(cfg, key, value)
-    apply_dict(cfg, file_cfg)
+    cfg = task_config(task, file_cfg)
     data = args.data[0] if args.data and len(args.data) == 1 else args.data  # one folder stays a plain string
     flags = {"data": data, "model": args.model, "size": args.size, "batch_size": args.batch_size,
              "steps": args.steps, "epochs": args.epochs, "seed": args.seed, "precision": args.precision,

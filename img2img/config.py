@@ -292,6 +292,16 @@ def set_value(cfg: TrainConfig, key: str, value: Any) -> None:
     setattr(obj, last, _coerce(key, value, _field_type(obj, last)))
 
 
+def task_config(task: Any, file_cfg: dict[str, Any]) -> TrainConfig:
+    """The config of a run of ``task`` from a config file's dict: dataclass defaults < the task's ``defaults``
+    < the file (command-line flags and ``--set`` come on top of it)."""
+    cfg = TrainConfig(task=task.name)
+    for key, value in task.defaults.items():
+        set_value(cfg, key, value)
+    apply_dict(cfg, file_cfg)
+    return cfg
+
+
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Read a ``.json`` or ``.toml`` config file into a nested dict."""
     path = Path(path)

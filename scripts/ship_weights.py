@@ -1,10 +1,11 @@
 """Copy trained generators into weights/ as fp16 .safetensors and write their model cards.
 
-    .venv/bin/python scripts/ship_weights.py sketch2photo [restore uncrop facades] [--runs ../runs]
+    .venv/bin/python scripts/ship_weights.py sketch2photo [restore uncrop facades] [--runs ../runs] [--keep MODEL]
 
 For each task it takes ``RUNS/TASK-cgan`` and ``RUNS/TASK-regression`` (trained with
-``scripts/train_shipped.sh``), writes ``weights/TASK-{cgan,regression}.safetensors`` and
-``weights/TASK.md`` (facts read from the runs + ``img2img eval`` on the validation split of the real data).
+``scripts/train_shipped.sh``; ``--keep MODEL`` leaves that model's file and card row as they are and needs no
+run for it), writes ``weights/TASK-{cgan,regression}.safetensors`` and ``weights/TASK.md`` (facts read from
+the runs + ``img2img eval`` on the validation split of the real data).
 No image derived from the datasets is written into the repository: the card holds numbers only.
 """
 
@@ -24,9 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-from img2img.config import data_folders  # noqa: E402
+from img2img.config import data_folders, load_config_file, task_config  # noqa: E402
+from img2img.engine.precision import resolve_precision  # noqa: E402
 from img2img.evaluate import evaluate  # noqa: E402
 from img2img.models import count_parameters  # noqa: E402
+from img2img.plugins import load_plugins  # noqa: E402
 from img2img.weights import load_generator, read_info, save_generator  # noqa: E402
 from img2img_plugins.sketch2photo.human_sketches import human_sketch_pairs, link_pairs  # noqa: E402
 
@@ -46,7 +49,8 @@ def training_seconds(log: Path) -> float:
 
 def hardware(config: dict | None = None) -> str:
     """This machine, as the card's hardware column says it (the runs are trained here); a run that set
-    ``threads`` says how many, otherwise the shipped-runs script's one thread per run."""
+    ``threads`` says how many, otherwise the shipped-runs script's one thread per run; the precision is the
+    run's, resolved here (``auto``: bf16 on a CPU with native bf16, else fp32)."""
     cpu = platform.processor() or "cpu"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -57,7 +61,8 @@ def hardware(config: dict | None = None) -> str:
         pass
     threads = (config or {}).get("threads")
     per_run = f"{threads} threads" if threads and threads > 1 else "1 thread per run"
-    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, fp32, {per_run}"
+    precision = resolve_precision(str((config or {}).get("precision", "auto")), torch.device("cpu"))
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {precision}, {per_run}"
 
 
 def _data_metadata(data: str | list[str]) -> str:
@@ -95,6 +100,22 @@ def ship(task: str, model: str, runs: Path, last: bool = False) -> dict:
             "run_steps": _last_step(run / "log.jsonl"), "init": init, "init_step": init_step}
 
 
+def kept(task: str, model: str) -> dict:
+    """A model not retrained this time (``--keep MODEL``): its weights file stays as it is and its row of the
+    table is carried over from the existing card; its config is its recipe (weights/configs/TASK-MODEL.json)
+    resolved as ``img2img train --config`` resolves it, for the card's "differs in" line."""
+    weights, card_path = ROOT / "weights" / f"{task}-{model}.safetensors", ROOT / "weights" / f"{task}.md"
+    prefix = f"| {model} | `{weights.name}` |"
+    rows = [line for line in card_path.read_text(encoding="utf-8").splitlines() if line.startswith(prefix)] \
+        if card_path.is_file() else []
+    if not weights.is_file() or not rows:
+        raise SystemExit(f"--keep {model}: needs {weights} and its row in {card_path}")
+    task_plugin = load_plugins().get(task)
+    cfg = task_config(task_plugin, load_config_file(ROOT / "weights" / "configs" / f"{task}-{model}.json"))
+    config = cfg.to_dict() | {"task_options": task_plugin.configure(**cfg.task_options).options}
+    return {"model": model, "row": rows[0], "config": config, "init": None}
+
+
 def _last_step(log: Path) -> int:
     lines = log.read_text().splitlines()
     return int(json.loads(lines[-1])["step"]) if lines else 0
@@ -111,6 +132,9 @@ def card(task: str, shipped: list[dict], table: str, data: str, eval_command: st
              "| model | file | size | parameters | steps (shipped / run) | picked by | batch | wall time | hardware |",
              "|---|---|---|---|---|---|---|---|---|"]
     for s in shipped:
+        if "row" in s:  # kept from the existing card (--keep)
+            lines.append(s["row"])
+            continue
         lines.append(f"| {s['model']} | `{s['file']}` | {s['mb']:.1f} MB (fp16) | {s['params'] / 1e6:.2f} M "
                      f"| {s['steps']} / {s['run_steps']} of {s['config']['steps']} | {s['picked']} "
                      f"| {s['config']['batch_size']} | {s['hours']:.1f} h | {hardware(s['config'])} |")
@@ -193,11 +217,14 @@ def main() -> None:
     parser.add_argument("--runs", default=str(ROOT.parent / "runs"))
     parser.add_argument("--limit", type=int, default=200, help="validation images to evaluate")
     parser.add_argument("--last", action="store_true", help="ship each run's final weights, not its best")
+    parser.add_argument("--keep", choices=("cgan", "regression"), action="append", default=[],
+                        help="leave this model's shipped weights and card row as they are (no run needed for it)")
     parser.add_argument("--qmul", default=str(ROOT.parent / "shared" / "data" / "qmul_sketches"),
                         help="sketch2photo: hand-drawn sketches; the card gets a table on their held-out part")
     args = parser.parse_args()
     for task in args.tasks:
-        shipped = [ship(task, model, Path(args.runs), args.last) for model in ("cgan", "regression")]
+        shipped = [kept(task, model) if model in args.keep else ship(task, model, Path(args.runs), args.last)
+                   for model in ("cgan", "regression")]
         # With several training folders the table is on the first one's validation split (sketch2photo: the
         # edges2shoes pairs, the data the shipped numbers have always been measured on).
         data = data_folders(shipped[0]["config"]["data"])[0]
@@ -222,7 +249,7 @@ def main() -> None:
                              + notes)
         if not notes:
             print(f"{card_path}: add a '{SEEN_HEADING}' section saying what the sample grids show")
-        print(f"{task}: shipped {', '.join(s['file'] for s in shipped)}\n{report.table()}")
+        print(f"{task}: shipped {', '.join(s['file'] for s in shipped if 'file' in s)}\n{report.table()}")
 
 
 if __name__ == "__main__":

@@ -70,12 +70,7 @@ def test_shipped_configs_are_valid_and_the_baseline_keeps_the_cgans_generator(cg
 
 
 def test_card_says_when_a_run_is_a_fine_tune():
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location("ship_weights", Path(__file__).parents[1] / "scripts" / "ship_weights.py")
-    ship_weights = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ship_weights)
+    ship_weights = _ship_weights_module()
     config = {"val_fraction": 0.1, "steps": 2500, "batch_size": 4, "data": "DIR", "model": "cgan"}
     row = {"file": "x.safetensors", "mb": 4.8, "params": 2.5e6, "steps": 2500, "run_steps": 2500, "hours": 0.7,
            "picked": "last step", "config": config, "init": None, "init_step": None}
@@ -84,3 +79,34 @@ def test_card_says_when_a_run_is_a_fine_tune():
                              "TABLE", "DIR", "img2img eval")
     assert "The cgan run is a fine-tune (`--init weights/x-cgan.safetensors`" in text and "trained 6000 steps" in text
     assert "regression run is a fine-tune" not in text
+
+
+def _ship_weights_module():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("ship_weights", Path(__file__).parents[1] / "scripts" / "ship_weights.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_kept_model_keeps_its_card_row_and_gets_its_recipe_config():
+    ship_weights = _ship_weights_module()
+    card = (ship_weights.ROOT / "weights" / "uncrop.md").read_text(encoding="utf-8")
+    kept = ship_weights.kept("uncrop", "regression")
+    assert kept["row"].startswith("| regression | `uncrop-regression.safetensors` |") and kept["row"] in card
+    assert kept["config"]["model"] == "regression" and kept["config"]["task_options"]["mask"] == "mixed"
+    config = {"val_fraction": 0.1, "steps": 2500, "batch_size": 4, "data": "DIR", "model": "cgan"}
+    row = {"model": "cgan", "file": "x.safetensors", "mb": 4.8, "params": 2.5e6, "steps": 2500, "run_steps": 2500,
+           "hours": 0.7, "picked": "last step", "config": config, "init": None, "init_step": None}
+    assert kept["row"] in ship_weights.card("uncrop", [row, kept], "TABLE", "DIR", "img2img eval")
+
+
+def test_the_card_hardware_says_the_precision_the_run_trained_in(monkeypatch):
+    ship_weights = _ship_weights_module()
+    assert ", fp32, " in ship_weights.hardware({"precision": "fp32"})
+    monkeypatch.setenv("IMG2IMG_CPU_BF16", "1")
+    assert ", bf16, 2 threads" in ship_weights.hardware({"precision": "auto", "threads": 2})
+    monkeypatch.setenv("IMG2IMG_CPU_BF16", "0")
+    assert ", fp32, 1 thread per run" in ship_weights.hardware({"precision": "auto"})
