@@ -39,10 +39,10 @@ class RestoreTask(img2img.Task):
     description = "Restore damaged photos: blur, noise, low resolution and JPEG artifacts (Real-ESRGAN degradations)."
     in_channels = 3
     out_channels = 3
-    default_options = {"severity": "medium", "crops": "native", **{s: True for s in SWITCHES}}
+    default_options = {"severity": "medium", "crops": "rescaled", **{s: True for s in SWITCHES}}
     option_help = {
-        "crops": "native: training crops cut from each photo at its own scale, the scale eval --size 0 and "
-                 "users meet (default); rescaled: each photo first shrunk to about the training size (pix2pix)",
+        "crops": "rescaled: each training photo first shrunk to about the training size, then cropped (pix2pix; "
+                 "default); native: crops cut from each photo at its own scale, the scale eval --size 0 meets",
         "severity": f"damage to train and evaluate on: {', '.join(SEVERITIES)} (clean: none; mixed: "
                     + ", ".join(f"{share:.0%} {name}" for name, share in MIX.items()) + ", per image)",
         "blur": "true/false: blur (Gaussian, generalised Gaussian, plateau and sinc kernels)",

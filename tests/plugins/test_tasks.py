@@ -128,16 +128,16 @@ def test_restore_severity_option_is_validated(host):
     assert torch.equal(host.get("restore").prepare_input(x, severity="mixed"), x)  # no damage asked: untouched
 
 
-def test_restore_trains_on_crops_at_the_photos_own_scale_unless_told(host, tmp_path):
+def test_restore_trains_on_crops_at_the_photos_own_scale_when_told(host, tmp_path):
     # A 96 x 64 photo, 16 px crops: native crops are unscaled windows of it (the flat 8 px tiles stay 8 px);
     # the pix2pix way shrinks the whole photo to about 18 px first, so a crop spans most of it.
     tiles = torch.arange(12 * 8).reshape(8, 12).repeat_interleave(8, 0).repeat_interleave(8, 1) % 251
     Image.fromarray(tiles.to(torch.uint8).unsqueeze(-1).expand(-1, -1, 3).numpy()).save(tmp_path / "photo.png")
-    assert host.get("restore").options["crops"] == "native"
+    assert host.get("restore").options["crops"] == "rescaled"
     for split in ("train", "val"):
-        native = host.get("restore").build_dataset(tmp_path, split, 16, val_fraction=0.0 if split == "train" else 1.0)
-        rescaled = host.get("restore").configure(crops="rescaled").build_dataset(
+        native = host.get("restore").configure(crops="native").build_dataset(
             tmp_path, split, 16, val_fraction=0.0 if split == "train" else 1.0)
+        rescaled = host.get("restore").build_dataset(tmp_path, split, 16, val_fraction=0.0 if split == "train" else 1.0)
         distinct = lambda dataset: len(torch.unique(dataset[(0, 3)]["x"][0]))  # noqa: E731
         assert distinct(native) <= 9  # at most 3 x 3 tiles of 8 px in a 16 px window
         assert distinct(rescaled) > 20
