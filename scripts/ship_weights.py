@@ -238,13 +238,13 @@ def main() -> None:
         report.weights = {name: Path(path).resolve().relative_to(ROOT).as_posix() for name, path in report.weights.items()}
         (ROOT / "weights" / f"{task}.json").write_text(report.to_json())
         card_path = ROOT / "weights" / f"{task}.md"
-        notes = kept_notes(card_path)
         if task == "sketch2photo":
             extra = hand_drawn_section(data, args.qmul)
         elif task in OPTION_ROWS:
             extra = option_rows_section(task, data, args.limit, val_fraction, size)
         else:
             extra = ""
+        notes = kept_notes(card_path)  # read last: the evals take minutes, and the notes may be edited meanwhile
         card_path.write_text(card(task, shipped, report.table(), data, eval_command) + ("\n" + extra if extra else "")
                              + notes)
         if not notes:
