@@ -163,8 +163,10 @@ class OptimConfig:
 class TrainConfig:
     task: str = "uncrop"
     model: str = "cgan"  # cgan | regression (same generator, MSE only: the E[x|y] baseline)
-    # None: the task's embedded default dataset; several folders are used together (see data_folders)
-    data: str | list[str] | None = None
+    # None: the task's embedded default dataset; several folders are used together (see data_folders). A list
+    # entry may be {"path": DIR, "weight": W}: DIR's training split is drawn W times as often per epoch as a
+    # folder of weight 1 (data_entries), instead of listing DIR W times.
+    data: str | list[Any] | None = None  # list items: str | {"path": str, "weight": float}, checked in validate
     size: int = 128
     batch_size: int = 4
     steps: int = 2000
@@ -223,6 +225,7 @@ class TrainConfig:
             raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if isinstance(self.data, list) and not self.data:
             raise ConfigError("data must name at least one folder (leave it out for the embedded dataset)")
+        data_entries(self.data)  # raises ConfigError on a malformed entry
         self.generator.validate()
         self.discriminator.validate()
         self.loss.validate()
@@ -397,11 +400,28 @@ def _coerce(key: str, value: Any, typ: Any) -> Any:
     return value
 
 
-def data_folders(data: str | list[str] | None) -> list[str]:
+def data_folders(data: str | list[str | dict[str, Any]] | None) -> list[str]:
     """The training folders a config's ``data`` names: ``[]`` for the embedded dataset, else one or more."""
+    return [path for path, _ in data_entries(data)]
+
+
+def data_entries(data: str | list[str | dict[str, Any]] | None) -> list[tuple[str, float]]:
+    """``(folder, weight)`` for each entry of a config's ``data``: a plain path weighs 1, ``{"path": DIR,
+    "weight": W}`` weighs W (> 0). A malformed entry raises ConfigError naming it."""
     if data is None:
         return []
-    return [data] if isinstance(data, str) else list(data)
+    entries = []
+    for i, entry in enumerate([data] if isinstance(data, str) else data):
+        if isinstance(entry, str):
+            entries.append((entry, 1.0))
+            continue
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or set(entry) - {"path", "weight"}:
+            raise ConfigError(f"data[{i}] must be a folder path or {{\"path\": DIR, \"weight\": W}}, got {entry!r}")
+        weight = entry.get("weight", 1.0)
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight < float("inf"):
+            raise ConfigError(f"data[{i}].weight must be a number > 0, got {weight!r}")
+        entries.append((entry["path"], float(weight)))
+    return entries
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

@@ -219,19 +219,24 @@ class Task:
         return ImageFolderDataset(data_dir, split=split, size=size, val_fraction=val_fraction, train=train,
                                   rescale=not self.native_crops)
 
-    def build_datasets(self, data_dirs: Sequence[Path], split: str, size: int, val_fraction: float = 0.1) -> Dataset:
+    def build_datasets(self, data_dirs: Sequence[Path], split: str, size: int, val_fraction: float = 0.1,
+                       weights: Sequence[float] | None = None) -> Dataset:
         """The data of several folders as one dataset, for ``train --data A --data B``.
 
         Each folder is read by :meth:`build_dataset` with its own train/val split (by file name, the same
         ``val_fraction``), so evaluating one of them later finds the images training left out of it. The
         default concatenates them and refuses folders that yield different kinds of examples (pairs and
-        photos); a task that can mix them overrides this. No folders: the embedded dataset.
+        photos); a task that can mix them overrides this. No folders: the embedded dataset. ``weights`` (one
+        per folder, from ``{"path", "weight"}`` data entries; the trainer passes it only when one is not 1)
+        makes the training split of a folder drawn that many times as often; validation splits ignore it.
         """
-        from .data.folders import ConcatItems
+        from .data.folders import ConcatItems, Reweighted
 
         if not data_dirs:
             return self.build_dataset(None, split, size, val_fraction)
         parts = [self.build_dataset(Path(d), split, size, val_fraction) for d in data_dirs]
+        if weights is not None and split == "train":
+            parts = [part if w == 1 else Reweighted(part, w) for part, w in zip(parts, weights, strict=True)]
         if len(parts) == 1:
             return parts[0]
         return ConcatItems(parts, [str(d) for d in data_dirs])

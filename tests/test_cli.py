@@ -302,7 +302,14 @@ def test_config_file_data_may_be_a_list_or_a_string(tmp_path, capsys):
         out = tmp_path / f"r{len(data)}"
         assert run(capsys, "train", "--config", str(tmp_path / "c.json"), "--out", str(out), *TINY)[0] == 0
         assert json.loads((out / "config.json").read_text())["data"] == data
-    for bad, fragment in (([], "data must name at least one folder"), ([str(a), 3], "data[1] must be a string")):
+    weighted = [{"path": str(a), "weight": 2.5}, str(b)]
+    (tmp_path / "c.json").write_text(json.dumps({"task": "uncrop", "steps": 1, "data": weighted}))
+    assert run(capsys, "train", "--config", str(tmp_path / "c.json"), "--out", str(tmp_path / "rw"), *TINY)[0] == 0
+    assert json.loads((tmp_path / "rw" / "config.json").read_text())["data"] == weighted
+    for bad, fragment in (([], "data must name at least one folder"), ([str(a), 3], "data[1] must be a folder path"),
+                          ([{"path": str(a), "weight": 0}], "data[0].weight must be a number > 0"),
+                          ([{"path": str(a), "wieght": 2}], "data[0] must be a folder path or"),
+                          ([{"path": str(tmp_path / "gone"), "weight": 2}], "data folder not found")):
         (tmp_path / "c.json").write_text(json.dumps({"task": "uncrop", "data": bad}))
         code, _, err = run(capsys, "train", "--config", str(tmp_path / "c.json"), "--out", str(tmp_path / "x"), *TINY)
         assert_one_line_error(code, err, fragment)

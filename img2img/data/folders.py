@@ -11,7 +11,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from ..errors import ConfigError, DataError, UnreadableImageError
-from ..seeding import unit_interval
+from ..seeding import stable_seed, unit_interval
 from .io import list_images, load_image, warn_unreadable
 from .transforms import PairedTransform
 
@@ -167,6 +167,32 @@ class ConcatItems(Dataset):
         part = bisect.bisect_right(self.offsets, index) - 1
         local = index - self.offsets[part]
         return self.parts[part][local if seed is None else (local, seed)]
+
+
+class Reweighted(Dataset):
+    """A dataset drawn ``weight`` times as often per pass: ``round(weight * n)`` items, the first
+    ``floor(weight) * n`` of them ``floor(weight)`` whole passes over it, the rest files picked by the item's seed
+    (with replacement; by index without a seed). So weight 3 is the folder listed three times, 0.5 about half of
+    its files per epoch, and every item is still a pure function of ``(index, seed)`` (exact ``--resume``)."""
+
+    def __init__(self, base: Dataset, weight: float) -> None:
+        if not weight > 0:
+            raise ValueError(f"weight must be > 0, got {weight}")
+        self.base = base
+        self.n = len(base)
+        self.whole = int(weight) * self.n
+        self.length = max(1, round(weight * self.n)) if self.n else 0
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, item: int | tuple[int, int]) -> dict[str, object]:
+        index, seed = parse_item(item, len(self))
+        if index < self.whole or seed is None:
+            local = index % self.n
+        else:
+            local = stable_seed(seed, "reweighted") % self.n
+        return self.base[local if seed is None else (local, seed)]
 
 
 class MappedItems(Dataset):

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from ..config import TrainConfig, data_folders
+from ..config import TrainConfig, data_entries, data_folders
 from ..data.io import make_grid, save_image
 from ..errors import ConfigError, DataError, TrainingDivergedError
 from ..losses import AdversarialLoss, best_of_pairs, extra_terms, resolve_recipe, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
@@ -71,8 +71,12 @@ class Trainer:
         torch.manual_seed(cfg.seed)
 
         # -- data ------------------------------------------------------------------------------
-        folders = [Path(d) for d in data_folders(cfg.data)]
-        self.train_set = self.task.build_datasets(folders, "train", cfg.size, cfg.val_fraction)
+        entries = data_entries(cfg.data)
+        folders = [Path(d) for d, _ in entries]
+        weights = [w for _, w in entries]
+        # Weights go to build_datasets only when one differs from 1: a plugin's override may predate them.
+        extra = {"weights": weights} if any(w != 1 for w in weights) else {}
+        self.train_set = self.task.build_datasets(folders, "train", cfg.size, cfg.val_fraction, **extra)
         if len(self.train_set) == 0:
             raise DataError(f"the training split of {cfg.data or 'the embedded dataset'} is empty")
         self.preview_set = self._preview_dataset(folders)

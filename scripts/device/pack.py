@@ -137,9 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.config:
         parser.error("--config is required (or --restore)")
     config = json.loads(Path(args.config).read_text())
-    data = config.get("data") or []
-    data = [data] if isinstance(data, str) else data
-    missing = [d for d in data if not (ROOT / d).is_dir()]
+    from img2img.config import data_entries
+
+    data = data_entries(config.get("data"))  # [(folder, weight)]; weights travel into job.json
+    missing = [d for d, _ in data if not (ROOT / d).is_dir()]
     if missing:
         print(f"pack: data folder not found: {missing[0]}", file=sys.stderr)
         return 2
@@ -148,9 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     wheels(DEV / "whl")
     feature_weights(DEV / "site")
     job = {"config": args.config, "data": [], "init": None, "set": args.set}
-    for i, folder in enumerate(data):
+    for i, (folder, weight) in enumerate(data):
         n = shrink_folder(ROOT / folder, DEV / "data" / str(i), args.side)
-        job["data"].append(f".dev/data/{i}")
+        job["data"].append({"path": f".dev/data/{i}", "weight": weight})
         print(f"{folder}: {n} images at {args.side} px -> .dev/data/{i}")
     if args.init:
         shutil.copy(args.init, DEV / "init.safetensors")

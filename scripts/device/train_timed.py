@@ -36,8 +36,8 @@ def command(out: str, steps: int, precision: str, every: int) -> list[str]:
     cmd = [PY, "-m", "img2img", "train", "--config", JOB["config"], "--batch-size", str(BATCH), "--steps", str(steps),
            "--precision", precision, "--device", DEVICE, "--num-workers", WORKERS, "--checkpoint-every", str(every),
            "--sample-every", str(every * 4), "--set", "log_every=50", "--out", out, "--quiet"]
-    for folder in JOB["data"]:
-        cmd += ["--data", folder]
+    if JOB["data"]:  # the shrunk copies, with the config's folder weights
+        cmd += ["--set", "data=" + json.dumps(JOB["data"])]
     if JOB["init"]:
         cmd += ["--init", JOB["init"]]
     for override in JOB["set"]:

@@ -136,6 +136,57 @@ def test_concat_items_passes_seeds_through_and_keeps_each_folders_split(tmp_path
         both[len(both)]
 
 
+def test_reweighted_draws_a_folder_weight_times_per_pass(tmp_path: Path) -> None:
+    from collections import Counter
+
+    from img2img.data.folders import Reweighted
+    from img2img.engine.stream import ResumableSampler
+
+    _folder(tmp_path / "a", 10)
+    base = ImageFolderDataset(tmp_path / "a", split="all", size=8, train=True)
+    keys = base.keys
+    three = Reweighted(base, 3)  # = the folder listed three times
+    assert len(three) == 30
+    assert [three[i]["key"] for i in range(30)] == keys * 3
+    assert torch.equal(three[(17, 4)]["x"], base[(7, 4)]["x"])  # a whole pass: same file, same seed, same crop
+    half = Reweighted(base, 2.5)
+    assert len(half) == 25
+    # the fractional part: files chosen by each position's seed, deterministic, spread over the folder
+    stream = ResumableSampler(len(half), seed=0)
+    items = [next(it) for it in [iter(stream)] for _ in range(25 * 40)]
+    counts = Counter(half[item]["key"] for item in items)
+    assert set(counts) == set(keys)
+    assert all(80 <= c <= 120 for c in counts.values()), counts  # 2.5 draws per file per pass, 40 passes
+    assert all(half[item]["key"] == half[item]["key"] for item in items[:20])
+    assert len(Reweighted(base, 0.04)) == 1  # never empty
+    with pytest.raises(IndexError):
+        half[25]
+    with pytest.raises(ValueError):
+        Reweighted(base, 0)
+
+
+def test_weighted_data_entries_reach_the_training_split_only(tmp_path: Path) -> None:
+    from img2img.config import ConfigError as Err
+    from img2img.config import data_entries, data_folders
+    from img2img_plugins.uncrop import UncropTask
+
+    _folder(tmp_path / "a", 12)
+    _folder(tmp_path / "b", 9)
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    data = [{"path": a, "weight": 3}, b]
+    assert data_entries(data) == [(a, 3.0), (b, 1.0)] and data_folders(data) == [a, b]
+    assert data_entries(a) == [(a, 1.0)] and data_entries(None) == []
+    with pytest.raises(Err, match="weight must be a number > 0"):
+        data_entries([{"path": a, "weight": True}])
+    task = UncropTask()
+    folders = [Path(a), Path(b)]
+    plain = task.build_datasets(folders, "train", 8, 0.25)
+    weighted = task.build_datasets(folders, "train", 8, 0.25, weights=[3, 1])
+    n_a = len(task.build_dataset(Path(a), "train", 8, 0.25))
+    assert len(weighted) == len(plain) + 2 * n_a
+    assert len(task.build_datasets(folders, "val", 8, 0.25, weights=[3, 1])) == len(task.build_datasets(folders, "val", 8, 0.25))
+
+
 def test_concat_items_refuses_folders_of_different_kinds(tmp_path: Path) -> None:
     from img2img.data.folders import ConcatItems
 
