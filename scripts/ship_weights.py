@@ -41,9 +41,11 @@ DATA_TERMS = {
 }
 
 
-def training_seconds(log: Path) -> float:
-    """Sum of the gaps between consecutive log records, ignoring pauses longer than 10 minutes (resumes)."""
-    times = [json.loads(line)["time"] for line in log.read_text().splitlines() if line.strip()]
+def training_seconds(log: Path, until_step: int | None = None) -> float:
+    """Sum of the gaps between consecutive log records, ignoring pauses longer than 10 minutes (resumes); with
+    ``until_step``, only the records up to that step (the time it took to reach a picked checkpoint)."""
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    times = [r["time"] for r in records if until_step is None or r["step"] <= until_step]
     return sum(b - a for a, b in zip(times, times[1:]) if 0 < b - a < 600)
 
 
@@ -76,15 +78,21 @@ def _data_metadata(data: str | list[str]) -> str:
 EVAL_SIZE = {"restore": 0}
 
 
-def ship(task: str, model: str, runs: Path, last: bool = False) -> dict:
+def ship(task: str, model: str, runs: Path, last: bool = False, pick: Path | None = None) -> dict:
     """Copy one run's generator into weights/: its ``best`` file (best validation score) unless ``last`` or the
-    run has none, else the final one."""
+    run has none, else the final one; or ``pick``, a copy of the run's weights file taken at an earlier
+    checkpoint and chosen by ``img2img eval`` (the card says its step and that eval chose it)."""
     run = runs / f"{task}-{model}"
     best = run / f"{task}-{model}-best.safetensors"
-    source = best if best.is_file() and not last else run / f"{task}-{model}.safetensors"
+    source = pick or (best if best.is_file() and not last else run / f"{task}-{model}.safetensors")
     generator, info = load_generator(source, expected_task=task)
     config = json.loads((run / "config.json").read_text())
-    seconds = training_seconds(run / "log.jsonl")
+    run_steps = _last_step(run / "log.jsonl")
+    if pick and (info.model != model or not 0 < info.step <= run_steps):
+        raise SystemExit(f"--pick {model}={pick}: a {info.model} at step {info.step}, not a checkpoint of {run} "
+                         f"(steps 1-{run_steps})")
+    seconds = training_seconds(run / "log.jsonl", info.step if pick else None)
+    picked = f"step {info.step}, by eval" if pick else "best validation score" if source == best else "last step"
     # A fine-tuned run (`train --init`): its steps and time count from those weights, which may be the very file
     # about to be replaced, so their step is read first.
     init = config.get("init")
@@ -96,8 +104,7 @@ def ship(task: str, model: str, runs: Path, last: bool = False) -> dict:
                    extra={"data": _data_metadata(config["data"]), "val_fraction": str(config["val_fraction"]), "training_seconds": f"{seconds:.0f}", "hardware": hardware(config)})
     return {"model": model, "file": out.name, "mb": out.stat().st_size / 2**20, "params": count_parameters(generator),
             "steps": info.step, "hours": seconds / 3600, "config": config,
-            "picked": "best validation score" if source == best else "last step",
-            "run_steps": _last_step(run / "log.jsonl"), "init": init, "init_step": init_step}
+            "picked": picked, "run_steps": run_steps, "init": init, "init_step": init_step}
 
 
 def kept(task: str, model: str) -> dict:
@@ -113,7 +120,10 @@ def kept(task: str, model: str) -> dict:
     task_plugin = load_plugins().get(task)
     cfg = task_config(task_plugin, load_config_file(ROOT / "weights" / "configs" / f"{task}-{model}.json"))
     config = cfg.to_dict() | {"task_options": task_plugin.configure(**cfg.task_options).options}
-    return {"model": model, "row": rows[0], "config": config, "init": None}
+    # A kept fine-tune keeps the card's sentence saying so (its run is not here to say it again).
+    tuned = [line for line in card_path.read_text(encoding="utf-8").splitlines()
+             if line.startswith(f"The {model} run is a fine-tune")]
+    return {"model": model, "row": rows[0], "config": config, "init": None, "tuned": tuned[:1]}
 
 
 def _last_step(log: Path) -> int:
@@ -139,13 +149,15 @@ def card(task: str, shipped: list[dict], table: str, data: str, eval_command: st
                      f"| {s['steps']} / {s['run_steps']} of {s['config']['steps']} | {s['picked']} "
                      f"| {s['config']['batch_size']} | {s['hours']:.1f} h | {hardware(s['config'])} |")
     for s in shipped:
+        lines += [line for kept_line in s.get("tuned", []) for line in ("", kept_line)]
         if s["init"]:
             trained = f", trained {s['init_step']} steps" if s["init_step"] is not None else ""
             lines += ["", f"The {s['model']} run is a fine-tune (`--init {s['init']}`: the weights in that file when "
                       f"it started{trained}); its steps and wall time count from there."]
     gan, reg = shipped[0]["config"], shipped[1]["config"]
     differ = ", ".join(f"`{k}`" for k in sorted(set(gan) | set(reg)) if gan.get(k) != reg.get(k))
-    lines += ["", f"Config of the cGAN run (the baseline's differs in {differ}; its generator has nz = 0):", "",
+    baseline = "the baseline's recipe, weights/configs/" + f"{task}-regression.json," if "row" in shipped[1] else "the baseline's"
+    lines += ["", f"Config of the cGAN run ({baseline} differs in {differ}; its generator has nz = 0):", "",
               "```json", json.dumps({k: v for k, v in gan.items() if k != "model"}, indent=1, sort_keys=True), "```", "",
               f"Evaluation on the validation split (`{eval_command}`, 8 cGAN samples per input):", "", table, ""]
     return "\n".join(lines)
@@ -221,9 +233,16 @@ def main() -> None:
                         help="leave this model's shipped weights and card row as they are (no run needed for it)")
     parser.add_argument("--qmul", default=str(ROOT.parent / "shared" / "data" / "qmul_sketches"),
                         help="sketch2photo: hand-drawn sketches; the card gets a table on their held-out part")
+    parser.add_argument("--pick", action="append", default=[], metavar="MODEL=FILE",
+                        help="ship FILE (a copy of the run's weights file at an earlier checkpoint, chosen by eval) "
+                             "instead of its best or last weights")
     args = parser.parse_args()
+    picks = dict(item.split("=", 1) for item in args.pick)
+    if set(picks) - {"cgan", "regression"}:
+        parser.error("--pick expects cgan=FILE or regression=FILE")
     for task in args.tasks:
-        shipped = [kept(task, model) if model in args.keep else ship(task, model, Path(args.runs), args.last)
+        shipped = [kept(task, model) if model in args.keep else
+                   ship(task, model, Path(args.runs), args.last, Path(picks[model]) if model in picks else None)
                    for model in ("cgan", "regression")]
         # With several training folders the table is on the first one's validation split (sketch2photo: the
         # edges2shoes pairs, the data the shipped numbers have always been measured on).

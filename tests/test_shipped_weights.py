@@ -3,6 +3,8 @@ Parametrised over whatever is shipped, so a newly committed weights file is test
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -100,7 +102,11 @@ def test_a_kept_model_keeps_its_card_row_and_gets_its_recipe_config():
     config = {"val_fraction": 0.1, "steps": 2500, "batch_size": 4, "data": "DIR", "model": "cgan"}
     row = {"model": "cgan", "file": "x.safetensors", "mb": 4.8, "params": 2.5e6, "steps": 2500, "run_steps": 2500,
            "hours": 0.7, "picked": "last step", "config": config, "init": None, "init_step": None}
-    assert kept["row"] in ship_weights.card("uncrop", [row, kept], "TABLE", "DIR", "img2img eval")
+    text = ship_weights.card("uncrop", [row, kept], "TABLE", "DIR", "img2img eval")
+    assert kept["row"] in text and "the baseline's recipe, weights/configs/uncrop-regression.json, differs in" in text
+    # a kept model that was a fine-tune keeps the sentence that says so
+    tuned = {**kept, "tuned": ["The regression run is a fine-tune (`--init X`: ...); its steps and wall time count from there."]}
+    assert tuned["tuned"][0] in ship_weights.card("uncrop", [row, tuned], "TABLE", "DIR", "img2img eval")
 
 
 def test_the_card_hardware_says_the_precision_the_run_trained_in(monkeypatch):
@@ -110,3 +116,12 @@ def test_the_card_hardware_says_the_precision_the_run_trained_in(monkeypatch):
     assert ", bf16, 2 threads" in ship_weights.hardware({"precision": "auto", "threads": 2})
     monkeypatch.setenv("IMG2IMG_CPU_BF16", "0")
     assert ", fp32, 1 thread per run" in ship_weights.hardware({"precision": "auto"})
+
+
+def test_training_seconds_up_to_a_picked_step(tmp_path):
+    ship_weights = _ship_weights_module()
+    log = tmp_path / "log.jsonl"
+    rows = [{"step": s, "time": t} for s, t in ((50, 0.0), (100, 60.0), (150, 120.0), (200, 5000.0), (250, 5060.0))]
+    log.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert ship_weights.training_seconds(log) == 180.0  # the 4880 s pause (a resume) is not counted
+    assert ship_weights.training_seconds(log, until_step=150) == 120.0
