@@ -113,17 +113,21 @@ def kept(task: str, model: str) -> dict:
     resolved as ``img2img train --config`` resolves it, for the card's "differs in" line."""
     weights, card_path = ROOT / "weights" / f"{task}-{model}.safetensors", ROOT / "weights" / f"{task}.md"
     prefix = f"| {model} | `{weights.name}` |"
-    rows = [line for line in card_path.read_text(encoding="utf-8").splitlines() if line.startswith(prefix)] \
-        if card_path.is_file() else []
+    card_lines = card_path.read_text(encoding="utf-8").splitlines() if card_path.is_file() else []
+    rows = [line for line in card_lines if line.startswith(prefix)]
     if not weights.is_file() or not rows:
         raise SystemExit(f"--keep {model}: needs {weights} and its row in {card_path}")
     task_plugin = load_plugins().get(task)
     cfg = task_config(task_plugin, load_config_file(ROOT / "weights" / "configs" / f"{task}-{model}.json"))
     config = cfg.to_dict() | {"task_options": task_plugin.configure(**cfg.task_options).options}
     # A kept fine-tune keeps the card's sentence saying so (its run is not here to say it again).
-    tuned = [line for line in card_path.read_text(encoding="utf-8").splitlines()
-             if line.startswith(f"The {model} run is a fine-tune")]
+    tuned = [line for line in card_lines if line.startswith(_fine_tune_sentence(model))]
     return {"model": model, "row": rows[0], "config": config, "init": None, "tuned": tuned[:1]}
+
+
+def _fine_tune_sentence(model: str) -> str:
+    """How a card's sentence about a fine-tuned model begins (written by :func:`card`, found by :func:`kept`)."""
+    return f"The {model} run is a fine-tune"
 
 
 def _last_step(log: Path) -> int:
@@ -152,11 +156,11 @@ def card(task: str, shipped: list[dict], table: str, data: str, eval_command: st
         lines += [line for kept_line in s.get("tuned", []) for line in ("", kept_line)]
         if s["init"]:
             trained = f", trained {s['init_step']} steps" if s["init_step"] is not None else ""
-            lines += ["", f"The {s['model']} run is a fine-tune (`--init {s['init']}`: the weights in that file when "
+            lines += ["", f"{_fine_tune_sentence(s['model'])} (`--init {s['init']}`: the weights in that file when "
                       f"it started{trained}); its steps and wall time count from there."]
     gan, reg = shipped[0]["config"], shipped[1]["config"]
     differ = ", ".join(f"`{k}`" for k in sorted(set(gan) | set(reg)) if gan.get(k) != reg.get(k))
-    baseline = "the baseline's recipe, weights/configs/" + f"{task}-regression.json," if "row" in shipped[1] else "the baseline's"
+    baseline = f"the baseline's recipe, weights/configs/{task}-regression.json," if "row" in shipped[1] else "the baseline's"
     lines += ["", f"Config of the cGAN run ({baseline} differs in {differ}; its generator has nz = 0):", "",
               "```json", json.dumps({k: v for k, v in gan.items() if k != "model"}, indent=1, sort_keys=True), "```", "",
               f"Evaluation on the validation split (`{eval_command}`, 8 cGAN samples per input):", "", table, ""]
