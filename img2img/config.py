@@ -26,6 +26,9 @@ DISCRIMINATOR_KINDS = ("auto", "patch", "projected", "both")
 MODELS = ("cgan", "regression")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 NAN_POLICIES = ("stop", "rollback")
+# What a run's TASK-MODEL-best.safetensors follows (img2img.engine.validation.best_measure): "auto" = KID for the
+# cGAN (SWD without the perceptual extra), PSNR for the regression; or one val/* score by name.
+VAL_BEST = ("auto", "kid_lite0", "fd_lite0", "lpips", "psnr", "l1", "swd")
 
 
 @dataclass
@@ -180,9 +183,11 @@ class TrainConfig:
     sample_every: int = 250
     checkpoint_every: int = 250
     # Validation quality (img2img.engine.validation): on up to val_images fixed validation images (0 = off),
-    # every val_every steps (None: at every checkpoint), and the run's TASK-MODEL-best.safetensors.
+    # every val_every steps (None: at every checkpoint), and the run's TASK-MODEL-best.safetensors, which follows
+    # val_best (VAL_BEST; e.g. "lpips" for a restorer, whose realism scores reward invented texture).
     val_images: int = 64
     val_every: int | None = None
+    val_best: str = "auto"
     keep_checkpoints: int = 3
     tensorboard: bool = False
     # Intra-op threads for torch (None: torch's default, one per core). On a busy 2-core CPU one thread per
@@ -206,6 +211,7 @@ class TrainConfig:
         _check_choice("model", self.model, MODELS)
         _check_choice("precision", self.precision, PRECISIONS)
         _check_choice("nan_policy", self.nan_policy, NAN_POLICIES)
+        _check_choice("val_best", self.val_best, VAL_BEST)
         if self.size < 8 or self.size % 8:
             raise ConfigError(f"size must be a multiple of 8 and at least 8, got {self.size}")
         for name in ("batch_size", "steps", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",

@@ -42,7 +42,7 @@ from .validation import Validation
 
 # Keys that may differ between the run on disk and a --resume invocation.
 RESUMABLE_KEYS = {"steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "val_every",
-                  "num_workers", "tensorboard", "device", "data", "nan_policy", "nan_max_rollbacks", "threads"}
+                  "val_best", "num_workers", "tensorboard", "device", "data", "nan_policy", "nan_max_rollbacks", "threads"}
 N_PREVIEW = 4  # rows in the sample grids
 ENGINE_TERMS = {"adversarial", "l1", "l2", "mode_seeking", "mse", "d_adversarial", "d_gradient_penalty", "d_r1",
                 "perceptual", "feature_matching"}

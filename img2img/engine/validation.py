@@ -12,11 +12,16 @@ images: up to ``val_images`` of the validation split, spread over it, each with 
 - without it: ``val/swd`` instead (realism without pretrained networks: the Laplacian-pyramid sliced
   Wasserstein distance x1e3 to the targets), and one warning saying why the others are missing.
 
-The ``best`` weights file follows one measure (:func:`best_measure`): ``val/kid_lite0`` for the cGAN, because
-KID is unbiased at the small sample sizes a training-time validation can afford (the Frechet distance is
-biased upwards there, by an amount that depends on the sample count); ``val/swd`` for the cGAN without the
-extra; ``val/psnr`` for the regression baseline, whose objective is the conditional mean (MSE), not
-realism. The best score and its step are part of the training checkpoint, so a resumed run keeps them.
+The ``best`` weights file follows one measure (:func:`best_measure`), by default (``val_best: auto``)
+``val/kid_lite0`` for the cGAN, because KID is unbiased at the small sample sizes a training-time validation
+can afford (the Frechet distance is biased upwards there, by an amount that depends on the sample count);
+``val/swd`` for the cGAN without the extra; ``val/psnr`` for the regression baseline, whose objective is the
+conditional mean (MSE), not realism. ``val_best`` names another score where realism is the wrong judge: a
+restorer's KID rewards invented texture (restore's fine-tunes had their best KID at step 250 and their best
+LPIPS at 750-1500), so restore's recipe follows ``lpips``. ``psnr`` counts higher as better, the rest lower.
+A score that needs the perceptual extra falls back to the default without it (one warning). The best score
+and its step are part of the training checkpoint, so a resumed run keeps them; a resumed run that names
+another measure starts its best afresh.
 
 Nothing here touches the global RNG the training draws from (the feature networks are built under
 ``fork_rng``, latents come from their own seeded generator): exact resume stays exact.
@@ -60,8 +65,14 @@ class Measure:
         return value < best if self.lower_is_better else value > best
 
 
-def best_measure(model: str, perceptual: bool) -> Measure:
-    """The measure that picks the ``best`` weights (see the module docstring for why)."""
+PERCEPTUAL_SCORES = ("lpips", "fd_lite0", "kid_lite0")  # the val_best choices that need the perceptual extra
+
+
+def best_measure(model: str, perceptual: bool, choice: str = "auto") -> Measure:
+    """The measure that picks the ``best`` weights: ``choice`` (a ``val_best`` name) when it can be scored,
+    else the model's default (see the module docstring for why)."""
+    if choice != "auto" and (perceptual or choice not in PERCEPTUAL_SCORES):
+        return Measure(f"val/{choice}", lower_is_better=choice != "psnr")
     if model == "regression":
         return Measure("val/psnr", lower_is_better=False)
     return Measure("val/kid_lite0", True) if perceptual else Measure("val/swd", True)
@@ -76,6 +87,7 @@ class Validation:
 
     def __init__(self, task: Task, dataset: Dataset | None, cfg: TrainConfig, device: torch.device) -> None:
         self.task, self.dataset, self.model, self.device = task, dataset, cfg.model, device
+        self.choice = cfg.val_best
         self.every = cfg.val_every or cfg.checkpoint_every
         self.count = min(cfg.val_images, len(dataset)) if dataset is not None else 0
         self.best: dict[str, Any] | None = None  # {"key", "value", "step"} of the best validation so far
@@ -90,12 +102,12 @@ class Validation:
     def run(self, generator: nn.Module, step: int, save_best: Callable[[dict[str, str]], object]) -> dict[str, Any]:
         """Score ``generator`` (eval mode); when the run's measure improves, record it and call
         ``save_best(metadata)`` to write the ``best`` weights. Returns the scalars for ``log.jsonl``."""
-        scores = self.measure(generator)
-        measure = best_measure(self.model, "val/lpips" in scores)
+        scores = self.measure(generator, swd=self.choice == "swd")
+        measure = best_measure(self.model, "val/lpips" in scores, self.choice)
         value = scores.get(measure.key)
         if self.best is not None and self.best["key"] != measure.key:
-            # The measure changed (the perceptual extra was installed or removed between runs): the old
-            # score cannot be compared with the new one, so the best restarts on the new measure.
+            # The measure changed (the perceptual extra was installed or removed between runs, or a resume
+            # named another val_best): the old score cannot be compared with the new one, so the best restarts.
             self.best = None
         if value is not None and measure.improves(value, self.best["value"] if self.best else None):
             self.best = {"key": measure.key, "value": value, "step": step}
@@ -154,7 +166,8 @@ class Validation:
                     import warnings
 
                     warnings.warn(f"validation: val/lpips, val/fd_lite0 and val/kid_lite0 skipped ({exc}); "
-                                  f"the best weights follow {best_measure(self.model, False).key}", stacklevel=2)
+                                  f"the best weights follow {best_measure(self.model, False, self.choice).key}",
+                                  stacklevel=2)
         return self._networks
 
     def _perceptual(self, networks: tuple[nn.Module, nn.Module], fake: Tensor, real: Tensor) -> dict[str, float]:

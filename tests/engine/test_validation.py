@@ -44,8 +44,8 @@ def _scripted(monkeypatch, key, values):
     """Validation.measure returns ``values`` in order (with the key the best weights follow)."""
     values = list(values)
     perceptual = {"val/lpips": 0.2, "val/fd_lite0": 100.0, "val/kid_lite0": 0.1}  # as with the extra installed
-    monkeypatch.setattr(Validation, "measure", lambda self, generator: {"val/l1": 0.1, "val/psnr": 20.0, **perceptual,
-                                                                        key: values.pop(0)})
+    monkeypatch.setattr(Validation, "measure", lambda self, generator, swd=False: {
+        "val/l1": 0.1, "val/psnr": 20.0, **perceptual, **({"val/swd": 50.0} if swd else {}), key: values.pop(0)})
     return values
 
 
@@ -97,6 +97,46 @@ def test_best_weights_are_replaced_only_when_the_measure_improves(uncrop, tmp_pa
     assert [r["best_step"] for r in _val_records(out)] == [max(s for s in writes if s <= step)
                                                            for step in (2, 4, 6, 8, 10)]
     assert int(read_metadata(out / f"uncrop-{model}-best.safetensors")["step"]) == writes[-1]
+
+
+@pytest.mark.parametrize("choice, key, values, writes", [
+    ("lpips", "val/lpips", [0.5, 0.3, 0.4, 0.3, 0.2], [2, 4, 10]),  # KID is scripted flat: only LPIPS can choose
+    ("psnr", "val/psnr", [10.0, 12.0, 11.0, 12.5, 9.0], [2, 4, 8]),  # higher is better, also for the cGAN
+    ("swd", "val/swd", [60.0, 70.0, 55.0, 58.0, 40.0], [2, 6, 10]),  # computed on request beside the networks
+])
+def test_val_best_names_the_measure_the_best_weights_follow(uncrop, tmp_path, monkeypatch, choice, key, values,
+                                                            writes):
+    _scripted(monkeypatch, key, values)
+    written = _best_writes(monkeypatch)
+    out = tmp_path / "run"
+    Trainer(tiny_config(steps=10, val_images=4, val_best=choice), uncrop, out, progress=False).fit()
+    assert written == writes
+    metadata = read_metadata(out / "uncrop-cgan-best.safetensors")
+    assert metadata["best_measure"] == key and int(metadata["step"]) == writes[-1]
+
+
+def test_a_resume_that_names_another_val_best_starts_the_best_afresh(uncrop, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    written = _best_writes(monkeypatch)
+    _scripted(monkeypatch, "val/kid_lite0", [0.3, 0.5])
+    Trainer(tiny_config(steps=4, val_images=4), uncrop, out, progress=False).fit()
+    _scripted(monkeypatch, "val/lpips", [0.6, 0.4])  # worse than nothing it could be compared with: written
+    trainer = Trainer(tiny_config(steps=8, val_images=4, val_best="lpips"), uncrop, out, resume=True, progress=False)
+    trainer.fit()
+    assert written == [2, 6, 8]
+    assert trainer.validation.best == {"key": "val/lpips", "value": 0.4, "step": 8}
+
+
+def test_a_perceptual_val_best_without_the_extra_falls_back_with_one_warning(uncrop, tmp_path, monkeypatch):
+    def missing(module, relative, what):
+        raise MissingPackageError(feature_weights.install_hint(what))
+
+    monkeypatch.setattr(feature_weights, "package_file", missing)
+    out = tmp_path / "run"
+    with pytest.warns(UserWarning, match="the best weights follow val/swd") as caught:
+        Trainer(tiny_config(steps=4, val_images=4, val_best="lpips"), uncrop, out, progress=False).fit()
+    assert sum("validation:" in str(w.message) for w in caught) == 1
+    assert read_metadata(out / "uncrop-cgan-best.safetensors")["best_measure"] == "val/swd"
 
 
 def test_resume_keeps_the_best_score(uncrop, tmp_path, monkeypatch):
@@ -154,7 +194,7 @@ def test_val_every_sets_the_cadence_and_the_last_step_always_validates(uncrop, t
     assert [r["step"] for r in _val_records(out)] == [4, 8, 10]
 
 
-@pytest.mark.parametrize("key, value", [("val_images", -1), ("val_every", 0)])
+@pytest.mark.parametrize("key, value", [("val_images", -1), ("val_every", 0), ("val_best", "fid")])
 def test_bad_validation_settings_are_config_errors(key, value):
     cfg = TrainConfig()
     setattr(cfg, key, value)
