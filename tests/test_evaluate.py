@@ -388,8 +388,10 @@ def test_task_options_override_the_recorded_ones_for_one_evaluation(tiny_weights
 
 
 @pytest.mark.parametrize("option, message", [
-    ("colour=red", "task 'uncrop' has no option colour (options: band_max, band_min, mask)"),
+    ("colour=red", "task 'uncrop' has no option colour (options: band_max, band_min, mask, zoom)"),
     ("mask=everything", "task_options.mask must be one of mixed, palette, bands"),
+    ("zoom=lots", "task_options.zoom must be a number, got 'lots'"),
+    ("zoom=0.5", "task_options.zoom must be >= 1 (1 = no zoom), got 0.5"),
     ("mask", "--task-option expects NAME=VALUE"),
 ])
 def test_cli_eval_bad_task_option_is_one_line(tiny_weights, capsys, option, message):

@@ -102,11 +102,11 @@ class FileDataset(Dataset):
     keys: list[str]
 
     def __init__(self, root: str | os.PathLike[str], split: str, size: int, train: bool, flip: bool = True,
-                 rescale: bool = True) -> None:
+                 rescale: bool = True, zoom: float = 1.0) -> None:
         self.root = Path(root)
         self.split = split
         self.size = size
-        self.transform = PairedTransform(size, train, flip, rescale)
+        self.transform = PairedTransform(size, train, flip, rescale, zoom)
         self._unreadable: set[int] = set()
 
     def __len__(self) -> int:
@@ -136,8 +136,9 @@ class ImageFolderDataset(FileDataset):
         val_fraction: float = 0.1,
         train: bool = True,
         rescale: bool = True,
+        zoom: float = 1.0,
     ) -> None:
-        super().__init__(root, split, size, train, rescale=rescale)
+        super().__init__(root, split, size, train, rescale=rescale, zoom=zoom)
         self.files = list_split(self.root, split, val_fraction)
         self.keys = [relative_key(f, self.root) for f in self.files]
 

@@ -26,18 +26,28 @@ class PairedTransform:
     its own scale, so the model meets detail and damage at the scale ``eval --size 0`` and users give it; an
     image smaller than ``size`` is padded by reflection rather than scaled up.
 
+    ``zoom`` > 1 (training with ``rescale`` only; scale augmentation for small photo sets): instead of the
+    jitter, a random square whose side is between ``1/zoom`` of the shorter side and all of it, anywhere in
+    the image, resized to ``size``. The model then meets each photo at many scales and framings, not at one.
+
     ``x`` and ``y`` must share height and width; their channel counts may differ (e.g. grey y).
     """
 
-    def __init__(self, size: int, train: bool, flip: bool = True, rescale: bool = True) -> None:
+    def __init__(self, size: int, train: bool, flip: bool = True, rescale: bool = True, zoom: float = 1.0) -> None:
         if size < 0 or (size == 0 and train):
             raise ValueError(f"size must be positive{'' if train else ' or 0 (native size)'}, got {size}")
+        if not zoom >= 1.0:
+            raise ValueError(f"zoom must be >= 1 (1 = no zoom), got {zoom}")
         self.size = size
         self.train = train
         self.flip = flip
         self.rescale = rescale
+        self.zoom = float(zoom) if train and rescale else 1.0
         steps: list[A.BasicTransform] = []
-        if train:
+        if self.zoom > 1.0:  # the crop and resize happen in _zoom_crop; the pipeline only flips
+            if flip:
+                steps.append(A.HorizontalFlip(p=0.5))
+        elif train:
             if rescale:
                 resize_to = max(size, int(round(size * JITTER_RATIO)))
                 steps.append(A.SmallestMaxSize(max_size=resize_to, interpolation=cv2.INTER_LINEAR,
@@ -65,14 +75,33 @@ class PairedTransform:
             # Drawn from torch so DataLoader workers (which torch seeds per worker) do not repeat each other.
             seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
         self._compose.set_random_seed(seed % (2**32))
+        if self.zoom > 1.0:
+            x, y = self._zoom_crop(x, y, seed)
         if y is None:
             out = self._compose(image=x)
             return _to_tensor(out["image"]), None
         out = self._compose(image=x, y=y)
         return _to_tensor(out["image"]), _to_tensor(out["y"])
 
+    def _zoom_crop(self, x: np.ndarray, y: np.ndarray | None, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """The same random square of ``x`` and ``y`` (side in [1/zoom, 1] of the shorter side), at ``size``."""
+        rng = np.random.default_rng([seed % (2**32), 0x200A])  # apart from the flip's draw
+        h, w = x.shape[:2]
+        short = min(h, w)
+        side = max(1, int(round(short * rng.uniform(1.0 / self.zoom, 1.0))))
+        top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+
+        def cut(a: np.ndarray) -> np.ndarray:
+            square = a[top : top + side, left : left + side]
+            shrink = side > self.size
+            out = cv2.resize(square, (self.size, self.size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+            return out if out.ndim == 3 else out[:, :, None]
+
+        return cut(x), (cut(y) if y is not None else None)
+
     def __repr__(self) -> str:
-        return f"PairedTransform(size={self.size}, train={self.train}, flip={self.flip}, rescale={self.rescale})"
+        return (f"PairedTransform(size={self.size}, train={self.train}, flip={self.flip}, rescale={self.rescale}"
+                + (f", zoom={self.zoom}" if self.zoom > 1.0 else "") + ")")
 
 
 def _as_hwc_uint8(arr: np.ndarray, name: str) -> np.ndarray:

@@ -83,12 +83,14 @@ class UncropTask(img2img.Task):
     description = "Extend a photo beyond its borders (outpainting): the model paints what lies outside the frame."
     in_channels = 4
     out_channels = 3
-    default_options = {"mask": "mixed", "band_min": 0.04, "band_max": 0.25}
+    default_options = {"mask": "mixed", "band_min": 0.04, "band_max": 0.25, "zoom": 1.0}
     option_help = {
         "mask": f"masks to train and evaluate on: {', '.join(MASK_KINDS)} (palette: one side extended by 50%; "
                 "bands: thin bands on one or more sides; mixed: either, per image)",
         "band_min": "narrowest band, as a fraction of the side (0-0.5)",
         "band_max": "widest band, as a fraction of the side (0-0.5)",
+        "zoom": "training crops: 1 = pix2pix's jitter (each photo shrunk to about the training size); Z > 1 = a "
+                "random square of 1/Z to all of the photo's shorter side, resized (scale augmentation)",
     }
     # The fill needs context from across the picture, which the generator only learned to gather at the
     # training scale: above it the fills turn into streaks (seen by eye at 1.5x, a plaid at 3.75x). So the
@@ -103,7 +105,18 @@ class UncropTask(img2img.Task):
         ],
     )
 
+    @property  # type: ignore[override]
+    def train_zoom(self) -> float:
+        return float(self.options["zoom"])
+
     def validate_options(self) -> None:
+        for name in ("zoom", "band_min", "band_max"):
+            try:
+                float(self.options[name])
+            except (TypeError, ValueError):
+                raise ConfigError(f"uncrop: task_options.{name} must be a number, got {self.options[name]!r}") from None
+        if not float(self.options["zoom"]) >= 1.0:
+            raise ConfigError(f"uncrop: task_options.zoom must be >= 1 (1 = no zoom), got {self.options['zoom']}")
         if self.options["mask"] not in MASK_KINDS:
             raise ConfigError(f"uncrop: task_options.mask must be one of {', '.join(MASK_KINDS)}")
         if not 0.0 < float(self.options["band_min"]) <= float(self.options["band_max"]) < 0.5:

@@ -113,3 +113,40 @@ def test_native_crops_pad_an_image_smaller_than_the_crop() -> None:
     assert out.shape == (3, 16, 16)
     pixels = {tuple(p) for p in (torch.from_numpy(x).reshape(-1, 3).float() / 127.5 - 1).tolist()}
     assert all(tuple(p) in pixels for p in out.permute(1, 2, 0).reshape(-1, 3).tolist())  # reflected, not resampled
+
+
+def _ramp(height: int, width: int) -> np.ndarray:
+    """Column index as the pixel value (0..width-1 < 256): a crop's width in source pixels can be read back."""
+    return np.broadcast_to(np.arange(width, dtype=np.uint8)[None, :, None], (height, width, 3)).copy()
+
+
+def test_zoom_crops_squares_between_one_over_zoom_and_all_of_the_shorter_side() -> None:
+    x = _ramp(100, 160)
+    transform = PairedTransform(32, train=True, flip=False, zoom=2.0)
+    spans = []
+    for seed in range(60):
+        out, _ = transform(x, seed=seed)
+        assert out.shape == (3, 32, 32)
+        row = (out[0, 16] + 1) * 127.5
+        spans.append(float(row[-1] - row[0]) * 32 / 31)  # ~ source columns covered by the crop
+    assert min(spans) >= 100 / 2 - 3 and max(spans) <= 100 + 1
+    assert min(spans) < 60 and max(spans) > 90  # the whole range is drawn, not one scale
+
+
+def test_zoom_is_fixed_by_the_seed_and_shared_by_x_and_y() -> None:
+    transform = PairedTransform(16, train=True, zoom=3.0)
+    x = _noise(40, 60)
+    a, ay = transform(x, x[:, :, 0], seed=5)
+    b, _ = transform(x, seed=5)
+    c, _ = transform(x, seed=6)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert ay is not None and torch.equal(a[:1], ay)
+
+
+def test_zoom_applies_to_rescaled_training_crops_only() -> None:
+    x = _noise(40, 60)
+    for kwargs in (dict(train=False), dict(train=True, rescale=False)):
+        plain, zoomed = PairedTransform(16, **kwargs), PairedTransform(16, zoom=2.0, **kwargs)
+        assert zoomed.zoom == 1.0 and torch.equal(plain(x, seed=1)[0], zoomed(x, seed=1)[0])
+    with pytest.raises(ValueError, match="zoom must be >= 1"):
+        PairedTransform(16, train=True, zoom=0.5)

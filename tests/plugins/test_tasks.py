@@ -95,6 +95,19 @@ def test_uncrop_options_are_validated(host):
     with pytest.raises(ConfigError, match="no option"):
         host.get("uncrop").configure(colour="red")
     assert host.get("uncrop").configure(mask="bands").options["mask"] == "bands"
+    for bad in ("lots", 0.9, float("nan")):
+        with pytest.raises(ConfigError, match="zoom must be"):
+            host.get("uncrop").configure(zoom=bad)
+
+
+def test_uncrop_zoom_scales_the_training_crops_only(host, tmp_path):
+    Image.new("RGB", (96, 64), (90, 120, 30)).save(tmp_path / "photo.png")
+    task = host.get("uncrop")
+    assert task.options["zoom"] == 1.0
+    zoomed = task.configure(zoom=2.5)
+    assert zoomed.build_dataset(tmp_path, "train", 16, val_fraction=0.0).transform.zoom == 2.5
+    assert zoomed.build_dataset(tmp_path, "val", 16, val_fraction=1.0).transform.zoom == 1.0
+    assert task.build_dataset(tmp_path, "train", 16, val_fraction=0.0).transform.zoom == 1.0
 
 
 # -- restore ---------------------------------------------------------------------------------------
