@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     length = train.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, help="generator updates (default 2000)")
     length.add_argument("--epochs", type=int)
+    train.add_argument("--until", type=int, metavar="STEP",
+                       help="stop at this step of the schedule (checkpoint and weights written there); --resume "
+                            "goes on from it, and the schedule (learning-rate decay) is the full run's")
     train.add_argument("--out", help="run folder (default runs/TASK-MODEL, numbered if taken)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     train.add_argument("--config", help="a .json or .toml config file")
@@ -179,6 +182,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .engine.trainer import Trainer
     from .plugins import load_plugins
 
+    if args.until is not None and args.until <= 0:
+        raise ConfigError(f"--until must be > 0, got {args.until}")
     file_cfg = load_config_file(args.config) if args.config else {}
     task_name = args.task or file_cfg.get("task")
     if not task_name:
@@ -209,11 +214,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(trainer.summary(), file=sys.stderr)
     if args.resume and trainer.step:
         print(f"resuming {out} at step {trainer.step}", file=sys.stderr)
-    weights = trainer.fit()
+    weights = trainer.fit(until=args.until)
     best = trainer.validation.best
     best_file = weights.with_name(weights.stem + "-best.safetensors")
     best_text = f"; best {best_file} (step {best['step']}, {best['key']} {best['value']:.4g})" if best else ""
-    print(f"done: {trainer.step} steps; weights {weights}{best_text}; samples {out / 'samples'}; log {out / 'log.jsonl'}")
+    steps = f"{trainer.step} steps" if trainer.step >= trainer.steps else \
+        f"stopped at step {trainer.step} of {trainer.steps} (--resume goes on)"
+    print(f"done: {steps}; weights {weights}{best_text}; samples {out / 'samples'}; log {out / 'log.jsonl'}")
     return 0
 
 

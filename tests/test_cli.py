@@ -165,6 +165,35 @@ def test_resume_extends_a_finished_run(tmp_path, capsys):
     assert list_checkpoints(out / "checkpoints")[-1].name == "step_00000003.pt"
 
 
+def test_until_stops_early_and_resume_finishes_the_same_schedule(tmp_path, capsys):
+    import torch
+    from safetensors.torch import load_file
+
+    from img2img.weights import read_info
+
+    out = tmp_path / "r"
+    fast = [*TINY, "--set", "loss.perceptual_weight=0", "--set", "discriminator.kind=patch", "--set", "val_images=0"]
+    code, stdout, _ = run(capsys, "train", "--task", "uncrop", "--steps", "4", "--until", "2", "--out", str(out),
+                          "--checkpoint-every", "3", *fast)
+    assert code == 0 and "stopped at step 2 of 4 (--resume goes on)" in stdout
+    assert list_checkpoints(out / "checkpoints")[-1].name == "step_00000002.pt"  # written at the stop too
+    assert read_info(out / "uncrop-cgan.safetensors").step == 2
+    code, stdout, err = run(capsys, "train", "--task", "uncrop", "--steps", "4", "--out", str(out),
+                            "--checkpoint-every", "3", "--resume", *fast)
+    assert code == 0 and "at step 2" in err and "done: 4 steps" in stdout
+    straight = tmp_path / "s"
+    assert main(["train", "--task", "uncrop", "--steps", "4", "--out", str(straight), "--checkpoint-every", "3", *fast]) == 0
+    resumed, whole = load_file(out / "uncrop-cgan.safetensors"), load_file(straight / "uncrop-cgan.safetensors")
+    assert resumed.keys() == whole.keys() and all(torch.equal(resumed[k], whole[k]) for k in whole)
+
+
+@pytest.mark.parametrize("value", ["0", "-3"])
+def test_until_must_be_positive(tmp_path, capsys, value):
+    code, _, err = run(capsys, "train", "--task", "uncrop", "--until", value, "--out", str(tmp_path / "r"), *TINY)
+    assert_one_line_error(code, err, "--until must be > 0")
+    assert not (tmp_path / "r").exists()
+
+
 def test_debug_shows_the_traceback(capsys):
     code, _, err = run(capsys, "train", "--task", "nope", "--debug")
     assert code != 0 and "Traceback" in err
