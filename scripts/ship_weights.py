@@ -5,7 +5,8 @@
 For each task it takes ``RUNS/TASK-cgan`` and ``RUNS/TASK-regression`` (trained with
 ``scripts/train_shipped.sh``, which links the last stage of a recipe there; ``--keep MODEL`` leaves that model's file and card row as they are and needs no
 run for it), writes ``weights/TASK-{cgan,regression}.safetensors`` and ``weights/TASK.md`` (facts read from
-the runs + ``img2img eval`` on the validation split of the real data).
+the runs + ``img2img eval`` on the validation split of the real data) and ``weights/recipes/TASK-MODEL.json``
+(how the file was made: a run from scratch starts a new recipe, a fine-tune of the shipped file adds a stage).
 No image derived from the datasets is written into the repository: the card holds numbers only.
 """
 
@@ -99,12 +100,34 @@ def ship(task: str, model: str, runs: Path, last: bool = False, pick: Path | Non
     init_path = Path(init) if init and Path(init).is_absolute() else ROOT / str(init)
     init_step = read_info(init_path).step if init and init_path.is_file() else None
     out = ROOT / "weights" / f"{task}-{model}.safetensors"
+    recipe_path = ROOT / "weights" / "recipes" / f"{task}-{model}.json"
+    current = json.loads(recipe_path.read_text("utf-8")) if recipe_path.is_file() else None
+    chained = bool(init) and init_path.resolve() == out.resolve()
+    recipe = next_recipe(current, config, info.step, run.resolve().name, chained)
     save_generator(out, generator, task=task, model=model, train_size=info.train_size, step=info.step,
                    task_options=info.task_options, dtype=torch.float16,
                    extra={"data": _data_metadata(config["data"]), "val_fraction": str(config["val_fraction"]), "training_seconds": f"{seconds:.0f}", "hardware": hardware(config)})
+    recipe_path.parent.mkdir(exist_ok=True)
+    recipe_path.write_text(json.dumps(recipe, indent=1) + "\n", "utf-8")
     return {"model": model, "file": out.name, "mb": out.stat().st_size / 2**20, "params": count_parameters(generator),
             "steps": info.step, "hours": seconds / 3600, "config": config,
             "picked": picked, "run_steps": run_steps, "init": init, "init_step": init_step}
+
+
+def next_recipe(current: dict | None, config: dict, step: int, run: str, chained: bool) -> dict:
+    """weights/recipes/TASK-MODEL.json after shipping ``step`` of the run ``run`` (its ``config``): a fine-tune
+    of the shipped file (``chained``) adds a stage to the current recipe; a run from scratch starts a new one.
+    A fine-tune of some other file cannot be chained: its recipe would not say how that file was made."""
+    if config.get("init") and not (chained and current):
+        raise SystemExit(f"{run}: a fine-tune of {config['init']}, not of the shipped file (or no recipe for it): "
+                         f"weights/recipes cannot say how its start was made; ship that start first")
+    schedule_end = config["steps"] if config.get("epochs") is None else None
+    stage = {"name": run, "commit": None, "until": None if step == schedule_end else step,
+             "evidence": f"shipped by scripts/ship_weights.py from the run folder {run} (its config.json), step {step}",
+             "config": {**config, "init": None}}
+    stages = (current["stages"] if config.get("init") else []) + [stage]
+    about = current.get("about", "") if current and config.get("init") else ""
+    return {"about": about, "stages": stages}
 
 
 def kept(task: str, model: str) -> dict:
