@@ -132,17 +132,22 @@ def next_recipe(current: dict | None, config: dict, step: int, run: str, chained
 
 def kept(task: str, model: str) -> dict:
     """A model not retrained this time (``--keep MODEL``): its weights file stays as it is and its row of the
-    table is carried over from the existing card; its config is its recipe (weights/configs/TASK-MODEL.json)
-    resolved as ``img2img train --config`` resolves it, for the card's "differs in" line."""
+    table is carried over from the existing card; its config, for the card's "differs in" line, is its run's
+    config.json as the last stage of weights/recipes/TASK-MODEL.json records it (without a recipe:
+    weights/configs/TASK-MODEL.json resolved as ``img2img train --config`` resolves it)."""
     weights, card_path = ROOT / "weights" / f"{task}-{model}.safetensors", ROOT / "weights" / f"{task}.md"
     prefix = f"| {model} | `{weights.name}` |"
     card_lines = card_path.read_text(encoding="utf-8").splitlines() if card_path.is_file() else []
     rows = [line for line in card_lines if line.startswith(prefix)]
     if not weights.is_file() or not rows:
         raise SystemExit(f"--keep {model}: needs {weights} and its row in {card_path}")
-    task_plugin = load_plugins().get(task)
-    cfg = task_config(task_plugin, load_config_file(ROOT / "weights" / "configs" / f"{task}-{model}.json"))
-    config = cfg.to_dict() | {"task_options": task_plugin.configure(**cfg.task_options).options}
+    recipe = ROOT / "weights" / "recipes" / f"{task}-{model}.json"
+    if recipe.is_file():
+        config = json.loads(recipe.read_text("utf-8"))["stages"][-1]["config"]
+    else:
+        task_plugin = load_plugins().get(task)
+        cfg = task_config(task_plugin, load_config_file(ROOT / "weights" / "configs" / f"{task}-{model}.json"))
+        config = cfg.to_dict() | {"task_options": task_plugin.configure(**cfg.task_options).options}
     # A kept fine-tune keeps the card's sentence saying so (its run is not here to say it again).
     tuned = [line for line in card_lines if line.startswith(_fine_tune_sentence(model))]
     return {"model": model, "row": rows[0], "config": config, "init": None, "tuned": tuned[:1]}
@@ -159,6 +164,12 @@ def _last_step(log: Path) -> int:
 
 
 SEEN_HEADING = "## Seen by eye"
+
+
+def recipe_sentence(task: str) -> str:
+    return (f"How each file was made, run by run (configs, and the step each run's weights were taken at): "
+            f"`weights/recipes/{task}-cgan.json`, `weights/recipes/{task}-regression.json`; "
+            f"`scripts/train_shipped.sh {task}-cgan` trains a recipe again.")
 
 
 def card(task: str, shipped: list[dict], table: str, data: str, eval_command: str) -> str:
@@ -183,7 +194,11 @@ def card(task: str, shipped: list[dict], table: str, data: str, eval_command: st
                       f"it started{trained}); its steps and wall time count from there."]
     gan, reg = shipped[0]["config"], shipped[1]["config"]
     differ = ", ".join(f"`{k}`" for k in sorted(set(gan) | set(reg)) if gan.get(k) != reg.get(k))
-    baseline = f"the baseline's recipe, weights/configs/{task}-regression.json," if "row" in shipped[1] else "the baseline's"
+    baseline = "the baseline's" if "row" not in shipped[1] else (
+        f"the baseline's run, the last stage of weights/recipes/{task}-regression.json,"
+        if (ROOT / "weights" / "recipes" / f"{task}-regression.json").is_file()
+        else f"the baseline's recipe, weights/configs/{task}-regression.json,")
+    lines += ["", recipe_sentence(task)]
     lines += ["", f"Config of the cGAN run ({baseline} differs in {differ}; its generator has nz = 0):", "",
               "```json", json.dumps({k: v for k, v in gan.items() if k != "model"}, indent=1, sort_keys=True), "```", "",
               f"Evaluation on the validation split (`{eval_command}`, 8 cGAN samples per input):", "", table, ""]

@@ -118,7 +118,8 @@ def test_a_kept_model_keeps_its_card_row_and_gets_its_recipe_config():
     row = {"model": "cgan", "file": "x.safetensors", "mb": 4.8, "params": 2.5e6, "steps": 2500, "run_steps": 2500,
            "hours": 0.7, "picked": "last step", "config": config, "init": None, "init_step": None}
     text = ship_weights.card("uncrop", [row, kept], "TABLE", "DIR", "img2img eval")
-    assert kept["row"] in text and "the baseline's recipe, weights/configs/uncrop-regression.json, differs in" in text
+    assert kept["row"] in text and "the baseline's run, the last stage of weights/recipes/uncrop-regression.json, " \
+        "differs in" in text
     # a kept model that was a fine-tune keeps the sentence that says so
     tuned = {**kept, "tuned": ["The regression run is a fine-tune (`--init X`: ...); its steps and wall time count from there."]}
     assert tuned["tuned"][0] in ship_weights.card("uncrop", [row, tuned], "TABLE", "DIR", "img2img eval")
