@@ -127,18 +127,6 @@ def test_a_resume_that_names_another_val_best_starts_the_best_afresh(uncrop, tmp
     assert trainer.validation.best == {"key": "val/lpips", "value": 0.4, "step": 8}
 
 
-def test_a_perceptual_val_best_without_the_extra_falls_back_with_one_warning(uncrop, tmp_path, monkeypatch):
-    def missing(module, relative, what):
-        raise MissingPackageError(feature_weights.install_hint(what))
-
-    monkeypatch.setattr(feature_weights, "package_file", missing)
-    out = tmp_path / "run"
-    with pytest.warns(UserWarning, match="the best weights follow val/swd") as caught:
-        Trainer(tiny_config(steps=4, val_images=4, val_best="lpips"), uncrop, out, progress=False).fit()
-    assert sum("validation:" in str(w.message) for w in caught) == 1
-    assert read_metadata(out / "uncrop-cgan-best.safetensors")["best_measure"] == "val/swd"
-
-
 def test_resume_keeps_the_best_score(uncrop, tmp_path, monkeypatch):
     out = tmp_path / "run"
     written = _best_writes(monkeypatch)
@@ -167,14 +155,16 @@ def test_validation_keeps_exact_resume_exact(uncrop, tmp_path):
                                             zip(_val_records(tmp_path / "b"), _val_records(tmp_path / "a"))]
 
 
-def test_without_the_weight_packages_validation_falls_back_with_one_warning(uncrop, tmp_path, monkeypatch):
+@pytest.mark.parametrize("val_best", ["auto", "lpips"])  # lpips needs the extra: the default takes over
+def test_without_the_weight_packages_validation_falls_back_with_one_warning(uncrop, tmp_path, monkeypatch, val_best):
     def missing(module, relative, what):
         raise MissingPackageError(feature_weights.install_hint(what))
 
     monkeypatch.setattr(feature_weights, "package_file", missing)
     out = tmp_path / "run"
-    with pytest.warns(UserWarning, match="val/lpips, val/fd_lite0 and val/kid_lite0 skipped") as caught:
-        Trainer(tiny_config(steps=4, val_images=4), uncrop, out, progress=False).fit()
+    with pytest.warns(UserWarning, match="val/lpips, val/fd_lite0 and val/kid_lite0 skipped.*the best weights "
+                                         "follow val/swd") as caught:
+        Trainer(tiny_config(steps=4, val_images=4, val_best=val_best), uncrop, out, progress=False).fit()
     assert sum("validation:" in str(w.message) for w in caught) == 1
     for r in _val_records(out):
         assert "val/swd" in r and not PERCEPTUAL_KEYS & set(r)
