@@ -4,9 +4,10 @@
 
 For each task it takes ``RUNS/TASK-cgan`` and ``RUNS/TASK-regression`` (trained with
 ``scripts/train_shipped.sh``, which links the last stage of a recipe there; ``--keep MODEL`` leaves that
-model's file and card row as they are and needs no run for it), writes ``weights/TASK-{cgan,regression}.safetensors`` and ``weights/TASK.md`` (facts read from
-the runs + ``img2img eval`` on the validation split of the real data) and ``weights/recipes/TASK-MODEL.json``
-(how the file was made: a run from scratch starts a new recipe, a fine-tune of the shipped file adds a stage).
+model's file and card row as they are and needs no run for it), writes ``weights/TASK-{cgan,regression}.safetensors``,
+``weights/TASK.md`` (facts read from the runs + ``img2img eval`` on the validation split of the real data) and
+``weights/recipes/TASK-MODEL.json`` (how the file was made: a run from scratch starts a new recipe, a fine-tune
+of the shipped file adds a stage).
 No image derived from the datasets is written into the repository: the card holds numbers only.
 """
 

@@ -18,7 +18,7 @@ can afford (the Frechet distance is biased upwards there, by an amount that depe
 ``val/swd`` for the cGAN without the extra; ``val/psnr`` for the regression baseline, whose objective is the
 conditional mean (MSE), not realism. ``val_best`` names another score where realism is the wrong judge: a
 restorer's KID rewards invented texture (restore's fine-tunes had their best KID at step 250 and their best
-LPIPS at 750-1500), so restore's recipe follows ``lpips``. ``psnr`` counts higher as better, the rest lower.
+LPIPS at 750-1500), so a restorer's run may follow ``lpips``. ``psnr`` counts higher as better, the rest lower.
 A score that needs the perceptual extra falls back to the default without it (one warning). The best score
 and its step are part of the training checkpoint, so a resumed run keeps them; a resumed run that names
 another measure starts its best afresh.
