@@ -104,7 +104,7 @@ def ship(task: str, model: str, runs: Path, last: bool = False, pick: Path | Non
     recipe_path = ROOT / "weights" / "recipes" / f"{task}-{model}.json"
     current = json.loads(recipe_path.read_text("utf-8")) if recipe_path.is_file() else None
     chained = bool(init) and init_path.resolve() == out.resolve()
-    recipe = next_recipe(current, config, info.step, run.resolve().name, chained)
+    recipe = next_recipe(current, config, info.step, run.resolve(), chained)
     save_generator(out, generator, task=task, model=model, train_size=info.train_size, step=info.step,
                    task_options=info.task_options, dtype=torch.float16,
                    extra={"data": _data_metadata(config["data"]), "val_fraction": str(config["val_fraction"]), "training_seconds": f"{seconds:.0f}", "hardware": hardware(config)})
@@ -115,10 +115,15 @@ def ship(task: str, model: str, runs: Path, last: bool = False, pick: Path | Non
             "picked": picked, "run_steps": run_steps, "init": init, "init_step": init_step}
 
 
-def next_recipe(current: dict | None, config: dict, step: int, run: str, chained: bool) -> dict:
-    """weights/recipes/TASK-MODEL.json after shipping ``step`` of the run ``run`` (its ``config``): a fine-tune
-    of the shipped file (``chained``) adds a stage to the current recipe; a run from scratch starts a new one.
-    A fine-tune of some other file cannot be chained: its recipe would not say how that file was made."""
+def next_recipe(current: dict | None, config: dict, step: int, folder: Path, chained: bool) -> dict:
+    """weights/recipes/TASK-MODEL.json after shipping ``step`` of the run in ``folder`` (its ``config``): the
+    last stage of the current recipe re-made by scripts/train_shipped.sh (``RUNS/NAME.stages/K-STAGE``) keeps
+    the recipe; a fine-tune of the shipped file (``chained``) adds a stage to it; a run from scratch starts a
+    new one. A fine-tune of some other file cannot be chained: its recipe would not say how that file was made."""
+    run = folder.name
+    if current and folder.parent.name.endswith(".stages") and \
+            run == f"{len(current['stages'])}-{current['stages'][-1]['name']}":
+        return current
     if config.get("init") and not (chained and current):
         raise SystemExit(f"{run}: a fine-tune of {config['init']}, not of the shipped file (or no recipe for it): "
                          f"weights/recipes cannot say how its start was made; ship that start first")

@@ -85,17 +85,27 @@ def test_card_says_when_a_run_is_a_fine_tune():
 
 def test_shipping_a_run_writes_its_recipe():
     ship_weights = _ship_weights_module()
+    from pathlib import Path
+
+    runs = Path("runs")
     scratch = {"steps": 8000, "epochs": None, "init": None, "model": "cgan", "task": "x"}
-    first = ship_weights.next_recipe(None, scratch, 4000, "x-scratch", chained=False)
+    first = ship_weights.next_recipe(None, scratch, 4000, runs / "x-scratch", chained=False)
     assert [(s["name"], s["until"]) for s in first["stages"]] == [("x-scratch", 4000)]  # stopped before its end
     tune = {**scratch, "steps": 3000, "init": "weights/x-cgan.safetensors"}
-    second = ship_weights.next_recipe(first, tune, 3000, "x-tune", chained=True)
+    second = ship_weights.next_recipe(first, tune, 3000, runs / "x-tune", chained=True)
     assert [(s["name"], s["until"]) for s in second["stages"]] == [("x-scratch", 4000), ("x-tune", None)]
     assert second["stages"][1]["config"]["init"] is None and second["stages"][1]["config"]["steps"] == 3000
-    again = ship_weights.next_recipe(second, scratch, 8000, "x-new", chained=False)  # from scratch: a new chain
+    again = ship_weights.next_recipe(second, scratch, 8000, runs / "x-new", chained=False)  # from scratch: a new chain
     assert [(s["name"], s["until"]) for s in again["stages"]] == [("x-new", None)]
     with pytest.raises(SystemExit, match="not of the shipped file"):
-        ship_weights.next_recipe(second, {**tune, "init": "../runs/elsewhere.safetensors"}, 3000, "x-odd", chained=False)
+        ship_weights.next_recipe(second, {**tune, "init": "../runs/elsewhere.safetensors"}, 3000, runs / "x-odd",
+                                 chained=False)
+    # scripts/train_shipped.sh re-made the recipe: its last stage starts from stage 1's file in the runs folder,
+    # not from the shipped file, and shipping it keeps the recipe as it is
+    remade = {**tune, "init": "runs/x-cgan.stages/1-x-scratch/x-cgan.safetensors"}
+    assert ship_weights.next_recipe(second, remade, 3000, runs / "x-cgan.stages" / "2-x-tune", chained=False) == second
+    with pytest.raises(SystemExit, match="not of the shipped file"):  # a stage that is not the recipe's last
+        ship_weights.next_recipe(second, remade, 3000, runs / "x-cgan.stages" / "1-x-scratch", chained=False)
 
 
 def _ship_weights_module():
