@@ -22,6 +22,7 @@ CONTEXT_KINDS = ("dilated", "fourier")
 ADVERSARIAL_LOSSES = ("minimax", "nonsaturating", "lsgan", "hinge", "wgan-gp")
 PERCEPTUAL_NETS = ("alexnet", "vgg16")
 RECONSTRUCTIONS = ("all", "best_of_pair")
+MODE_SEEKING_DISTANCES = ("l1", "lpips")
 DISCRIMINATOR_KINDS = ("auto", "patch", "projected", "both")
 MODELS = ("cgan", "regression")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
@@ -53,6 +54,10 @@ class GeneratorConfig:
     # (StyleGAN's noise inputs, models/noise.py): texture in flat regions without a stride lattice. Needs nz > 0.
     # A run may add it to --init weights that lack it: their mean sample (z = 0, no noise) is unchanged.
     noise: bool = False
+    # Latent FiLM after each decoder block: z scales and shifts the normalised channels (models/film.py), a path
+    # for global appearance (colour, material) that instance norm cannot remove. Needs nz > 0. Like noise, a
+    # run may add it to --init weights that lack it (identity at z = 0: the mean sample is unchanged).
+    film: bool = False
     # Global residual (DnCNN's, NAFNet's): output = condition + network, clipped to [-1, 1], the network's last
     # layer starting at zero, so an untrained generator hands its input back. For tasks whose condition is the
     # picture itself (restore): the U-Net's finest skip is at half resolution, so without it every output pixel
@@ -82,6 +87,8 @@ class GeneratorConfig:
         self.check_residual()
         if self.noise and self.nz == 0:
             raise ConfigError("generator.noise needs a latent (generator.nz > 0): the noise is a function of z")
+        if self.film and self.nz == 0:
+            raise ConfigError("generator.film needs a latent (generator.nz > 0): it scales features by z")
         if self.context_stride < 2 or self.context_stride & (self.context_stride - 1):
             raise ConfigError(f"generator.context_stride must be a power of two >= 2, got {self.context_stride}")
 
@@ -114,6 +121,10 @@ class LossConfig:
     l2_weight: float = 0.0
     mode_seeking_weight: float = 20.0  # needs generator.nz > 0
     mode_seeking_tau: float | None = 0.2  # None: MSGAN's unbounded 1/r form (see losses/diversity.py)
+    # How far apart the two samples of a pair are: "l1", the mean absolute pixel difference (MSGAN's), which a
+    # uniform tint satisfies most cheaply; "lpips", LPIPS with loss.perceptual_net (needs the pretrained weights),
+    # which asks for differences in texture and structure. tau is in the distance's own units.
+    mode_seeking_distance: str = "l1"
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - s
     r1_weight: float = 0.0
     gp_weight: float = 10.0  # used by wgan-gp only
@@ -137,6 +148,7 @@ class LossConfig:
             raise ConfigError(f"loss.label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         _check_choice("loss.perceptual_net", self.perceptual_net, PERCEPTUAL_NETS)
         _check_choice("loss.reconstruction", self.reconstruction, RECONSTRUCTIONS)
+        _check_choice("loss.mode_seeking_distance", self.mode_seeking_distance, MODE_SEEKING_DISTANCES)
         for name in ("adversarial_weight", "l1_weight", "l2_weight", "mode_seeking_weight", "r1_weight", "gp_weight",
                      "perceptual_weight", "feature_matching_weight"):
             if getattr(self, name) is not None and getattr(self, name) < 0:

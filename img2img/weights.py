@@ -148,11 +148,13 @@ def adopt_init(cfg: Any) -> None:
         raise WeightsError(f"init weights {cfg.init} are a cGAN generator (latent size {nz}); the regression "
                            "baseline has no latent input: start it from a regression model's weights")
     adopted = generator_config_from_dict(info.generator)
-    # Noise inputs are zero at z = 0, so adding them keeps the init's mean sample: the one option a run adds.
-    if cfg.generator.noise and not adopted.noise:
-        if not nz:
-            raise WeightsError(f"init weights {cfg.init} have no latent input (nz 0): generator.noise needs one")
-        adopted.noise = True
+    # Noise inputs and latent FiLM leave z = 0 unchanged, so adding them keeps the init's mean sample: the two
+    # options a run may add.
+    for option in ("noise", "film"):
+        if getattr(cfg.generator, option) and not getattr(adopted, option):
+            if not nz:
+                raise WeightsError(f"init weights {cfg.init} have no latent input (nz 0): generator.{option} needs one")
+            setattr(adopted, option, True)
     cfg.generator = adopted
 
 
@@ -161,8 +163,9 @@ def load_init(generator: UNetGenerator, path: str | Path) -> None:
     source, _ = load_generator(Path(path))
     try:
         missing, unexpected = generator.load_state_dict(source.state_dict(), strict=False)
-        # Only noise strengths the init lacks may stay as built; anything else is a mismatch.
-        missing = [key for key in missing if not (key.startswith("noise.") and source.noise is None)]
+        # Only noise strengths and FiLM maps the init lacks may stay as built; anything else is a mismatch.
+        missing = [key for key in missing if not any(key.startswith(f"{option}.") and getattr(source, option) is None
+                                                     for option in ("noise", "film"))]
         if missing or unexpected:
             raise RuntimeError(f"missing {missing}, unexpected {unexpected}")
     except RuntimeError as exc:  # a --set generator.* after adopt_init, or channels the task changed

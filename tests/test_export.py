@@ -30,11 +30,11 @@ def _cache(tmp_path, monkeypatch):
 
 
 def _weights(tmp_path: Path, host, model: str = "cgan", norm: str = "instance", context_blocks: int = 0,
-             context_kind: str = "dilated", noise: bool = False, residual: bool = False) -> Path:
+             context_kind: str = "dilated", noise: bool = False, residual: bool = False, film: bool = False) -> Path:
     task = host.get("uncrop")
     cfg = GeneratorConfig(in_channels=task.in_channels, out_channels=task.out_channels, ngf=8, max_mult=4,
                           nz=8 if model == "cgan" else 0, norm=norm, context_blocks=context_blocks,
-                          context_kind=context_kind, noise=noise, residual=residual)
+                          context_kind=context_kind, noise=noise, residual=residual, film=film)
     torch.manual_seed(0)
     g = UNetGenerator(cfg, size=32)
     with torch.no_grad():  # move off the N(0, 0.02) init so the outputs are not all ~0
@@ -100,6 +100,18 @@ def test_noise_inputs_survive_saving_and_export(tmp_path, host):
         expected = g(y, z1)
         assert float((g(y, z2) - expected).abs().max()) > 10 * TOL
     assert float((runner(y, z1) - expected).abs().max()) < TOL
+
+
+def test_latent_film_survives_saving_and_export(tmp_path, host):
+    g, path = _export(_weights(tmp_path, host, film=True, noise=True), tmp_path / "g.onnx")
+    assert g.film is not None and g.config.film and len(g.film) == g.depth - 1
+    runner = OnnxGenerator(path)
+    y = torch.rand(2, 4, 32, 48) * 2 - 1
+    z = torch.randn(2, 8)
+    with torch.inference_mode():
+        expected = g(y, z)
+        assert float((g(y, torch.randn(2, 8)) - expected).abs().max()) > 10 * TOL
+    assert float((runner(y, z) - expected).abs().max()) < TOL
 
 
 def test_residual_generator_survives_saving_and_export(tmp_path, host):

@@ -122,6 +122,11 @@ class Trainer:
         if unknown:
             raise ConfigError(f"loss.task_weights names unknown terms {sorted(unknown)} of task '{self.task.name}' (its {cfg.model} terms: {', '.join(t.name for t in self.task_terms) or 'none'})")
         self.task_terms += extra_terms(cfg.loss, cfg.model, self.device, self.D)  # summed like the task's terms
+        self._apart = None  # the mode-seeking distance between a pair's samples: None = pixel L1
+        if self._mode_seeking and cfg.loss.mode_seeking_distance == "lpips":
+            from ..features import lpips
+
+            self._apart = lpips(cfg.loss.perceptual_net, self.device)
         self.validation = Validation(self.task, self.preview_set, cfg, self.device)  # val/* scores, best weights
         self.step = 0
         self.rollbacks = 0  # nan_policy=rollback: how many times this run has rolled back (saved in checkpoints)
@@ -186,12 +191,14 @@ class Trainer:
         """One line describing the run: models, sizes, receptive field, precision, device."""
         g = self.G
         parts = [f"{self.task.name}/{self.cfg.model}: G {count_parameters(g) / 1e6:.2f}M params (depth {g.depth}, nz {g.nz}"
-                 + (", noise inputs" if g.noise is not None else "") + (", residual" if g.residual else "")
+                 + (", latent FiLM" if g.film is not None else "") + (", noise inputs" if g.noise is not None else "")
+                 + (", residual" if g.residual else "")
                  + (f", from {self.cfg.init})" if self.cfg.init else ")")]
         if self.D is not None:
             parts.append(f"D {count_parameters(self.D) / 1e6:.2f}M trainable params ({self.D.describe()})")
             parts.append(f"L1 x {self.cfg.loss.l1_weight:g}, LPIPS x {self.cfg.loss.perceptual_weight:g}"
-                         + (" on the best of each pair" if self.cfg.loss.reconstruction == "best_of_pair" else ""))
+                         + (" on the best of each pair" if self.cfg.loss.reconstruction == "best_of_pair" else "")
+                         + (", mode seeking in LPIPS" if self._apart is not None else ""))
         parts.append(f"{self.cfg.size} px, batch {self.cfg.batch_size}, {self.steps} steps, {self.precision} on {self.device}")
         return "; ".join(parts)
 
@@ -243,7 +250,7 @@ class Trainer:
         if self._mode_seeking:
             h = x.shape[0] // 2
             terms["mode_seeking"] = cfg.mode_seeking_weight * mode_seeking_loss(
-                fake[:h], fake[h:], z[:h], z[h:], tau=cfg.mode_seeking_tau)
+                fake[:h], fake[h:], z[:h], z[h:], tau=cfg.mode_seeking_tau, distance=self._apart)
         if cfg.reconstruction == "best_of_pair" and x.shape[0] >= 2:  # reconstruct one sample of each pair
             fake, x, y = best_of_pairs(fake, x, y)
         if cfg.l1_weight:

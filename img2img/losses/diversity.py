@@ -1,23 +1,31 @@
 """Diversity regularisers that fight mode collapse of a conditional generator with a latent input.
 
 ``best_of_pairs`` lets the reconstruction terms pull only one sample per condition to the target. The two
-mode-seeking terms use the same ratio r = d(G(y, z_a), G(y, z_b)) / d(z_a, z_b), d = mean absolute difference: how far
-apart two outputs for one condition are per unit of latent distance. Dividing by the latent distance keeps
-the term from rewarding arbitrary noise when the two latents happen to be close.
+mode-seeking terms use the same ratio r = d(G(y, z_a), G(y, z_b)) / d(z_a, z_b), d = mean absolute difference
+(``loss.mode_seeking_distance`` "lpips": LPIPS between the outputs): how far apart two outputs for one condition are
+per unit of latent distance. Dividing by the latent distance keeps the term from rewarding arbitrary noise when
+the two latents happen to be close.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
+# A distance between two batches of outputs: one number per row.
+Distance = Callable[[Tensor, Tensor], Tensor]
 
-def latent_output_ratio(fake_a: Tensor, fake_b: Tensor, z_a: Tensor, z_b: Tensor, eps: float = 1e-5) -> Tensor:
-    return (fake_a - fake_b).abs().mean() / ((z_a - z_b).abs().mean() + eps)
+
+def latent_output_ratio(fake_a: Tensor, fake_b: Tensor, z_a: Tensor, z_b: Tensor, eps: float = 1e-5,
+                        distance: Distance | None = None) -> Tensor:
+    apart = (fake_a - fake_b).abs().mean() if distance is None else distance(fake_a, fake_b).mean()
+    return apart / ((z_a - z_b).abs().mean() + eps)
 
 
 def mode_seeking_loss(fake_a: Tensor, fake_b: Tensor, z_a: Tensor, z_b: Tensor, eps: float = 1e-5,
-                      tau: float | None = None) -> Tensor:
+                      tau: float | None = None, distance: Distance | None = None) -> Tensor:
     """Minimising it raises the ratio r, so the generator cannot ignore z.
 
     ``tau=None``: MSGAN (Mao et al. 2019), ``1 / (r + eps)``. Its gradient is ``-1/r^2``: enormous while the
@@ -26,8 +34,10 @@ def mode_seeking_loss(fake_a: Tensor, fake_b: Tensor, z_a: Tensor, z_b: Tensor, 
 
     ``tau`` set: the bounded form of DSGAN (Yang et al. 2019), ``tau - min(r, tau)``: a constant push while
     the outputs are closer than ``tau`` per unit latent distance, none beyond. The engine's default.
+
+    ``distance``: how far apart the outputs are (default: mean absolute difference, the pixel L1).
     """
-    ratio = latent_output_ratio(fake_a, fake_b, z_a, z_b, eps)
+    ratio = latent_output_ratio(fake_a, fake_b, z_a, z_b, eps, distance)
     if tau is None:
         return 1.0 / (ratio + eps)
     return tau - torch.clamp(ratio, max=tau)

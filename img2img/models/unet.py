@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from ..config import NORMS, UPSAMPLES, GeneratorConfig
 from .fourier import FourierBlocks
 from .init import init_weights
+from .film import LatentFiLM
 from .noise import NoiseInjection
 
 # pix2pix puts dropout in the three innermost decoder blocks.
@@ -229,6 +230,9 @@ class UNetGenerator(nn.Module):
         # One noise input after every decoder block but the last (which paints RGB), named by its level.
         self.noise = (nn.ModuleList(NoiseInjection(widths[level - 1], level) for level in reversed(range(1, depth)))
                       if cfg.noise else None)
+        # Latent FiLM at the same places (after the block's norm), before the noise: z's path for global style.
+        self.film = (nn.ModuleList(LatentFiLM(cfg.nz, widths[level - 1]) for level in reversed(range(1, depth)))
+                     if cfg.film else None)
         init_weights(self)
         cfg.check_residual()
         if cfg.residual:
@@ -257,6 +261,8 @@ class UNetGenerator(nn.Module):
         h = skips.pop()
         for index, block in enumerate(self.decoder):
             h = block(h)
+            if self.film is not None and index < len(self.film):
+                h = self.film[index](h, latent)
             if self.noise is not None and index < len(self.noise):
                 h = self.noise[index](h, latent)
             if skips:

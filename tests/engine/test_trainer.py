@@ -176,21 +176,35 @@ def test_init_fine_tunes_from_weights_with_their_architecture(uncrop, tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(resumed.G.state_dict().values(), tuned.G.state_dict().values()))
 
 
-def test_init_may_add_noise_inputs_and_keeps_the_mean_sample(uncrop, tmp_path):
+@pytest.mark.parametrize("option", ["noise", "film"])
+def test_init_may_add_noise_inputs_or_film_and_keeps_the_mean_sample(uncrop, tmp_path, option):
     weights = Trainer(tiny_config(steps=2), uncrop, tmp_path / "source", progress=False).fit()
     cfg = tiny_config(steps=2, init=str(weights))
-    cfg.generator.noise = True
+    setattr(cfg.generator, option, True)
     tuned = Trainer(cfg, uncrop, tmp_path / "tuned", progress=False)
-    assert tuned.G.config.noise and tuned.G.noise is not None
+    assert getattr(tuned.G.config, option) and getattr(tuned.G, option) is not None
     start, _ = load_generator(weights)
     y = torch.rand(2, 4, 32, 32) * 2 - 1
-    with torch.no_grad():  # the mean sample (z = 0, no noise) is the init's
+    with torch.no_grad():  # the mean sample (z = 0: no noise, FiLM the identity) is the init's
         assert torch.allclose(tuned.ema.model.eval()(y), start.eval()(y), atol=1e-6)
-    before = [n.strength.detach().clone() for n in tuned.G.noise]
+    added = {name: p.detach().clone() for name, p in tuned.G.named_parameters() if name.startswith(f"{option}.")}
+    assert added
     tuned.fit()
-    assert any(not torch.equal(a, n.strength) for a, n in zip(before, tuned.G.noise))  # the strengths learn
+    learned = dict(tuned.G.named_parameters())
+    assert any(not torch.equal(value, learned[name]) for name, value in added.items())  # the new part learns
     resumed = Trainer(tiny_config(steps=2, init=str(weights)), uncrop, tmp_path / "tuned", resume=True, progress=False)
-    assert resumed.G.noise is not None  # the run's own architecture, noise included
+    assert getattr(resumed.G, option) is not None  # the run's own architecture, the added part included
+
+
+@pytest.mark.skipif(not perceptual_available(), reason="pretrained weights not installed")
+def test_mode_seeking_in_lpips_trains_and_says_so(uncrop, tmp_path):
+    cfg = tiny_config(steps=2, loss__mode_seeking_distance="lpips")
+    trainer = Trainer(cfg, uncrop, tmp_path, progress=False)
+    assert trainer._apart is not None and "mode seeking in LPIPS" in trainer.summary()
+    trainer.fit()
+    logged = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert any("loss/mode_seeking" in row for row in logged)
+    assert Trainer(tiny_config(steps=2), uncrop, tmp_path / "pixel", progress=False)._apart is None
 
 
 def test_init_refuses_another_task_and_cgan_weights_for_the_baseline(uncrop, host, tmp_path):
@@ -202,10 +216,11 @@ def test_init_refuses_another_task_and_cgan_weights_for_the_baseline(uncrop, hos
     with pytest.raises(WeightsError, match="not found"):
         Trainer(tiny_config(init=str(tmp_path / "missing.safetensors")), uncrop, tmp_path / "c", progress=False)
     baseline = Trainer(tiny_config(model="regression", steps=2), uncrop, tmp_path / "base", progress=False).fit()
-    cfg = tiny_config(init=str(baseline))
-    cfg.generator.noise = True
-    with pytest.raises(WeightsError, match="generator.noise needs one"):
-        Trainer(cfg, uncrop, tmp_path / "d", progress=False)
+    for option in ("noise", "film"):
+        cfg = tiny_config(init=str(baseline))
+        setattr(cfg.generator, option, True)
+        with pytest.raises(WeightsError, match=f"generator.{option} needs one"):
+            Trainer(cfg, uncrop, tmp_path / "d", progress=False)
 
 
 def test_truncated_newest_checkpoint_falls_back_to_previous(uncrop, tmp_path):

@@ -264,6 +264,23 @@ def test_bounded_mode_seeking_pushes_until_tau_then_stops() -> None:
     assert close.grad.sum().item() < 0  # minimising moves the outputs apart
 
 
+def test_mode_seeking_measures_the_outputs_with_the_given_distance() -> None:
+    # loss.mode_seeking_distance=lpips passes LPIPS: a uniform tint, which pixel L1 counts in full, can be worth
+    # nothing to a distance that ignores it, so the push stays on until the samples differ another way.
+    z_a, z_b = torch.zeros(2, 8), torch.ones(2, 8)
+    same = torch.zeros(2, 3, 4, 4)
+    tinted = same + 0.5
+
+    def texture_only(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # blind to a per-image offset
+        centred = lambda t: t - t.mean(dim=(1, 2, 3), keepdim=True)  # noqa: E731
+        return (centred(a) - centred(b)).abs().flatten(1).mean(1)
+
+    assert mode_seeking_loss(same, tinted, z_a, z_b, eps=0.0, tau=0.2).item() == 0.0
+    assert mode_seeking_loss(same, tinted, z_a, z_b, eps=0.0, tau=0.2, distance=texture_only).item() == pytest.approx(0.2)
+    textured = same + torch.tensor([0.3, -0.3]).repeat(48).view(2, 3, 4, 4)
+    assert mode_seeking_loss(same, textured, z_a, z_b, eps=0.0, tau=0.2, distance=texture_only).item() == 0.0
+
+
 def test_best_of_pairs_keeps_the_closer_sample_of_each_pair() -> None:
     # Rows i and i + 2 share a condition: pair (0, 2) is won by row 2, pair (1, 3) by row 1.
     real = torch.zeros(4, 3, 4, 4)
