@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-from img2img.config import data_folders, load_config_file, task_config  # noqa: E402
+from img2img.config import TrainConfig, data_folders, load_config_file, task_config  # noqa: E402
+from img2img.errors import Img2ImgError  # noqa: E402
 from img2img.engine.precision import resolve_precision  # noqa: E402
 from img2img.evaluate import evaluate  # noqa: E402
 from img2img.models import count_parameters  # noqa: E402
@@ -43,12 +44,19 @@ DATA_TERMS = {
 }
 
 
-def training_seconds(log: Path, until_step: int | None = None) -> float:
+def _log_records(log: Path) -> list[dict]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def training_seconds(records: list[dict], until_step: int | None = None) -> float:
     """Sum of the gaps between consecutive log records, ignoring pauses longer than 10 minutes (resumes); with
     ``until_step``, only the records up to that step (the time it took to reach a picked checkpoint)."""
-    records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     times = [r["time"] for r in records if until_step is None or r["step"] <= until_step]
     return sum(b - a for a, b in zip(times, times[1:]) if 0 < b - a < 600)
+
+
+def recipe_file(task: str, model: str) -> Path:
+    return ROOT / "weights" / "recipes" / f"{task}-{model}.json"
 
 
 def hardware(config: dict | None = None) -> str:
@@ -72,7 +80,7 @@ def hardware(config: dict | None = None) -> str:
 def _data_metadata(data: str | list[str]) -> str:
     """What the trainer records: one folder as a path, several as a JSON list."""
     folders = data_folders(data)
-    return json.dumps(folders) if len(folders) > 1 else folders[0]
+    return json.dumps(folders) if len(folders) > 1 else "".join(folders)
 
 
 # Tasks whose card is measured at each photo's own size (`eval --size 0`): restoration is judged on the photos
@@ -80,20 +88,23 @@ def _data_metadata(data: str | list[str]) -> str:
 EVAL_SIZE = {"restore": 0}
 
 
-def ship(task: str, model: str, runs: Path, last: bool = False, pick: Path | None = None) -> dict:
-    """Copy one run's generator into weights/: its ``best`` file (best validation score) unless ``last`` or the
-    run has none, else the final one; or ``pick``, a copy of the run's weights file taken at an earlier
-    checkpoint and chosen by ``img2img eval`` (the card says its step and that eval chose it)."""
+def prepare(task: str, model: str, runs: Path, last: bool = False, pick: Path | None = None) -> dict:
+    """Read and check what shipping one run's generator would write, writing nothing (:func:`write` does, once
+    both models are prepared, so an error in either leaves weights/ as it was): its ``best`` file (best
+    validation score) unless ``last`` or the run has none, else the final one; or ``pick``, a copy of the run's
+    weights file taken at an earlier checkpoint and chosen by ``img2img eval`` (the card says its step and that
+    eval chose it)."""
     run = runs / f"{task}-{model}"
     best = run / f"{task}-{model}-best.safetensors"
     source = pick or (best if best.is_file() and not last else run / f"{task}-{model}.safetensors")
     generator, info = load_generator(source, expected_task=task)
     config = json.loads((run / "config.json").read_text())
-    run_steps = _last_step(run / "log.jsonl")
+    records = _log_records(run / "log.jsonl")
+    run_steps = int(records[-1]["step"]) if records else 0
     if pick and (info.model != model or not 0 < info.step <= run_steps):
         raise SystemExit(f"--pick {model}={pick}: a {info.model} at step {info.step}, not a checkpoint of {run} "
                          f"(steps 1-{run_steps})")
-    seconds = training_seconds(run / "log.jsonl", info.step if pick else None)
+    seconds = training_seconds(records, info.step if pick else None)
     picked = f"step {info.step}, by eval" if pick else "best validation score" if source == best else "last step"
     # A fine-tuned run (`train --init`): its steps and time count from those weights, which may be the very file
     # about to be replaced, so their step is read first.
@@ -101,18 +112,30 @@ def ship(task: str, model: str, runs: Path, last: bool = False, pick: Path | Non
     init_path = Path(init) if init and Path(init).is_absolute() else ROOT / str(init)
     init_step = read_info(init_path).step if init and init_path.is_file() else None
     out = ROOT / "weights" / f"{task}-{model}.safetensors"
-    recipe_path = ROOT / "weights" / "recipes" / f"{task}-{model}.json"
-    current = json.loads(recipe_path.read_text("utf-8")) if recipe_path.is_file() else None
+    current = json.loads(recipe_file(task, model).read_text("utf-8")) if recipe_file(task, model).is_file() else None
     chained = bool(init) and init_path.resolve() == out.resolve()
     recipe = next_recipe(current, config, info.step, run.resolve(), chained)
-    save_generator(out, generator, task=task, model=model, train_size=info.train_size, step=info.step,
-                   task_options=info.task_options, dtype=torch.float16,
-                   extra={"data": _data_metadata(config["data"]), "val_fraction": str(config["val_fraction"]), "training_seconds": f"{seconds:.0f}", "hardware": hardware(config)})
-    recipe_path.parent.mkdir(exist_ok=True)
-    recipe_path.write_text(json.dumps(recipe, indent=1) + "\n", "utf-8")
-    return {"model": model, "file": out.name, "mb": out.stat().st_size / 2**20, "params": count_parameters(generator),
+    # The card shows a runs-folder start (a train_shipped.sh stage) as a path from the repository, like the rest.
+    shown_init = os.path.relpath(init, ROOT) if init and Path(init).is_absolute() else init
+    return {"model": model, "file": out.name, "mb": None, "params": count_parameters(generator),
             "steps": info.step, "hours": seconds / 3600, "config": config,
-            "picked": picked, "run_steps": run_steps, "init": init, "init_step": init_step}
+            "picked": picked, "run_steps": run_steps, "init": shown_init, "init_step": init_step,
+            "write": {"task": task, "out": out, "generator": generator, "info": info, "recipe": recipe,
+                      "extra": {"data": _data_metadata(config["data"]), "val_fraction": str(config["val_fraction"]),
+                                "training_seconds": f"{seconds:.0f}", "hardware": hardware(config),
+                                "train_config": json.dumps(config, sort_keys=True)}}}
+
+
+def write(prepared: dict) -> None:
+    """Write what :func:`prepare` read: the fp16 weights file and the recipe; fills in the file's size."""
+    w = prepared.pop("write")
+    info = w["info"]
+    save_generator(w["out"], w["generator"], task=w["task"], model=prepared["model"], train_size=info.train_size,
+                   step=info.step, task_options=info.task_options, dtype=torch.float16, extra=w["extra"])
+    path = recipe_file(w["task"], prepared["model"])
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(w["recipe"], indent=1) + "\n", "utf-8")
+    prepared["mb"] = w["out"].stat().st_size / 2**20
 
 
 def next_recipe(current: dict | None, config: dict, step: int, folder: Path, chained: bool) -> dict:
@@ -147,7 +170,7 @@ def kept(task: str, model: str) -> dict:
     rows = [line for line in card_lines if line.startswith(prefix)]
     if not weights.is_file() or not rows:
         raise SystemExit(f"--keep {model}: needs {weights} and its row in {card_path}")
-    recipe = ROOT / "weights" / "recipes" / f"{task}-{model}.json"
+    recipe = recipe_file(task, model)
     if recipe.is_file():
         config = json.loads(recipe.read_text("utf-8"))["stages"][-1]["config"]
     else:
@@ -162,11 +185,6 @@ def kept(task: str, model: str) -> dict:
 def _fine_tune_sentence(model: str) -> str:
     """How a card's sentence about a fine-tuned model begins (written by :func:`card`, found by :func:`kept`)."""
     return f"The {model} run is a fine-tune"
-
-
-def _last_step(log: Path) -> int:
-    lines = log.read_text().splitlines()
-    return int(json.loads(lines[-1])["step"]) if lines else 0
 
 
 SEEN_HEADING = "## Seen by eye"
@@ -199,16 +217,28 @@ def card(task: str, shipped: list[dict], table: str, data: str, eval_command: st
             lines += ["", f"{_fine_tune_sentence(s['model'])} (`--init {s['init']}`: the weights in that file when "
                       f"it started{trained}); its steps and wall time count from there."]
     gan, reg = shipped[0]["config"], shipped[1]["config"]
-    differ = ", ".join(f"`{k}`" for k in sorted(set(gan) | set(reg)) if gan.get(k) != reg.get(k))
+    gan_all, reg_all = _comparable(gan), _comparable(reg)
+    differ = ", ".join(f"`{k}`" for k in sorted(set(gan_all) | set(reg_all)) if gan_all.get(k) != reg_all.get(k))
     baseline = "the baseline's" if "row" not in shipped[1] else (
         f"the baseline's run, the last stage of weights/recipes/{task}-regression.json,"
-        if (ROOT / "weights" / "recipes" / f"{task}-regression.json").is_file()
+        if recipe_file(task, "regression").is_file()
         else f"the baseline's recipe, weights/configs/{task}-regression.json,")
     lines += ["", recipe_sentence(task)]
     lines += ["", f"Config of the cGAN run ({baseline} differs in {differ}; its generator has nz = 0):", "",
               "```json", json.dumps({k: v for k, v in gan.items() if k != "model"}, indent=1, sort_keys=True), "```", "",
               f"Evaluation on the validation split (`{eval_command}`, 8 cGAN samples per input):", "", table, ""]
     return "\n".join(lines)
+
+
+def _comparable(config: dict) -> dict:
+    """``config`` with every key a run of today's code has: a key added since an older run's config.json was
+    written takes its default, and task options their resolved values, so only real differences are named."""
+    try:
+        full = TrainConfig.from_dict(config).to_dict()
+        full["task_options"] = load_plugins().get(full["task"]).configure(**full["task_options"]).options
+    except Img2ImgError:  # a key, task or option today's code does not know: compare as written
+        return config
+    return full
 
 
 def hand_drawn_section(photos: str, qmul: str) -> str:
@@ -290,8 +320,11 @@ def main() -> None:
         parser.error("--pick expects cgan=FILE or regression=FILE")
     for task in args.tasks:
         shipped = [kept(task, model) if model in args.keep else
-                   ship(task, model, Path(args.runs), args.last, Path(picks[model]) if model in picks else None)
+                   prepare(task, model, Path(args.runs), args.last, Path(picks[model]) if model in picks else None)
                    for model in ("cgan", "regression")]
+        for model in shipped:  # both checked: now write
+            if "write" in model:
+                write(model)
         # With several training folders the table is on the first one's validation split (sketch2photo: the
         # edges2shoes pairs, the data the shipped numbers have always been measured on).
         data = data_folders(shipped[0]["config"]["data"])[0]

@@ -144,10 +144,65 @@ def test_the_card_hardware_says_the_precision_the_run_trained_in(monkeypatch):
     assert ", fp32, 1 thread per run" in ship_weights.hardware({"precision": "auto"})
 
 
-def test_training_seconds_up_to_a_picked_step(tmp_path):
+def test_training_seconds_up_to_a_picked_step():
     ship_weights = _ship_weights_module()
-    log = tmp_path / "log.jsonl"
     rows = [{"step": s, "time": t} for s, t in ((50, 0.0), (100, 60.0), (150, 120.0), (200, 5000.0), (250, 5060.0))]
-    log.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    assert ship_weights.training_seconds(log) == 180.0  # the 4880 s pause (a resume) is not counted
-    assert ship_weights.training_seconds(log, until_step=150) == 120.0
+    assert ship_weights.training_seconds(rows) == 180.0  # the 4880 s pause (a resume) is not counted
+    assert ship_weights.training_seconds(rows, until_step=150) == 120.0
+
+
+def test_shipping_checks_both_models_before_writing_either(tmp_path, monkeypatch, cached_uncrop):
+    # A bad --pick for the baseline used to stop ship_weights after it had written the new cGAN file beside
+    # the old card. Now both are read and checked first, and weights/ is left as it was.
+    import shutil
+    import sys
+
+    from conftest import tiny_config
+
+    from img2img.engine.trainer import Trainer
+
+    ship_weights = _ship_weights_module()
+    root = tmp_path / "repo"
+    (root / "weights" / "recipes").mkdir(parents=True)
+    for name in ("uncrop-cgan.safetensors", "uncrop-regression.safetensors", "uncrop.md", "recipes/uncrop-cgan.json",
+                 "recipes/uncrop-regression.json"):
+        shutil.copy(ship_weights.ROOT / "weights" / name, root / "weights" / name)
+    before = {p: p.read_bytes() for p in (root / "weights").rglob("*") if p.is_file()}
+    runs = tmp_path / "runs"
+    for model in ("cgan", "regression"):
+        Trainer(tiny_config(steps=2, model=model), cached_uncrop, runs / f"uncrop-{model}", progress=False).fit()
+    monkeypatch.setattr(ship_weights, "ROOT", root)
+    wrong = runs / "uncrop-cgan" / "uncrop-cgan.safetensors"  # a cGAN file picked for the baseline
+    monkeypatch.setattr(sys, "argv", ["ship_weights.py", "uncrop", "--runs", str(runs), "--pick", f"regression={wrong}"])
+    with pytest.raises(SystemExit, match="--pick regression=.*a cgan at step 2"):
+        ship_weights.main()
+    assert {p: p.read_bytes() for p in (root / "weights").rglob("*") if p.is_file()} == before
+
+
+def test_what_a_shipped_file_records_of_its_run(tmp_path, monkeypatch, cached_uncrop):
+    # The whole training config goes into the file's metadata (losses, optimiser, steps, init), so a weights
+    # file says how it was trained without its card; the card names a runs-folder start relative to the repo.
+    from conftest import tiny_config
+
+    from img2img.engine.trainer import Trainer
+
+    ship_weights = _ship_weights_module()
+    root = tmp_path / "repo"
+    (root / "weights" / "recipes").mkdir(parents=True)
+    recipe = {"about": "", "stages": [{"name": "start"}, {"name": "tune"}]}
+    (root / "weights" / "recipes" / "uncrop-cgan.json").write_text(json.dumps(recipe))
+    runs, stages = tmp_path / "runs", tmp_path / "runs" / "uncrop-cgan.stages"
+    start = Trainer(tiny_config(steps=2), cached_uncrop, stages / "1-start", progress=False).fit()
+    Trainer(tiny_config(steps=2, init=str(start)), cached_uncrop, stages / "2-tune", progress=False).fit()
+    (runs / "uncrop-cgan").symlink_to(stages / "2-tune")  # as scripts/train_shipped.sh links a recipe's result
+    monkeypatch.setattr(ship_weights, "ROOT", root)
+    prepared = ship_weights.prepare("uncrop", "cgan", runs)  # the recipe's last stage, re-made ...
+    assert prepared["init"] == "../runs/uncrop-cgan.stages/1-start/uncrop-cgan.safetensors"
+    assert prepared["init_step"] == 2
+    assert json.loads(read_info(start).extra["train_config"])["steps"] == 2  # every run's file records it too
+    assert not (root / "weights" / "uncrop-cgan.safetensors").exists()  # ... prepared, nothing written yet
+    ship_weights.write(prepared)
+    info = read_info(root / "weights" / "uncrop-cgan.safetensors")
+    config = json.loads(info.extra["train_config"])
+    assert config["init"] == str(start) and config["steps"] == 2 and config["loss"]["l1_weight"] == 100.0
+    assert prepared["mb"] > 0 and (root / "weights" / "recipes" / "uncrop-cgan.json").is_file()

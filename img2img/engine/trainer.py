@@ -407,7 +407,9 @@ class Trainer:
         data = json.dumps(folders) if len(folders) > 1 else "".join(folders)  # one folder: a plain path, as ever
         save_generator(self.out / f"{self.task.name}-{self.cfg.model}{'-best' if best else ''}.safetensors", self.ema.model,
                        task=self.task.name, model=self.cfg.model, train_size=self.cfg.size, step=self.step,
-                       task_options=self.task.options, extra={"data": data, "val_fraction": str(self.cfg.val_fraction)} | (best or {}))
+                       task_options=self.task.options, extra={"data": data, "val_fraction": str(self.cfg.val_fraction),
+                                                              "train_config": json.dumps(self.cfg.to_dict(), sort_keys=True)}
+                       | (best or {}))
 
     def _resume_state(self, cfg: TrainConfig) -> dict[str, Any] | None:
         directory = self.out / "checkpoints"
