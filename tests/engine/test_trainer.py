@@ -183,6 +183,7 @@ def test_init_may_add_noise_inputs_or_film_and_keeps_the_mean_sample(uncrop, tmp
     setattr(cfg.generator, option, True)
     tuned = Trainer(cfg, uncrop, tmp_path / "tuned", progress=False)
     assert getattr(tuned.G.config, option) and getattr(tuned.G, option) is not None
+    assert ("latent FiLM" if option == "film" else "noise inputs") in tuned.summary()
     start, _ = load_generator(weights)
     y = torch.rand(2, 4, 32, 32) * 2 - 1
     with torch.no_grad():  # the mean sample (z = 0: no noise, FiLM the identity) is the init's

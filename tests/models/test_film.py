@@ -1,6 +1,7 @@
 """Latent FiLM (generator.film): the identity at z = 0, a per-channel scale and shift of z after each decoder
-block, exact under both CPU precisions, exportable, and why it is there: a normalised encoder level removes a
-concatenated z everywhere but at its borders."""
+block, and why it is there: a normalised encoder level can only rescale and shift whole channels with a
+concatenated z. Its export is in tests/test_export.py, its training under both CPU precisions in
+tests/models/test_noise.py."""
 
 from __future__ import annotations
 
@@ -78,20 +79,3 @@ def test_a_normalised_level_cannot_change_the_pattern_inside_the_picture_with_a_
 def test_film_needs_a_latent() -> None:
     with pytest.raises(ConfigError, match="generator.film needs a latent"):
         _cfg(True, nz=0).validate()
-
-
-def test_film_trains_under_auto_precision_on_both_cpu_kinds(cpu_bf16, tmp_path) -> None:
-    from conftest import tiny_config
-
-    from img2img.engine.trainer import Trainer
-    from img2img.plugins import load_plugins
-
-    cfg = tiny_config(steps=2, precision="auto")
-    cfg.generator.film = True
-    trainer = Trainer(cfg, load_plugins().get("uncrop"), tmp_path, progress=False)
-    assert trainer.precision == ("bf16" if cpu_bf16 else "fp32")
-    before = [layer.weight.detach().clone() for layer in trainer.G.film]
-    trainer.fit()
-    assert any(not torch.equal(a, layer.weight) for a, layer in zip(before, trainer.G.film))
-    assert all(torch.isfinite(layer.weight).all() for layer in trainer.G.film)
-    assert "latent FiLM" in trainer.summary()

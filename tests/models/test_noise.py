@@ -73,18 +73,20 @@ def test_noise_needs_a_latent() -> None:
         _cfg(True, nz=0).validate()
 
 
-def test_noise_trains_under_auto_precision_on_both_cpu_kinds(cpu_bf16, tmp_path) -> None:
+@pytest.mark.parametrize("option", ["noise", "film"])
+def test_noise_and_film_train_under_auto_precision_on_both_cpu_kinds(cpu_bf16, tmp_path, option) -> None:
     # On a native-bf16 CPU "auto" trains under bf16 autocast: the hashed fields stay float32 and exact, the
-    # injected noise takes the features' dtype, and the strengths still learn.
+    # injected noise and the FiLM scales take the features' dtype, and the added parameters still learn.
     from img2img.engine.trainer import Trainer
     from img2img.plugins import load_plugins
     from conftest import tiny_config
 
     cfg = tiny_config(steps=2, precision="auto")
-    cfg.generator.noise = True
+    setattr(cfg.generator, option, True)
     trainer = Trainer(cfg, load_plugins().get("uncrop"), tmp_path, progress=False)
     assert trainer.precision == ("bf16" if cpu_bf16 else "fp32")
-    before = [n.strength.detach().clone() for n in trainer.G.noise]
+    added = {name: p for name, p in trainer.G.named_parameters() if name.startswith(f"{option}.")}
+    before = {name: p.detach().clone() for name, p in added.items()}
     trainer.fit()
-    assert any(not torch.equal(a, n.strength) for a, n in zip(before, trainer.G.noise))
-    assert all(torch.isfinite(n.strength).all() for n in trainer.G.noise)
+    assert any(not torch.equal(before[name], p) for name, p in added.items())
+    assert all(torch.isfinite(p).all() for p in added.values())
