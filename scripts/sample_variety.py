@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("weights", nargs="+")
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "edges2shoes_handbags" / "train"))
     parser.add_argument("--split", choices=("val", "all"), default="val")
-    parser.add_argument("--limit", type=int, default=200)
+    parser.add_argument("--limit", type=int, default=200, help="inputs, spread over the sorted list (0: all)")
     parser.add_argument("--samples", type=int, default=4, help="samples per input (an even number: pairs)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -82,7 +82,7 @@ def main() -> None:
     for path in args.weights:
         gan = Translator(task, Path(path), device="cpu", backend="torch")
         raw, matched = [], []
-        inputs = conditions(gan, Path(args.data), args.split, args.limit)
+        inputs = conditions(gan, Path(args.data), args.split, args.limit or None)
         for name, y in inputs:
             z = sample_latent(args.samples, gan.generator.nz, make_generator(stable_seed(args.seed, "eval-z", name)),
                               gan.device)
