@@ -9,7 +9,9 @@ pair (a, b) is also scored after a's colours are matched to b's: per RGB channel
 closest to b (least squares over the image), the most a global tint, brightness or contrast change can do. What
 LPIPS still sees after the match is the part of the variety no tint explains: material, texture, details,
 shape. Prints, per weights file: LPIPS between samples, LPIPS after the colour match ("beyond tint"), and their
-ratio.
+ratio; and the lattice score of the samples over the object (uncrop's fill_lattice measure without the photo's
+own part: the correlation of the fine detail with itself shifted 16 px, across and down, over the non-white
+pixels; a GAN's stride grid on a flat surface raises it, and a tint can also be had by painting one).
 
 --split val (the default): the validation split of --data, as `img2img eval --split val` takes it (default:
 edges2shoes). --split all: every image of --data is an input (e.g. hand-drawn sketches from
@@ -37,6 +39,13 @@ from img2img.models import sample_latent  # noqa: E402
 from img2img.plugins import load_plugins  # noqa: E402
 from img2img.seeding import make_generator, stable_seed  # noqa: E402
 from img2img.task import eval_inputs  # noqa: E402
+from img2img_plugins.uncrop import _lattice_correlation  # noqa: E402
+
+
+def object_mask(images: torch.Tensor, margin: int = 4) -> torch.Tensor:
+    """(N, 1, H, W): pixels of the object (not near-white in some channel), ``margin`` px in from its outline."""
+    ink = ((images + 1) / 2 < 0.85).any(dim=1, keepdim=True).float()
+    return 1 - torch.nn.functional.max_pool2d(1 - ink, 2 * margin + 1, stride=1, padding=margin)
 
 
 def match_colours(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -48,8 +57,9 @@ def match_colours(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (scale * a_centred + b_mean).view_as(a).clamp(-1, 1)
 
 
-def conditions(gan: Translator, data: Path, split: str, limit: int) -> list[tuple[str, torch.Tensor]]:
-    """(name, condition (1, C, H, W)) for each input, as eval takes them."""
+def conditions(gan: Translator, data: Path, split: str, limit: int
+               ) -> list[tuple[str, torch.Tensor, torch.Tensor | None]]:
+    """(name, condition (1, C, H, W), target photo or None) for each input, as eval takes them."""
     size = gan.info.train_size
     if split == "val":
         val_fraction = float(gan.info.extra.get("val_fraction", 0.1))
@@ -58,11 +68,11 @@ def conditions(gan: Translator, data: Path, split: str, limit: int) -> list[tupl
         out = []
         for first in range(0, len(items), 16):
             batch = items[first : first + 16]
-            _, y = eval_inputs(gan.task, batch, gan.device)
-            out += [(str(item["key"]), y[i : i + 1]) for i, item in enumerate(batch)]
+            x, y = eval_inputs(gan.task, batch, gan.device)
+            out += [(str(item["key"]), y[i : i + 1], x[i : i + 1]) for i, item in enumerate(batch)]
         return out
     images = _load_square(_image_files(data, "--data", limit), size)
-    return [(name, _at_scale(gan.task, gan.task.prepare_input(image[None].to(gan.device)), size))
+    return [(name, _at_scale(gan.task, gan.task.prepare_input(image[None].to(gan.device)), size), None)
             for name, image in images]
 
 
@@ -81,9 +91,9 @@ def main() -> None:
     metric = lpips("alexnet", "cpu")
     for path in args.weights:
         gan = Translator(task, Path(path), device="cpu", backend="torch")
-        raw, matched = [], []
+        raw, matched, lattice, real_lattice = [], [], [], []
         inputs = conditions(gan, Path(args.data), args.split, args.limit or None)
-        for name, y in inputs:
+        for name, y, x in inputs:
             z = sample_latent(args.samples, gan.generator.nz, make_generator(stable_seed(args.seed, "eval-z", name)),
                               gan.device)
             with torch.no_grad():
@@ -91,9 +101,14 @@ def main() -> None:
                 a, b = fakes[0::2], fakes[1::2]
                 raw.append(metric(a, b).flatten())
                 matched.append(metric(match_colours(a, b), b).flatten())
+                lattice.append(_lattice_correlation(fakes, object_mask(fakes)))
+                if x is not None:
+                    real_lattice.append(_lattice_correlation(x.float(), object_mask(x.float())))
         raw_mean, matched_mean = torch.cat(raw).mean(), torch.cat(matched).mean()
         print(f"{path}: {len(inputs)} inputs x {args.samples} samples; LPIPS between samples {raw_mean:.4f}, "
-              f"after matching colours {matched_mean:.4f} (beyond tint: {matched_mean / raw_mean:.0%})")
+              f"after matching colours {matched_mean:.4f} (beyond tint: {matched_mean / raw_mean:.0%}); "
+              f"lattice over the object {torch.cat(lattice).mean():.4f}"
+              + (f" (the target photos': {torch.cat(real_lattice).mean():.4f})" if real_lattice else ""))
 
 
 if __name__ == "__main__":
