@@ -14,9 +14,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import NORMS, UPSAMPLES, GeneratorConfig
+from .film import LatentFiLM
 from .fourier import FourierBlocks
 from .init import init_weights
-from .film import LatentFiLM
 from .noise import NoiseInjection
 
 # pix2pix puts dropout in the three innermost decoder blocks.
