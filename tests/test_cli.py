@@ -123,6 +123,7 @@ def test_tasks_name_shows_options_and_controls(capsys):
         (["train", "--task", "uncrop", "--set", "generator.colour=3"], "unknown config key 'generator.colour'"),
         (["train", "--task", "uncrop", "--set", "loss.adversarial=wasserstein"], "loss.adversarial must be one of"),
         (["train", "--task", "uncrop", "--set", "loss.mode_seeking_distance=l2"], "loss.mode_seeking_distance must be one of"),
+        (["train", "--task", "uncrop", "--set", "loss.mode_seeking_blur=-1"], "loss.mode_seeking_blur must be between"),
         (["train", "--task", "uncrop", "--set", "generator.nz=0", "--set", "generator.film=true"],
          "generator.film needs a latent"),
         (["train", "--task", "uncrop", "--size", "30"], "size must be a multiple of 8"),

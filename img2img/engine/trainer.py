@@ -27,7 +27,7 @@ from tqdm import tqdm
 from ..config import TrainConfig, data_entries, data_folders
 from ..data.io import make_grid, save_image
 from ..errors import ConfigError, DataError, TrainingDivergedError
-from ..losses import AdversarialLoss, best_of_pairs, extra_terms, resolve_recipe, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
+from ..losses import AdversarialLoss, best_of_pairs, extra_terms, resolve_recipe, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, pair_distance, r1_penalty
 from ..models import UNetGenerator, build_discriminator, count_parameters, sample_latent
 from ..seeding import make_generator, stable_seed
 from ..task import Task, eval_inputs
@@ -122,11 +122,9 @@ class Trainer:
         if unknown:
             raise ConfigError(f"loss.task_weights names unknown terms {sorted(unknown)} of task '{self.task.name}' (its {cfg.model} terms: {', '.join(t.name for t in self.task_terms) or 'none'})")
         self.task_terms += extra_terms(cfg.loss, cfg.model, self.device, self.D)  # summed like the task's terms
-        self._apart = None  # the mode-seeking distance between a pair's samples: None = pixel L1
-        if self._mode_seeking and cfg.loss.mode_seeking_distance == "lpips":
-            from ..features import lpips
-
-            self._apart = lpips(cfg.loss.perceptual_net, self.device)
+        # The mode-seeking distance between a pair's samples: None = pixel L1.
+        self._apart = (pair_distance(cfg.loss.mode_seeking_distance, cfg.loss.mode_seeking_blur,
+                                     cfg.loss.perceptual_net, self.device) if self._mode_seeking else None)
         self.validation = Validation(self.task, self.preview_set, cfg, self.device)  # val/* scores, best weights
         self.step = 0
         self.rollbacks = 0  # nan_policy=rollback: how many times this run has rolled back (saved in checkpoints)
@@ -198,7 +196,9 @@ class Trainer:
             parts.append(f"D {count_parameters(self.D) / 1e6:.2f}M trainable params ({self.D.describe()})")
             parts.append(f"L1 x {self.cfg.loss.l1_weight:g}, LPIPS x {self.cfg.loss.perceptual_weight:g}"
                          + (" on the best of each pair" if self.cfg.loss.reconstruction == "best_of_pair" else "")
-                         + (", mode seeking in LPIPS" if self._apart is not None else ""))
+                         + (f", mode seeking in {self.cfg.loss.mode_seeking_distance.upper()}"
+                            + (f" blurred by {self.cfg.loss.mode_seeking_blur:g} px" if self.cfg.loss.mode_seeking_blur else "")
+                            if self._apart is not None else ""))
         parts.append(f"{self.cfg.size} px, batch {self.cfg.batch_size}, {self.steps} steps, {self.precision} on {self.device}")
         return "; ".join(parts)
 

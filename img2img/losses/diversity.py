@@ -9,6 +9,7 @@ the two latents happen to be close.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -16,6 +17,27 @@ from torch import Tensor
 
 # A distance between two batches of outputs: one number per row.
 Distance = Callable[[Tensor, Tensor], Tensor]
+
+
+def pair_distance(kind: str, blur: float, net: str, device: torch.device) -> Distance | None:
+    """The mode-seeking distance a config names (``loss.mode_seeking_distance``, ``loss.mode_seeking_blur``,
+    ``loss.perceptual_net``); None for the plain pixel L1. "lpips" loads the frozen LPIPS network."""
+    base: Distance | None = None
+    if kind == "lpips":
+        from ..features import lpips
+
+        base = lpips(net, device)
+    if not blur:
+        return base
+    from kornia.filters import gaussian_blur2d
+
+    size = 2 * math.ceil(3 * blur) + 1
+
+    def blurred(a: Tensor, b: Tensor) -> Tensor:
+        a, b = gaussian_blur2d(a, size, (blur, blur)), gaussian_blur2d(b, size, (blur, blur))
+        return base(a, b) if base is not None else (a - b).abs().flatten(1).mean(1)
+
+    return blurred
 
 
 def latent_output_ratio(fake_a: Tensor, fake_b: Tensor, z_a: Tensor, z_b: Tensor, eps: float = 1e-5,

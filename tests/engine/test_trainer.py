@@ -206,6 +206,10 @@ def test_mode_seeking_in_lpips_trains_and_says_so(uncrop, tmp_path):
     logged = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert any("loss/mode_seeking" in row for row in logged)
     assert Trainer(tiny_config(steps=2), uncrop, tmp_path / "pixel", progress=False)._apart is None
+    blurred = Trainer(tiny_config(steps=2, loss__mode_seeking_distance="lpips", loss__mode_seeking_blur=2.0), uncrop,
+                      tmp_path / "blurred", progress=False)
+    assert "mode seeking in LPIPS blurred by 2 px" in blurred.summary()
+    blurred.fit()
 
 
 def test_init_refuses_another_task_and_cgan_weights_for_the_baseline(uncrop, host, tmp_path):

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from img2img.config import ADVERSARIAL_LOSSES
-from img2img.losses import AdversarialLoss, best_of_pairs, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, r1_penalty
+from img2img.losses import AdversarialLoss, best_of_pairs, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, pair_distance, r1_penalty
 
 LOG2 = math.log(2.0)
 
@@ -279,6 +279,20 @@ def test_mode_seeking_measures_the_outputs_with_the_given_distance() -> None:
     assert mode_seeking_loss(same, tinted, z_a, z_b, eps=0.0, tau=0.2, distance=texture_only).item() == pytest.approx(0.2)
     textured = same + torch.tensor([0.3, -0.3]).repeat(48).view(2, 3, 4, 4)
     assert mode_seeking_loss(same, textured, z_a, z_b, eps=0.0, tau=0.2, distance=texture_only).item() == 0.0
+
+
+def test_a_blurred_mode_seeking_distance_does_not_pay_for_a_stride_grid() -> None:
+    # loss.mode_seeking_blur=3: two samples that differ by a period-8 grid are nearly the same after the blur;
+    # two that differ in their colour are not.
+    distance = pair_distance("l1", 3.0, "alexnet", torch.device("cpu"))
+    rows = torch.arange(64, dtype=torch.float32)
+    grid = (torch.cos(2 * torch.pi * rows / 8)[:, None] * torch.cos(2 * torch.pi * rows / 8)[None, :]) * 0.3
+    base = torch.zeros(2, 3, 64, 64)
+    gridded, tinted = base + grid, base + 0.3
+    raw = (gridded - base).abs().flatten(1).mean(1)
+    assert torch.all(distance(base, gridded) < 0.1 * raw)
+    assert torch.allclose(distance(base, tinted), torch.full((2,), 0.3), atol=1e-4)
+    assert pair_distance("l1", 0.0, "alexnet", torch.device("cpu")) is None  # the plain pixel L1
 
 
 def test_best_of_pairs_keeps_the_closer_sample_of_each_pair() -> None:
