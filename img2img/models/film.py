@@ -5,8 +5,8 @@ convolution, a z that is the same at every pixel adds one constant per output ch
 border, and instance norm then subtracts each channel's mean and divides by its spread. So at a normalised level
 z cannot change the pattern inside the picture at all: it only rescales and shifts whole channels, by as much as
 the border pixels move each channel's statistics, which is little and depends on the picture. z enters freely
-only at the raw-image level and the 1x1 bottleneck, which have no norm. The shipped sketch2photo samples of one
-sketch differ in hue far more than in material.
+only at the raw-image level and the 1x1 bottleneck, which have no norm. Round 7's sketch2photo samples of one sketch
+differed in hue far more than in anything else (weights/sketch2photo.md).
 
 FiLM (Perez et al. 2018; the "style" of MUNIT and StyleGAN's AdaIN) puts z after the norm instead: each decoder
 block's output ``h`` becomes ``h * (1 + gamma(z)) + beta(z)``, one learned linear map of z per block: the
