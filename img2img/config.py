@@ -143,6 +143,11 @@ class LossConfig:
     # every sample (pix2pix). "best_of_pair": of each mode-seeking pair (one condition, two latents) only the
     # sample closer to the target, the "variety loss" of Social GAN / best-of-many with k = 2 (losses/diversity.py)
     reconstruction: str = "all"
+    # cgan: weight of the spectral term (losses/spectral.py): each sample's log power, ring by ring of spatial
+    # frequency, matched to its target's, from spectral_min_frequency x Nyquist up. Power ignores phase, so it
+    # asks for as much fine detail as the target has, not for the target's detail. 0 = off.
+    spectral_weight: float = 0.0
+    spectral_min_frequency: float = 0.25
 
     def validate(self) -> None:
         _check_choice("loss.adversarial", self.adversarial, ADVERSARIAL_LOSSES)
@@ -155,8 +160,11 @@ class LossConfig:
         _check_choice("loss.mode_seeking_distance", self.mode_seeking_distance, MODE_SEEKING_DISTANCES)
         if not 0 <= self.mode_seeking_blur <= 16:
             raise ConfigError(f"loss.mode_seeking_blur must be between 0 and 16 (pixels), got {self.mode_seeking_blur}")
+        if not 0 <= self.spectral_min_frequency < 1:
+            raise ConfigError("loss.spectral_min_frequency must be in [0, 1) (a fraction of the Nyquist frequency), "
+                              f"got {self.spectral_min_frequency}")
         for name in ("adversarial_weight", "l1_weight", "l2_weight", "mode_seeking_weight", "r1_weight", "gp_weight",
-                     "perceptual_weight", "feature_matching_weight"):
+                     "perceptual_weight", "feature_matching_weight", "spectral_weight"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ConfigError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
 

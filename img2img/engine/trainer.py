@@ -27,7 +27,8 @@ from tqdm import tqdm
 from ..config import TrainConfig, data_entries, data_folders
 from ..data.io import make_grid, save_image
 from ..errors import ConfigError, DataError, TrainingDivergedError
-from ..losses import AdversarialLoss, best_of_pairs, extra_terms, resolve_recipe, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, pair_distance, r1_penalty
+from ..losses import (AdversarialLoss, best_of_pairs, extra_terms, resolve_recipe, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, pair_distance, r1_penalty,
+                      spectral_loss)
 from ..models import UNetGenerator, build_discriminator, count_parameters, sample_latent
 from ..seeding import make_generator, stable_seed
 from ..task import Task, eval_inputs
@@ -198,7 +199,9 @@ class Trainer:
                          + (" on the best of each pair" if self.cfg.loss.reconstruction == "best_of_pair" else "")
                          + (f", mode seeking in {self.cfg.loss.mode_seeking_distance.upper()}"
                             + (f" blurred by {self.cfg.loss.mode_seeking_blur:g} px" if self.cfg.loss.mode_seeking_blur else "")
-                            if self._apart is not None else ""))
+                            if self._apart is not None else "")
+                         + (f", spectral x {self.cfg.loss.spectral_weight:g} from {self.cfg.loss.spectral_min_frequency:g}"
+                            " x Nyquist" if self.cfg.loss.spectral_weight else ""))
         parts.append(f"{self.cfg.size} px, batch {self.cfg.batch_size}, {self.steps} steps, {self.precision} on {self.device}")
         return "; ".join(parts)
 
@@ -251,6 +254,8 @@ class Trainer:
             h = x.shape[0] // 2
             terms["mode_seeking"] = cfg.mode_seeking_weight * mode_seeking_loss(
                 fake[:h], fake[h:], z[:h], z[h:], tau=cfg.mode_seeking_tau, distance=self._apart)
+        if cfg.spectral_weight:  # every sample: power, not pixels, so it does not pull the samples together
+            terms["spectral"] = cfg.spectral_weight * spectral_loss(fake, x, cfg.spectral_min_frequency)
         if cfg.reconstruction == "best_of_pair" and x.shape[0] >= 2:  # reconstruct one sample of each pair
             fake, x, y = best_of_pairs(fake, x, y)
         if cfg.l1_weight:
