@@ -8,7 +8,8 @@ images: up to ``val_images`` of the validation split, spread over it, each with 
 - always: ``val/l1`` and ``val/psnr`` (to the target);
 - with the ``perceptual`` extra: ``val/lpips`` (AlexNet LPIPS to the target) and ``val/fd_lite0`` /
   ``val/kid_lite0`` (Frechet distance and unbiased KID on EfficientNet-Lite0 pooled features, generated
-  images against the same images' targets);
+  images against the same images' targets); for a generator with a latent input also ``val/lpips_diversity``
+  (LPIPS between each sample and a second one of the same input, from a second fixed latent);
 - without it: ``val/swd`` instead (realism without pretrained networks: the Laplacian-pyramid sliced
   Wasserstein distance x1e3 to the targets), and one warning saying why the others are missing.
 
@@ -127,6 +128,8 @@ class Validation:
         networks = self._feature_networks()
         if isinstance(networks, tuple):
             scores |= self._perceptual(networks, fake, x)
+            if getattr(generator, "nz", 0) > 0:
+                scores["val/lpips_diversity"] = self._diversity(generator, networks[0], fake, y)
             if not swd:
                 # SWD costs more than Lite0 and LPIPS together (5.2 s vs 4.8 s for 64 images at 128 px, one
                 # thread): it is the realism measure only where the pretrained ones are missing.
@@ -169,6 +172,18 @@ class Validation:
                                   f"the best weights follow {best_measure(self.model, False, self.choice).key}",
                                   stacklevel=2)
         return self._networks
+
+    def _diversity(self, generator: nn.Module, lpips_metric: nn.Module, fake: Tensor, y: Tensor) -> float:
+        """Mean LPIPS between each validation sample and a second sample of the same input (a second fixed
+        latent), over the whole image: eval's ``lpips_diversity`` with one pair per input. The realism scores cannot see a run that
+        changes only how much its samples differ."""
+        z = sample_latent(y.shape[0], generator.nz, make_generator(stable_seed("validation-z2"), self.device), self.device)
+        other = torch.cat([self.task.compose(generator(y[i : i + BATCH], z[i : i + BATCH]), y[i : i + BATCH]).float()
+                           for i in range(0, y.shape[0], BATCH)])
+        from ..metrics.perceptual import lpips_diversity
+
+        return float(torch.cat([lpips_diversity(lpips_metric, torch.stack([fake[i : i + BATCH], other[i : i + BATCH]], 1))
+                                for i in range(0, y.shape[0], BATCH)]).mean())
 
     def _perceptual(self, networks: tuple[nn.Module, nn.Module], fake: Tensor, real: Tensor) -> dict[str, float]:
         from ..metrics.perceptual import lite0_features, lpips_to_target

@@ -226,3 +226,20 @@ def test_benchmark_scores_add_swd_and_sharpness_only_when_asked(uncrop, tmp_path
     assert "val/sharpness" not in plain and {"val/swd", "val/sharpness"} <= set(bench)
     assert math.isfinite(bench["val/sharpness"]) and bench["val/sharpness"] > 0
     assert {k: v for k, v in bench.items() if k in plain} == plain  # the same fixed inputs and latents
+
+
+@pytest.mark.skipif(not perceptual_available(), reason="pretrained weights not installed")
+def test_diversity_is_scored_for_a_latent_generator_only(uncrop, tmp_path):
+    trainer = Trainer(tiny_config(steps=1, val_images=4), uncrop, tmp_path / "gan", progress=False)
+    generator = trainer.ema.model.eval()
+    assert 0 < trainer.validation.measure(generator)["val/lpips_diversity"] < 1
+
+    class IgnoresZ(torch.nn.Module):  # one sample per input, whatever the latent
+        nz = generator.nz
+
+        def forward(self, y, z):
+            return generator(y, torch.zeros_like(z))
+
+    assert trainer.validation.measure(IgnoresZ())["val/lpips_diversity"] == pytest.approx(0.0, abs=1e-6)
+    baseline = Trainer(tiny_config(model="regression", steps=1, val_images=4), uncrop, tmp_path / "mse", progress=False)
+    assert "val/lpips_diversity" not in baseline.validation.measure(baseline.ema.model)
