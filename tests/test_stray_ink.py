@@ -1,4 +1,5 @@
-"""scripts/stray_ink.py: dark paint on a product photo's white background, away from the object."""
+"""The sketch2photo diagnostics: scripts/stray_ink.py (dark paint on a product photo's white background, away from
+the object), scripts/sample_variety.py and scripts/sharpness_gap.py."""
 
 from __future__ import annotations
 
@@ -37,3 +38,20 @@ def test_sample_variety_matches_a_tint_away_and_keeps_a_change_of_texture():
     assert torch.allclose(variety.match_colours(a, tinted), tinted, atol=1e-5)
     textured = tinted + 0.3 * torch.randn(2, 3, 32, 32)
     assert (variety.match_colours(a, textured) - textured).abs().mean() > 0.15
+
+
+def test_sharpness_gap_names_the_blur_and_the_octave_that_lost_power():
+    # scripts/sharpness_gap.py: photos blurred by sigma 1 px score some ratio r against themselves; the blur it
+    # reports for r is 1 px, and the power they lost is in the top octave, not the lowest.
+    gap_spec = importlib.util.spec_from_file_location("sharpness_gap", Path(__file__).parents[1] / "scripts" / "sharpness_gap.py")
+    sharpness_gap = importlib.util.module_from_spec(gap_spec)
+    gap_spec.loader.exec_module(sharpness_gap)
+    fine = torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    photos = fine + torch.nn.functional.interpolate(fine[:, :, ::4, ::4], size=(64, 64), mode="bilinear", align_corners=False)
+    blurred = sharpness_gap.blur(photos, 1.0)
+    assert abs(sharpness_gap.equivalent_blur(photos, sharpness_gap.ratio(blurred, photos)) - 1.0) < 0.01
+    assert sharpness_gap.equivalent_blur(photos, 1.0) == 0.0
+    octaves = sharpness_gap.octave_gaps(blurred, photos)
+    assert [(a, b) for a, b, _ in octaves] == [(2, 4), (4, 8), (8, 16), (16, 32)]
+    assert octaves[-1][2] < -1.0 and abs(octaves[0][2]) < 0.2
+    assert all(gap == 0 for _, _, gap in sharpness_gap.octave_gaps(photos, photos))
