@@ -24,6 +24,7 @@ PERCEPTUAL_NETS = ("alexnet", "vgg16")
 RECONSTRUCTIONS = ("all", "best_of_pair")
 MODE_SEEKING_DISTANCES = ("l1", "lpips")
 DISCRIMINATOR_KINDS = ("auto", "patch", "projected", "both")
+DIFF_AUGMENT_POLICIES = ("color", "translation", "cutout")
 MODELS = ("cgan", "regression")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 NAN_POLICIES = ("stop", "rollback")
@@ -103,8 +104,19 @@ class DiscriminatorConfig:
     # patch | projected (frozen Lite0 features, needs the weight packages) | both | auto: the default recipe's
     # (losses.perceptual.DEFAULT_DISCRIMINATOR) when the weight packages are installed, else patch
     kind: str = "auto"
+    # The projected discriminator's DiffAugment policies, comma-separated: color (brightness, saturation,
+    # contrast of x), translation, cutout; none = off. Colour augmentation makes the discriminator less
+    # sensitive to the tones a generator puts out, as well as keeping it from memorising a small set.
+    augment: str | None = "color,translation,cutout"
+
+    def augment_policy(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in (self.augment or "").split(",") if p.strip() and p.strip() != "none")
 
     def validate(self) -> None:
+        unknown = [p for p in self.augment_policy() if p not in DIFF_AUGMENT_POLICIES]
+        if unknown:
+            raise ConfigError(f"discriminator.augment: unknown DiffAugment policy {unknown[0]!r} "
+                              f"(known: {', '.join(DIFF_AUGMENT_POLICIES)}, or none)")
         _check_choice("discriminator.norm", self.norm, NORMS)
         _check_choice("discriminator.kind", self.kind, DISCRIMINATOR_KINDS)
         _check_positive("discriminator.ndf", self.ndf)

@@ -18,26 +18,37 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ..config import DiscriminatorConfig
+from ..config import DIFF_AUGMENT_POLICIES, DiscriminatorConfig
 from .init import init_weights
 
 MIXED_CHANNELS = 64  # per scale after the random channel mixing
 MIN_SIDE = 32  # the backbone's coarsest map has stride 32
+DIFF_AUGMENT = DIFF_AUGMENT_POLICIES  # all on by default
 
 
-def diff_augment(pair: Tensor, out_channels: int) -> Tensor:
-    """DiffAugment's colour, translation (1/8) and cutout (1/2) on a (y, x) pair, drawn from the global RNG
-    (seeded per step by the trainer). Colour changes only x; translation and cutout move y with x, so the
-    condition stays aligned with its image."""
+def diff_augment(pair: Tensor, out_channels: int, policy: tuple[str, ...] = DIFF_AUGMENT) -> Tensor:
+    """DiffAugment's colour, translation (1/8) and cutout (1/2) on a (y, x) pair, those named in ``policy``,
+    drawn from the global RNG (seeded per step by the trainer). Colour changes only x; translation and cutout
+    move y with x, so the condition stays aligned with its image."""
+    n, device, dtype = pair.shape[0], pair.device, pair.dtype
+    if "color" in policy:
+        y, x = pair[:, :-out_channels], pair[:, -out_channels:]
+        x = x + (torch.rand(n, 1, 1, 1, device=device, dtype=dtype) - 0.5)  # brightness (in [-1, 1] units / 2)
+        mean = x.mean(dim=1, keepdim=True)
+        x = (x - mean) * (torch.rand(n, 1, 1, 1, device=device, dtype=dtype) * 2) + mean  # saturation
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = (x - mean) * (torch.rand(n, 1, 1, 1, device=device, dtype=dtype) + 0.5) + mean  # contrast
+        pair = torch.cat([y, x], dim=1)
+    if "translation" in policy:
+        pair = _translate(pair)
+    if "cutout" in policy:
+        pair = _cutout(pair)
+    return pair
+
+
+def _translate(pair: Tensor) -> Tensor:
     n, _, h, w = pair.shape
-    y, x = pair[:, :-out_channels], pair[:, -out_channels:]
-    device, dtype = pair.device, pair.dtype
-    x = x + (torch.rand(n, 1, 1, 1, device=device, dtype=dtype) - 0.5)  # brightness (in [-1, 1] units / 2)
-    mean = x.mean(dim=1, keepdim=True)
-    x = (x - mean) * (torch.rand(n, 1, 1, 1, device=device, dtype=dtype) * 2) + mean  # saturation
-    mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    x = (x - mean) * (torch.rand(n, 1, 1, 1, device=device, dtype=dtype) + 0.5) + mean  # contrast
-    pair = torch.cat([y, x], dim=1)
+    device = pair.device
     # Translation by up to 1/8 of the size with zero fill, as a per-sample integer shift of a padded copy.
     sy, sx = max(1, h // 8), max(1, w // 8)
     dy = torch.randint(-sy, sy + 1, (n,), device=device)
@@ -46,14 +57,19 @@ def diff_augment(pair: Tensor, out_channels: int) -> Tensor:
     cols = (torch.arange(w, device=device)[None] - dx[:, None] + sx).clamp(0, w + 2 * sx - 1)
     padded = F.pad(pair, (sx, sx, sy, sy))
     index = torch.arange(n, device=device)[:, None, None]
-    pair = padded.permute(0, 2, 3, 1)[index, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
-    # Cutout: one zeroed square of half the size per sample.
+    return padded.permute(0, 2, 3, 1)[index, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+
+
+def _cutout(pair: Tensor) -> Tensor:
+    """One zeroed square of half the size per sample."""
+    n, _, h, w = pair.shape
+    device = pair.device
     ch, cw = h // 2, w // 2
     top = torch.randint(0, h - ch + 1, (n, 1, 1), device=device)
     left = torch.randint(0, w - cw + 1, (n, 1, 1), device=device)
     ys, xs = torch.arange(h, device=device)[None, :, None], torch.arange(w, device=device)[None, None, :]
     keep = ~((ys >= top) & (ys < top + ch) & (xs >= left) & (xs < left + cw))
-    return pair * keep[:, None].to(dtype)
+    return pair * keep[:, None].to(pair.dtype)
 
 
 class ProjectedDiscriminator(nn.Module):
@@ -77,7 +93,7 @@ class ProjectedDiscriminator(nn.Module):
                 spectral_norm(nn.Conv2d(MIXED_CHANNELS + cond, width, 3, padding=1)), nn.LeakyReLU(0.2),
                 spectral_norm(nn.Conv2d(width, 1, 1))))
         init_weights(self.heads)
-        self.augment = True
+        self.augment = cfg.augment_policy()  # DiffAugment policies; () = none
         self.num_scales = len(self.heads)
 
     def _apply(self, fn, recurse: bool = True):  # .to(device) / .half() reach the hidden backbone too
@@ -85,11 +101,12 @@ class ProjectedDiscriminator(nn.Module):
         return super()._apply(fn, recurse)
 
     def describe(self) -> str:
-        return f"projected: frozen EfficientNet-Lite0, {self.num_scales} scales, DiffAugment"
+        augment = "DiffAugment" + ("" if self.augment == DIFF_AUGMENT else f" ({', '.join(self.augment) or 'off'})")
+        return f"projected: frozen EfficientNet-Lite0, {self.num_scales} scales, {augment}"
 
     def _activations(self, pair: Tensor) -> list[Tensor]:
         if self.training and self.augment:
-            pair = diff_augment(pair, self.out_channels)
+            pair = diff_augment(pair, self.out_channels, self.augment)
         y, x = pair[:, : -self.out_channels], pair[:, -self.out_channels :]
         if min(x.shape[-2:]) < MIN_SIDE:
             size = [max(MIN_SIDE, s) for s in x.shape[-2:]]

@@ -27,6 +27,41 @@ def test_diff_augment_moves_the_condition_with_the_image():
     assert not torch.equal(out[0, 1:], out[1, 1:])  # per-sample draws
 
 
+def test_diff_augment_policy_without_colour_keeps_every_tone():
+    torch.manual_seed(0)
+    y, x = torch.ones(6, 1, 32, 40), torch.rand(6, 3, 32, 40) * 2 - 1
+    out = diff_augment(torch.cat([y, x], 1), 3, ("translation", "cutout"))
+    values, kept = out[:, 1:], (out[:, :1] != 0).expand(-1, 3, -1, -1)
+    assert set(values[kept].tolist()) <= set(x.flatten().tolist())  # moved and cut, never re-toned
+    assert torch.equal(diff_augment(torch.cat([y, x], 1), 3, ()), torch.cat([y, x], 1))
+    coloured = diff_augment(torch.cat([y, x], 1), 3, ("color",))
+    assert torch.equal(coloured[:, :1], y) and not torch.allclose(coloured[:, 1:], x)
+
+
+@pytest.mark.parametrize("value, policy", [("color,translation,cutout", ("color", "translation", "cutout")),
+                                           ("translation, cutout", ("translation", "cutout")), (None, ()),
+                                           ("none", ())])
+def test_augment_option(value, policy):
+    cfg = DiscriminatorConfig(augment=value)
+    cfg.validate()
+    assert cfg.augment_policy() == policy
+
+
+def test_unknown_augment_policy_is_one_line():
+    with pytest.raises(ConfigError, match="discriminator.augment: unknown DiffAugment policy 'colour'"):
+        DiscriminatorConfig(augment="colour,cutout").validate()
+
+
+@needs_weights
+def test_the_discriminator_follows_the_augment_option_and_says_so():
+    plain = build_discriminator(4, DiscriminatorConfig(ndf=16, n_layers=2, kind="projected"), out_channels=3)
+    no_colour = build_discriminator(4, DiscriminatorConfig(ndf=16, n_layers=2, kind="projected",
+                                                           augment="translation,cutout"), out_channels=3)
+    assert plain.augment == ("color", "translation", "cutout") and plain.describe().endswith("DiffAugment")
+    assert no_colour.augment == ("translation", "cutout")
+    assert no_colour.describe().endswith("DiffAugment (translation, cutout)")
+
+
 def test_unknown_kind_is_refused():
     cfg = TrainConfig()
     cfg.discriminator.kind = "stylegan"
