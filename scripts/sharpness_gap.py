@@ -13,7 +13,11 @@ targets'. It says how much detail is missing, not where. For each weights file, 
 - the spread of the per-image energy (10th, 50th, 90th percentiles), samples and photos: one smooth
   surface everywhere, or a few plain images among detailed ones;
 - the mean gap in log power between samples and their photos, ring by ring of spatial frequency (what
-  ``loss.spectral_weight`` trains on), per octave of frequency up to Nyquist: negative = too little.
+  ``loss.spectral_weight`` trains on), per octave of frequency up to Nyquist: negative = too little;
+- the tonal range over the object (pixels away from the white background, as scripts/sample_variety.py finds
+  them): the share of its pixels with a luminance below 0.1 (near black) and above 0.8, samples and photos.
+  The squared Laplacian grows with the square of a contrast, so a model that shuns black loses sharpness at
+  every edge of a dark object.
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
+from kornia.color import rgb_to_grayscale  # noqa: E402
 from kornia.filters import gaussian_blur2d  # noqa: E402
-from sample_variety import conditions  # noqa: E402
+from sample_variety import conditions, object_mask  # noqa: E402
 
 from img2img.inference import Translator  # noqa: E402
 from img2img.losses import ring_power  # noqa: E402
@@ -74,6 +79,13 @@ def octave_gaps(fake: torch.Tensor, real: torch.Tensor) -> list[tuple[int, int, 
     return out
 
 
+def tonal_range(images: torch.Tensor) -> tuple[float, float]:
+    """Shares of the object's pixels with luminance < 0.1 and > 0.8 (in [0, 1])."""
+    luma = rgb_to_grayscale((images + 1) / 2)
+    values = luma[object_mask(images) > 0]
+    return float((values < 0.1).float().mean()), float((values > 0.8).float().mean())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("weights", nargs="+")
@@ -102,6 +114,9 @@ def main() -> None:
               + ", photos " + " ".join(f"{v:.4f}" for v in spread[1]))
         print("  log-power gap, samples - photos, by octave (cycles per image): "
               + ", ".join(f"{a}-{b}: {g:+.2f}" for a, b, g in octave_gaps(fake, real)))
+        (fake_dark, fake_light), (real_dark, real_light) = tonal_range(fake), tonal_range(real[0::2])
+        print(f"  object pixels darker than 0.1: samples {fake_dark:.1%}, photos {real_dark:.1%}; "
+              f"lighter than 0.8: samples {fake_light:.1%}, photos {real_light:.1%}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
 import torch
 
 spec = importlib.util.spec_from_file_location("stray_ink", Path(__file__).parents[1] / "scripts" / "stray_ink.py")
@@ -55,3 +56,8 @@ def test_sharpness_gap_names_the_blur_and_the_octave_that_lost_power():
     assert [(a, b) for a, b, _ in octaves] == [(2, 4), (4, 8), (8, 16), (16, 32)]
     assert octaves[-1][2] < -1.0 and abs(octaves[0][2]) < 0.2
     assert all(gap == 0 for _, _, gap in sharpness_gap.octave_gaps(photos, photos))
+    bag = torch.ones(1, 3, 64, 64)
+    bag[:, :, 16:48, 16:48] = -1  # a black bag on white: all its inner pixels near black, none light
+    bag[:, :, 30:34, 30:34] = torch.tensor([0.9, 0.9, 0.0])[:, None, None]  # with a pale yellow buckle (luma 0.9)
+    dark, light = sharpness_gap.tonal_range(bag)
+    assert light == pytest.approx(16 / (24 * 24)) and dark == pytest.approx(1 - light)  # the object 4 px in from its outline, as sample_variety
