@@ -41,14 +41,10 @@ from sample_variety import conditions, object_mask  # noqa: E402
 
 from img2img.inference import Translator  # noqa: E402
 from img2img.losses import ring_power  # noqa: E402
-from img2img.metrics.sharpness import sharpness  # noqa: E402
+from img2img.metrics.sharpness import sharpness, sharpness_ratio as ratio  # noqa: E402
 from img2img.models import sample_latent  # noqa: E402
 from img2img.plugins import load_plugins  # noqa: E402
 from img2img.seeding import make_generator, stable_seed  # noqa: E402
-
-
-def ratio(fake: torch.Tensor, real: torch.Tensor) -> float:
-    return float(sharpness(fake).mean() / sharpness(real).mean())
 
 
 def blur(images: torch.Tensor, sigma: float) -> torch.Tensor:

@@ -120,10 +120,7 @@ class Validation:
         pretrained networks are there and ``val/sharpness`` (the sharpness ratio to the targets): checks that
         owe nothing to the networks, for benchmarks."""
         x, y = self._fixed_inputs()
-        z = sample_latent(x.shape[0], getattr(generator, "nz", 0), make_generator(stable_seed("validation-z"), self.device),
-                          self.device)
-        fake = torch.cat([self.task.compose(generator(y[i : i + BATCH], z[i : i + BATCH]), y[i : i + BATCH]).float()
-                          for i in range(0, x.shape[0], BATCH)])
+        fake = self._samples(generator, y, "validation-z")
         scores = {"val/l1": float((fake - x).abs().mean()), "val/psnr": float(psnr(fake, x).mean())}
         networks = self._feature_networks()
         if isinstance(networks, tuple):
@@ -173,13 +170,17 @@ class Validation:
                                   stacklevel=2)
         return self._networks
 
+    def _samples(self, generator: nn.Module, y: Tensor, seed: str) -> Tensor:
+        """One sample per fixed input, from latents drawn with their own seeded generator (not the global RNG)."""
+        z = sample_latent(y.shape[0], getattr(generator, "nz", 0), make_generator(stable_seed(seed), self.device), self.device)
+        return torch.cat([self.task.compose(generator(y[i : i + BATCH], z[i : i + BATCH]), y[i : i + BATCH]).float()
+                          for i in range(0, y.shape[0], BATCH)])
+
     def _diversity(self, generator: nn.Module, lpips_metric: nn.Module, fake: Tensor, y: Tensor) -> float:
         """Mean LPIPS between each validation sample and a second sample of the same input (a second fixed
         latent), over the whole image: eval's ``lpips_diversity`` with one pair per input. The realism scores cannot see a run that
         changes only how much its samples differ."""
-        z = sample_latent(y.shape[0], generator.nz, make_generator(stable_seed("validation-z2"), self.device), self.device)
-        other = torch.cat([self.task.compose(generator(y[i : i + BATCH], z[i : i + BATCH]), y[i : i + BATCH]).float()
-                           for i in range(0, y.shape[0], BATCH)])
+        other = self._samples(generator, y, "validation-z2")
         from ..metrics.perceptual import lpips_diversity
 
         return float(torch.cat([lpips_diversity(lpips_metric, torch.stack([fake[i : i + BATCH], other[i : i + BATCH]], 1))
