@@ -24,6 +24,7 @@ PERCEPTUAL_NETS = ("alexnet", "vgg16")
 RECONSTRUCTIONS = ("all", "best_of_pair")
 MODE_SEEKING_DISTANCES = ("l1", "lpips")
 SPECTRAL_GATES = ("none", "input")
+GENERATOR_OUTPUTS = ("tanh", "linear")
 DISCRIMINATOR_KINDS = ("auto", "patch", "projected", "both")
 DIFF_AUGMENT_POLICIES = ("color", "translation", "cutout")
 MODELS = ("cgan", "regression")
@@ -65,6 +66,11 @@ class GeneratorConfig:
     # picture itself (restore): the U-Net's finest skip is at half resolution, so without it every output pixel
     # is repainted from features and an undamaged photo comes back simplified. Needs in_channels >= out_channels.
     residual: bool = False
+    # What ends a non-residual generator. "tanh" (pix2pix). "linear": the last layer's values as they are while
+    # training, so every loss sees and pulls each value (BasicSR, Real-ESRGAN), clipped to [-1, 1] in eval mode
+    # (inference, validation, export). tanh's slope is 0.1 where a photo's deep black lies (-0.94 needs a
+    # pre-activation of -1.7): samples that never reach it. Same parameters: a run may --init from tanh weights.
+    output: str = "tanh"
 
     def check_residual(self) -> None:
         """The one rule of ``residual``, also checked by the generator once the task has set the channels."""
@@ -76,6 +82,10 @@ class GeneratorConfig:
         _check_choice("generator.norm", self.norm, NORMS)
         _check_choice("generator.upsample", self.upsample, UPSAMPLES)
         _check_choice("generator.context_kind", self.context_kind, CONTEXT_KINDS)
+        _check_choice("generator.output", self.output, GENERATOR_OUTPUTS)
+        if self.residual and self.output != "tanh":
+            raise ConfigError("generator.output is for a non-residual generator: a residual one already ends in a "
+                              "linear correction added to its input and clipped to [-1, 1]")
         _check_positive("generator.ngf", self.ngf)
         _check_positive("generator.max_mult", self.max_mult)
         if self.nz < 0:

@@ -148,13 +148,17 @@ def adopt_init(cfg: Any) -> None:
         raise WeightsError(f"init weights {cfg.init} are a cGAN generator (latent size {nz}); the regression "
                            "baseline has no latent input: start it from a regression model's weights")
     adopted = generator_config_from_dict(info.generator)
-    # Noise inputs and latent FiLM leave z = 0 unchanged, so adding them keeps the init's mean sample: the two
-    # options a run may add.
+    # Noise inputs and latent FiLM leave z = 0 unchanged, so adding them keeps the init's mean sample: two of the
+    # three options a run may add.
     for option in ("noise", "film"):
         if getattr(cfg.generator, option) and not getattr(adopted, option):
             if not nz:
                 raise WeightsError(f"init weights {cfg.init} have no latent input (nz 0): generator.{option} needs one")
             setattr(adopted, option, True)
+    # A linear output has the same parameters as tanh's; a run may switch a tanh init to it (never back: a config
+    # that does not name the output must not turn a linear init's into tanh).
+    if cfg.generator.output == "linear" and not adopted.residual:
+        adopted.output = "linear"
     cfg.generator = adopted
 
 

@@ -30,11 +30,12 @@ def _cache(tmp_path, monkeypatch):
 
 
 def _weights(tmp_path: Path, host, model: str = "cgan", norm: str = "instance", context_blocks: int = 0,
-             context_kind: str = "dilated", noise: bool = False, residual: bool = False, film: bool = False) -> Path:
+             context_kind: str = "dilated", noise: bool = False, residual: bool = False, film: bool = False,
+             output: str = "tanh") -> Path:
     task = host.get("uncrop")
     cfg = GeneratorConfig(in_channels=task.in_channels, out_channels=task.out_channels, ngf=8, max_mult=4,
                           nz=8 if model == "cgan" else 0, norm=norm, context_blocks=context_blocks,
-                          context_kind=context_kind, noise=noise, residual=residual, film=film)
+                          context_kind=context_kind, noise=noise, residual=residual, film=film, output=output)
     torch.manual_seed(0)
     g = UNetGenerator(cfg, size=32)
     with torch.no_grad():  # move off the N(0, 0.02) init so the outputs are not all ~0
@@ -118,6 +119,15 @@ def test_residual_generator_survives_saving_and_export(tmp_path, host):
     g, path = _export(_weights(tmp_path, host, residual=True), tmp_path / "g.onnx")
     assert g.residual and g.config.residual
     assert max_abs_diff(g, path) < TOL
+
+
+def test_linear_output_generator_survives_saving_and_exports_clipped(tmp_path, host):
+    g, path = _export(_weights(tmp_path, host, output="linear"), tmp_path / "g.onnx")
+    assert g.config.output == "linear" and g.clip_in_eval
+    assert max_abs_diff(g, path) < TOL
+    runner = OnnxGenerator(path)
+    out = runner(torch.rand(1, 4, 32, 32) * 20 - 10, torch.randn(1, 8))
+    assert float(out.min()) >= -1 and float(out.max()) <= 1
 
 
 def test_batch_norm_generator_exports_in_eval_mode(tmp_path, host):

@@ -197,6 +197,21 @@ def test_init_may_add_noise_inputs_or_film_and_keeps_the_mean_sample(uncrop, tmp
     assert getattr(resumed.G, option) is not None  # the run's own architecture, the added part included
 
 
+def test_init_may_switch_a_tanh_output_to_linear_and_never_back(uncrop, tmp_path, cpu_bf16):
+    weights = Trainer(tiny_config(steps=2), uncrop, tmp_path / "source", progress=False).fit()
+    cfg = tiny_config(steps=2, init=str(weights), precision="auto")
+    cfg.generator.output = "linear"
+    tuned = Trainer(cfg, uncrop, tmp_path / "tuned", progress=False)
+    assert tuned.G.config.output == "linear" and tuned.G.clip_in_eval
+    start, _ = load_generator(weights)
+    assert all(torch.equal(a, b) for a, b in zip(tuned.G.state_dict().values(), start.state_dict().values()))
+    linear = tuned.fit()
+    again, _ = load_generator(linear)
+    assert again.config.output == "linear"
+    # a config that does not name the output (tanh, the default) keeps the linear init's
+    assert Trainer(tiny_config(steps=2, init=str(linear)), uncrop, tmp_path / "again", progress=False).G.config.output == "linear"
+
+
 @pytest.mark.skipif(not perceptual_available(), reason="pretrained weights not installed")
 def test_mode_seeking_in_lpips_trains_and_says_so(uncrop, tmp_path):
     cfg = tiny_config(steps=2, loss__mode_seeking_distance="lpips")

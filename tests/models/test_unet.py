@@ -283,3 +283,24 @@ def test_residual_generator_trains_under_auto_precision_on_both_cpu_kinds(cpu_bf
     assert float(last.weight.detach().abs().sum()) == 0
     trainer.fit()
     assert float(last.weight.detach().abs().sum()) > 0 and torch.isfinite(last.weight.detach()).all()
+
+
+def test_linear_output_is_raw_while_training_and_clipped_in_eval() -> None:
+    from img2img.config import GeneratorConfig
+    from img2img.errors import ConfigError
+
+    cfg = GeneratorConfig(in_channels=3, out_channels=3, ngf=8, max_mult=4, nz=8, dropout=0.0, output="linear")
+    g = UNetGenerator(cfg, size=32)
+    assert not any(isinstance(m, nn.Tanh) for m in g.modules())
+    with torch.no_grad():
+        for p in g.decoder[-1].parameters():
+            p.mul_(1000)  # values far outside [-1, 1]
+        y, z = torch.rand(2, 3, 32, 32) * 2 - 1, torch.randn(2, 8)
+        raw = g.train()(y, z)
+        shown = g.eval()(y, z)
+    assert raw.abs().max() > 2  # the losses see (and pull) every value
+    assert torch.equal(shown, raw.clamp(-1, 1))  # what a user gets is in range
+    with pytest.raises(ConfigError, match="generator.output"):
+        GeneratorConfig(output="sigmoid").validate()
+    with pytest.raises(ConfigError, match="generator.output is for a non-residual"):
+        GeneratorConfig(residual=True, output="linear").validate()
