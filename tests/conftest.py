@@ -65,6 +65,15 @@ def cpu_bf16(request, monkeypatch) -> bool:
     return request.param
 
 
+@pytest.fixture(autouse=True)
+def _own_lpips_networks(monkeypatch) -> None:
+    """Each test loads its own LPIPS networks: features.lpips shares one per (net, device) while anyone holds it,
+    and a network an earlier test left alive would hide a test's missing weights."""
+    import weakref
+
+    monkeypatch.setattr(importlib.import_module("img2img.features.lpips"), "_SHARED", weakref.WeakValueDictionary())
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

@@ -8,6 +8,8 @@ five activations, each unit-normalised over channels -> squared difference -> a 
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -94,6 +96,17 @@ class LPIPS(FrozenNetwork):
         return self.distance(self.features(a), self.features(b), weight)
 
 
+# One module per (net, device) while anyone holds it: it is frozen, so the perceptual term, the mode-seeking
+# distance and training-time validation share one copy instead of loading the weights three times.
+_SHARED: weakref.WeakValueDictionary[tuple[str, str], LPIPS] = weakref.WeakValueDictionary()
+
+
 def lpips(net: str = "alexnet", device: str | torch.device = "cpu") -> LPIPS:
-    """A frozen LPIPS v0.1 module (``net``: alexnet | vgg16) on ``device``; MissingPackageError without the weights."""
-    return LPIPS(net).to(device)
+    """A frozen LPIPS v0.1 module (``net``: alexnet | vgg16) on ``device``, shared with every other holder of the
+    same one (do not move it: ask for the device you need); MissingPackageError without the weights."""
+    key = (net, str(torch.device(device)))
+    module = _SHARED.get(key)
+    if module is None:
+        module = LPIPS(net).to(device)
+        _SHARED[key] = module
+    return module

@@ -131,6 +131,18 @@ def test_lpips_properties_and_autocast():
 
 
 @needs_weights
+def test_one_lpips_network_is_shared_by_the_terms_that_ask_for_it():
+    from img2img.features import lpips
+    from img2img.losses.diversity import pair_distance
+    from img2img.losses.perceptual import perceptual_term
+
+    metric = lpips("alexnet", "cpu")
+    assert lpips("alexnet", torch.device("cpu")) is metric and lpips("vgg16") is not metric
+    term, distance = perceptual_term(1.0, "alexnet", torch.device("cpu")), pair_distance("lpips", 0, "alexnet", "cpu")
+    assert distance is metric and any(cell.cell_contents is metric for cell in term.fn.__closure__)
+
+
+@needs_weights
 def test_frozen_but_differentiable():
     from img2img.features import efficientnet_lite0, lpips
 
