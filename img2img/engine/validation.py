@@ -5,7 +5,8 @@ images: up to ``val_images`` of the validation split, spread over it, each with 
 ``make_eval_condition`` gives it (fixed per image) and one latent drawn from a fixed seed. The scores go into
 ``log.jsonl`` under eval's JSON names with a ``val/`` prefix:
 
-- always: ``val/l1`` and ``val/psnr`` (to the target);
+- always: ``val/l1`` and ``val/psnr`` (to the target), and ``val/sharpness`` (eval's sharpness ratio: the
+  samples' Laplacian energy over the targets', 1 = as sharp; a Laplacian, no network: milliseconds);
 - with the ``perceptual`` extra: ``val/lpips`` (AlexNet LPIPS to the target) and ``val/fd_lite0`` /
   ``val/kid_lite0`` (Frechet distance and unbiased KID on EfficientNet-Lite0 pooled features, generated
   images against the same images' targets); for a generator with a latent input also ``val/lpips_diversity``
@@ -117,11 +118,11 @@ class Validation:
 
     def measure(self, generator: nn.Module, swd: bool = False) -> dict[str, float]:
         """The ``val/*`` scores of ``generator`` on the fixed inputs; ``swd``: also ``val/swd`` when the
-        pretrained networks are there and ``val/sharpness`` (the sharpness ratio to the targets): checks that
-        owe nothing to the networks, for benchmarks."""
+        pretrained networks are there (a realism check that owes nothing to them, for benchmarks)."""
         x, y = self._fixed_inputs()
         fake = self._samples(generator, y, "validation-z")
-        scores = {"val/l1": float((fake - x).abs().mean()), "val/psnr": float(psnr(fake, x).mean())}
+        scores = {"val/l1": float((fake - x).abs().mean()), "val/psnr": float(psnr(fake, x).mean()),
+                  "val/sharpness": sharpness_ratio(fake, x)}
         networks = self._feature_networks()
         if isinstance(networks, tuple):
             scores |= self._perceptual(networks, fake, x)
@@ -132,8 +133,6 @@ class Validation:
                 # thread): it is the realism measure only where the pretrained ones are missing.
                 return scores
         scores["val/swd"] = sliced_wasserstein(fake, x)["swd_mean"]
-        if swd:
-            scores["val/sharpness"] = sharpness_ratio(fake, x)
         return scores
 
     def state_dict(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from img2img.engine.validation import Validation
 from img2img.errors import ConfigError, MissingPackageError
 from img2img.features import perceptual_available
 from img2img.features import weights as feature_weights
+from img2img.metrics.sharpness import sharpness_ratio
 from img2img.weights import load_generator, read_info
 
 PERCEPTUAL_KEYS = {"val/lpips", "val/fd_lite0", "val/kid_lite0"}
@@ -219,12 +220,16 @@ def test_validation_draws_no_global_random_numbers(uncrop, tmp_path):
     assert torch.equal(before, torch.get_rng_state())
 
 
-def test_benchmark_scores_add_swd_and_sharpness_only_when_asked(uncrop, tmp_path):
+def test_sharpness_always_and_swd_only_when_asked_or_without_the_networks(uncrop, tmp_path):
     trainer = Trainer(tiny_config(steps=1, val_images=4), uncrop, tmp_path / "run", progress=False)
     plain = trainer.validation.measure(trainer.ema.model)
     bench = trainer.validation.measure(trainer.ema.model, swd=True)
-    assert "val/sharpness" not in plain and {"val/swd", "val/sharpness"} <= set(bench)
-    assert math.isfinite(bench["val/sharpness"]) and bench["val/sharpness"] > 0
+    assert "val/sharpness" in plain and "val/swd" in bench
+    assert ("val/swd" in plain) == ("val/lpips" not in plain)  # SWD stands in for the networks when they are missing
+    assert math.isfinite(plain["val/sharpness"]) and plain["val/sharpness"] > 0
+    x, y = trainer.validation._fixed_inputs()
+    fake = trainer.validation._samples(trainer.ema.model, y, "validation-z")
+    assert plain["val/sharpness"] == pytest.approx(sharpness_ratio(fake, x))
     assert {k: v for k, v in bench.items() if k in plain} == plain  # the same fixed inputs and latents
 
 
