@@ -241,6 +241,9 @@ class TrainConfig:
     val_images: int = 64
     val_every: int | None = None
     val_best: str = "auto"
+    # Also score this many whole validation images at their own size (val/native_*), for tasks whose data can be
+    # read at native size (restore): a 128 px crop cannot show a halo along a 481 px edge. 0 = off.
+    val_native: int = 0
     keep_checkpoints: int = 3
     tensorboard: bool = False
     # Intra-op threads for torch (None: torch's default, one per core). On a busy 2-core CPU one thread per
@@ -276,6 +279,8 @@ class TrainConfig:
             _check_positive("threads", self.threads)
         if self.val_every is not None:
             _check_positive("val_every", self.val_every)
+        if self.val_native < 0:
+            raise ConfigError(f"val_native must be >= 0 (0 = off), got {self.val_native}")
         if self.val_images < 0:
             raise ConfigError(f"val_images must be >= 0 (0 = no validation), got {self.val_images}")
         if self.num_workers < 0:

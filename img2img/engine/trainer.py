@@ -129,7 +129,8 @@ class Trainer:
         # The mode-seeking distance between a pair's samples: None = pixel L1.
         self._apart = (pair_distance(cfg.loss.mode_seeking_distance, cfg.loss.mode_seeking_blur,
                                      cfg.loss.perceptual_net, self.device) if self._mode_seeking else None)
-        self.validation = Validation(self.task, self.preview_set, cfg, self.device)  # val/* scores, best weights
+        self.validation = Validation(self.task, self.preview_set, cfg, self.device,  # val/* scores, best weights
+                                     native=self._native_dataset(folders) if cfg.val_native and cfg.val_images else None)
         self.step = 0
         self.rollbacks = 0  # nan_policy=rollback: how many times this run has rolled back (saved in checkpoints)
         if state is not None:
@@ -365,6 +366,18 @@ class Trainer:
         except DataError:
             val = None  # tiny folders may have no validation images; previews use training images then
         return val if val is not None and len(val) > 0 else self.train_set
+
+    def _native_dataset(self, folders: list[Path]) -> Dataset:
+        """The validation split with every image at its own size (``val_native``), checked by reading one."""
+        try:
+            val = self.task.build_datasets(folders, "val", 0, self.cfg.val_fraction)
+            if len(val) == 0:
+                raise DataError("the validation split is empty")
+            val[(0, 0)]  # a plugin dataset may need a crop size (e.g. a PairedTransform of 0 px)
+        except (DataError, ValueError) as exc:
+            raise ConfigError(f"val_native: task '{self.task.name}' cannot give its validation images at native size "
+                              f"({str(exc).splitlines()[0]}); use val_native=0") from None
+        return val
 
     def _preview_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         n = min(N_PREVIEW, len(self.preview_set))

@@ -11,6 +11,11 @@ images: up to ``val_images`` of the validation split, spread over it, each with 
   ``val/kid_lite0`` (Frechet distance and unbiased KID on EfficientNet-Lite0 pooled features, generated
   images against the same images' targets); for a generator with a latent input also ``val/lpips_diversity``
   (LPIPS between each sample and a second one of the same input, from a second fixed latent);
+- with ``val_native`` = N > 0: ``val/native_psnr``, ``val/native_sharpness`` and (with the extra)
+  ``val/native_lpips`` on N whole validation images at their own size (longest side capped at eval's 1024),
+  one at a time, each with its fixed condition and latent: eval's ``--size 0`` in small. A 128 px crop
+  cannot show a restorer's halo along a 481 px edge (restore, session 17: the crops preferred the run the
+  native-size eval rejected);
 - without it: ``val/swd`` instead (realism without pretrained networks: the Laplacian-pyramid sliced
   Wasserstein distance x1e3 to the targets), and one warning saying why the others are missing.
 
@@ -87,8 +92,12 @@ class Validation:
     every ``cfg.val_every`` steps (default: at every checkpoint) and at the last step.
     """
 
-    def __init__(self, task: Task, dataset: Dataset | None, cfg: TrainConfig, device: torch.device) -> None:
+    def __init__(self, task: Task, dataset: Dataset | None, cfg: TrainConfig, device: torch.device,
+                 native: Dataset | None = None) -> None:
         self.task, self.dataset, self.model, self.device = task, dataset, cfg.model, device
+        self.native = native  # the validation split at native size (val_native), or None
+        self.native_count = min(cfg.val_native, len(native)) if native is not None else 0
+        self._native_inputs: list[tuple[Tensor, Tensor]] | None = None
         self.choice = cfg.val_best
         self.every = cfg.val_every or cfg.checkpoint_every
         self.count = min(cfg.val_images, len(dataset)) if dataset is not None else 0
@@ -128,10 +137,12 @@ class Validation:
             scores |= self._perceptual(networks, fake, x)
             if getattr(generator, "nz", 0) > 0:
                 scores["val/lpips_diversity"] = self._diversity(generator, networks[0], fake, y)
-            if not swd:
-                # SWD costs more than Lite0 and LPIPS together (5.2 s vs 4.8 s for 64 images at 128 px, one
-                # thread): it is the realism measure only where the pretrained ones are missing.
-                return scores
+        if self.native_count:
+            scores |= self._native_scores(generator, networks[0] if isinstance(networks, tuple) else None)
+        if isinstance(networks, tuple) and not swd:
+            # SWD costs more than Lite0 and LPIPS together (5.2 s vs 4.8 s for 64 images at 128 px, one
+            # thread): it is the realism measure only where the pretrained ones are missing.
+            return scores
         scores["val/swd"] = sliced_wasserstein(fake, x)["swd_mean"]
         return scores
 
@@ -184,6 +195,31 @@ class Validation:
 
         return float(torch.cat([lpips_diversity(lpips_metric, torch.stack([fake[i : i + BATCH], other[i : i + BATCH]], 1))
                                 for i in range(0, y.shape[0], BATCH)]).mean())
+
+    def _native_scores(self, generator: nn.Module, lpips_metric: nn.Module | None) -> dict[str, float]:
+        """``val/native_*`` on whole validation images at their own size, one at a time (their sizes differ)."""
+        from ..evaluate import NATIVE_MAX_SIDE, _capped
+        from ..metrics.perceptual import lpips_to_target
+        from ..metrics.sharpness import sharpness, sharpness_ratio_from_energy
+
+        if self._native_inputs is None:
+            n, total = self.native_count, len(self.native)
+            items = [_capped(self.native[(i * total // n, stable_seed("validation-native", i * total // n))],
+                             self.task, NATIVE_MAX_SIDE)[0] for i in range(n)]
+            self._native_inputs = [eval_inputs(self.task, [item], self.device) for item in items]
+        z = sample_latent(self.native_count, getattr(generator, "nz", 0),
+                          make_generator(stable_seed("validation-native-z"), self.device), self.device)
+        energy, target_energy, psnrs, distances = [], [], [], []
+        for k, (x, y) in enumerate(self._native_inputs):
+            fake = self.task.compose(generator(y, z[k : k + 1]), y).float()
+            energy.append(sharpness(fake))
+            target_energy.append(sharpness(x))
+            psnrs.append(psnr(fake, x))
+            if lpips_metric is not None:
+                distances.append(lpips_to_target(lpips_metric, fake[:, None], x))
+        scores = {"val/native_psnr": float(torch.cat(psnrs).mean()),
+                  "val/native_sharpness": sharpness_ratio_from_energy(torch.cat(energy), torch.cat(target_energy))}
+        return scores | ({"val/native_lpips": float(torch.cat(distances).mean())} if distances else {})
 
     def _perceptual(self, networks: tuple[nn.Module, nn.Module], fake: Tensor, real: Tensor) -> dict[str, float]:
         from ..metrics.perceptual import lite0_features, lpips_to_target

@@ -248,3 +248,34 @@ def test_diversity_is_scored_for_a_latent_generator_only(uncrop, tmp_path):
     assert trainer.validation.measure(IgnoresZ())["val/lpips_diversity"] == pytest.approx(0.0, abs=1e-6)
     baseline = Trainer(tiny_config(model="regression", steps=1, val_images=4), uncrop, tmp_path / "mse", progress=False)
     assert "val/lpips_diversity" not in baseline.validation.measure(baseline.ema.model)
+
+
+def test_native_size_validation_scores_whole_images_at_their_own_size(host, tmp_path):
+    from img2img.data.procedural import render_scene
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    sizes = [(40, 72), (56, 48), (48, 64), (72, 40)] * 3
+    for i, (h, w) in enumerate(sizes):
+        Image.fromarray((render_scene(i, h, w).permute(1, 2, 0).numpy() * 255).astype("uint8")).save(photos / f"{i:02d}.png")
+    cfg = tiny_config(steps=2, task="restore", data=[str(photos)], val_images=2, val_native=2, val_fraction=0.34)
+    trainer = Trainer(cfg, host.get("restore"), tmp_path / "run", progress=False)
+    trainer.fit()
+    row = _val_records(tmp_path / "run")[-1]
+    assert {"val/native_psnr", "val/native_sharpness"} <= set(row)
+    assert math.isfinite(row["val/native_psnr"]) and row["val/native_sharpness"] > 0
+    assert ("val/native_lpips" in row) == perceptual_available()
+    shapes = {tuple(x.shape[-2:]) for x, _ in trainer.validation._native_inputs}
+    assert len(trainer.validation._native_inputs) == 2 and shapes <= set(sizes)  # whole photos, not 32 px crops
+    again = trainer.validation.measure(trainer.ema.model)
+    assert again["val/native_psnr"] == row["val/native_psnr"]  # fixed conditions and latents
+    assert "val/native_psnr" not in Trainer(tiny_config(steps=1, task="restore", data=[str(photos)], val_images=2,
+                                                        val_fraction=0.34), host.get("restore"), tmp_path / "plain",
+                                            progress=False).validation.measure(trainer.ema.model)
+
+
+def test_native_size_validation_refuses_in_one_line_where_the_data_cannot_come_whole(uncrop, tmp_path):
+    with pytest.raises(ConfigError, match="val_native must be >= 0"):
+        tiny_config(val_native=-1).validate()
+    with pytest.raises(ConfigError, match="^val_native: task 'uncrop' cannot give its validation images at native size"):
+        Trainer(tiny_config(val_images=2, val_native=2), uncrop, tmp_path, progress=False)
