@@ -155,10 +155,10 @@ def adopt_init(cfg: Any) -> None:
             if not nz:
                 raise WeightsError(f"init weights {cfg.init} have no latent input (nz 0): generator.{option} needs one")
             setattr(adopted, option, True)
-    # A linear output has the same parameters as tanh's; a run may switch a tanh init to it (never back: a config
-    # that does not name the output must not turn a linear init's into tanh).
-    if cfg.generator.output == "linear" and not adopted.residual:
-        adopted.output = "linear"
+    # A clipped output has the same parameters as tanh's; a run may switch a tanh init to it (never back: a config
+    # that does not name the output must not turn a clipped init's into tanh).
+    if cfg.generator.output == "clip" and not adopted.residual:
+        adopted.output = "clip"
     cfg.generator = adopted
 
 

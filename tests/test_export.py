@@ -121,9 +121,9 @@ def test_residual_generator_survives_saving_and_export(tmp_path, host):
     assert max_abs_diff(g, path) < TOL
 
 
-def test_linear_output_generator_survives_saving_and_exports_clipped(tmp_path, host):
-    g, path = _export(_weights(tmp_path, host, output="linear"), tmp_path / "g.onnx")
-    assert g.config.output == "linear" and g.clip_in_eval
+def test_clip_output_generator_survives_saving_and_export(tmp_path, host):
+    g, path = _export(_weights(tmp_path, host, output="clip"), tmp_path / "g.onnx")
+    assert g.config.output == "clip" and g.clip
     assert max_abs_diff(g, path) < TOL
     runner = OnnxGenerator(path)
     out = runner(torch.rand(1, 4, 32, 32) * 20 - 10, torch.randn(1, 8))

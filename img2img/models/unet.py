@@ -241,7 +241,7 @@ class UNetGenerator(nn.Module):
             if last.bias is not None:
                 nn.init.zeros_(last.bias)
         self.residual = cfg.residual
-        self.clip_in_eval = not cfg.residual and cfg.output == "linear"
+        self.clip = not cfg.residual and cfg.output == "clip"
         self.out_channels = cfg.out_channels
 
     def forward(self, y: Tensor, z: Tensor | None = None) -> Tensor:
@@ -270,8 +270,8 @@ class UNetGenerator(nn.Module):
                 h = torch.cat([h, skips.pop()], dim=1)
         if self.residual:
             return (condition[:, : self.out_channels] + h).clamp(-1.0, 1.0)
-        if self.clip_in_eval and not self.training:  # output "linear": the losses saw the raw values
-            return h.clamp(-1.0, 1.0)
+        if self.clip:  # straight-through while training: the clip's gradient is 1 everywhere
+            return h + (h.clamp(-1.0, 1.0) - h).detach() if self.training else h.clamp(-1.0, 1.0)
         return h
 
     def _latent(self, y: Tensor, z: Tensor | None) -> Tensor | None:

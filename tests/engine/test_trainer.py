@@ -197,19 +197,19 @@ def test_init_may_add_noise_inputs_or_film_and_keeps_the_mean_sample(uncrop, tmp
     assert getattr(resumed.G, option) is not None  # the run's own architecture, the added part included
 
 
-def test_init_may_switch_a_tanh_output_to_linear_and_never_back(uncrop, tmp_path, cpu_bf16):
+def test_init_may_switch_a_tanh_output_to_clip_and_never_back(uncrop, tmp_path, cpu_bf16):
     weights = Trainer(tiny_config(steps=2), uncrop, tmp_path / "source", progress=False).fit()
     cfg = tiny_config(steps=2, init=str(weights), precision="auto")
-    cfg.generator.output = "linear"
+    cfg.generator.output = "clip"
     tuned = Trainer(cfg, uncrop, tmp_path / "tuned", progress=False)
-    assert tuned.G.config.output == "linear" and tuned.G.clip_in_eval
+    assert tuned.G.config.output == "clip" and tuned.G.clip
     start, _ = load_generator(weights)
     assert all(torch.equal(a, b) for a, b in zip(tuned.G.state_dict().values(), start.state_dict().values()))
-    linear = tuned.fit()
-    again, _ = load_generator(linear)
-    assert again.config.output == "linear"
-    # a config that does not name the output (tanh, the default) keeps the linear init's
-    assert Trainer(tiny_config(steps=2, init=str(linear)), uncrop, tmp_path / "again", progress=False).G.config.output == "linear"
+    clipped = tuned.fit()
+    again, _ = load_generator(clipped)
+    assert again.config.output == "clip"
+    # a config that does not name the output (tanh, the default) keeps the clipped init's
+    assert Trainer(tiny_config(steps=2, init=str(clipped)), uncrop, tmp_path / "again", progress=False).G.config.output == "clip"
 
 
 @pytest.mark.skipif(not perceptual_available(), reason="pretrained weights not installed")

@@ -285,22 +285,30 @@ def test_residual_generator_trains_under_auto_precision_on_both_cpu_kinds(cpu_bf
     assert float(last.weight.detach().abs().sum()) > 0 and torch.isfinite(last.weight.detach()).all()
 
 
-def test_linear_output_is_raw_while_training_and_clipped_in_eval() -> None:
+def test_clip_output_is_in_range_and_lets_the_gradient_through() -> None:
     from img2img.config import GeneratorConfig
     from img2img.errors import ConfigError
 
-    cfg = GeneratorConfig(in_channels=3, out_channels=3, ngf=8, max_mult=4, nz=8, dropout=0.0, output="linear")
+    cfg = GeneratorConfig(in_channels=3, out_channels=3, ngf=8, max_mult=4, nz=8, dropout=0.0, output="clip")
     g = UNetGenerator(cfg, size=32)
     assert not any(isinstance(m, nn.Tanh) for m in g.modules())
     with torch.no_grad():
         for p in g.decoder[-1].parameters():
             p.mul_(1000)  # values far outside [-1, 1]
-        y, z = torch.rand(2, 3, 32, 32) * 2 - 1, torch.randn(2, 8)
-        raw = g.train()(y, z)
-        shown = g.eval()(y, z)
-    assert raw.abs().max() > 2  # the losses see (and pull) every value
-    assert torch.equal(shown, raw.clamp(-1, 1))  # what a user gets is in range
+    y, z = torch.rand(2, 3, 32, 32) * 2 - 1, torch.randn(2, 8)
+    pre = []
+    g.decoder[-1].register_forward_hook(lambda module, args, out: pre.append(out))
+    trained = g.train()(y, z)
+    assert trained.min() == -1 and trained.max() == 1 and torch.equal(trained, pre[0].clamp(-1, 1))
+    # a loss on a clipped value still reaches the layer (straight-through): the clip does not kill pixels
+    past = pre[0].detach() < -1
+    assert past.any()
+    pre[0].retain_grad()
+    trained.sum().backward()
+    assert torch.equal(pre[0].grad, torch.ones_like(pre[0]))  # a plain clamp would give 0 past the clip
+    with torch.no_grad():
+        assert torch.equal(g.eval()(y, z), g.train()(y, z))  # no dropout: the same function in both modes
     with pytest.raises(ConfigError, match="generator.output"):
         GeneratorConfig(output="sigmoid").validate()
     with pytest.raises(ConfigError, match="generator.output is for a non-residual"):
-        GeneratorConfig(residual=True, output="linear").validate()
+        GeneratorConfig(residual=True, output="clip").validate()
