@@ -195,7 +195,7 @@ class Trainer:
         g = self.G
         parts = [f"{self.task.name}/{self.cfg.model}: G {count_parameters(g) / 1e6:.2f}M params (depth {g.depth}, nz {g.nz}"
                  + (", latent FiLM" if g.film is not None else "") + (", noise inputs" if g.noise is not None else "")
-                 + (", residual" if g.residual else "")
+                 + (", residual" if g.residual else "") + (", clipped output" if g.clip else "")
                  + (f", from {self.cfg.init})" if self.cfg.init else ")")]
         if self.D is not None:
             parts.append(f"D {count_parameters(self.D) / 1e6:.2f}M trainable params ({self.D.describe()})")

@@ -202,7 +202,7 @@ def test_init_may_switch_a_tanh_output_to_clip_and_never_back(uncrop, tmp_path, 
     cfg = tiny_config(steps=2, init=str(weights), precision="auto")
     cfg.generator.output = "clip"
     tuned = Trainer(cfg, uncrop, tmp_path / "tuned", progress=False)
-    assert tuned.G.config.output == "clip" and tuned.G.clip
+    assert tuned.G.config.output == "clip" and tuned.G.clip and "clipped output" in tuned.summary()
     start, _ = load_generator(weights)
     assert all(torch.equal(a, b) for a, b in zip(tuned.G.state_dict().values(), start.state_dict().values()))
     clipped = tuned.fit()
