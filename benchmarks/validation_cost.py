@@ -1,11 +1,12 @@
 """What training-time validation costs: seconds per validation against seconds of training between two.
 
     .venv/bin/python benchmarks/validation_cost.py [--config weights/configs/sketch2photo-cgan.json]
-        [--threads 1] [--steps 60] [--val-images 64] [--repeats 3]
+        [--threads 1] [--steps 60] [--val-images 64] [--val-native 0] [--repeats 3]
 
 Builds the config's trainer (its data, size and models), times ``--steps`` training steps with the real data
 loader (after 5 warm-up steps), then validation on the fixed ``--val-images`` inputs: the first call (which
 also loads the inputs and builds the feature networks, once per run) and the median of ``--repeats`` more.
+``--val-native N`` adds the native-size scores on N whole validation images (``val_native``).
 Prints one markdown table row per cadence: the share of wall-clock time validation adds.
 """
 
@@ -36,12 +37,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--val-images", type=int, default=64)
+    parser.add_argument("--val-native", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
     cfg = TrainConfig()
     apply_dict(cfg, load_config_file(args.config))
-    apply_dict(cfg, {"threads": args.threads, "val_images": args.val_images, "steps": 10**6, "epochs": None})
+    apply_dict(cfg, {"threads": args.threads, "val_images": args.val_images, "val_native": args.val_native, "steps": 10**6, "epochs": None})
     with tempfile.TemporaryDirectory() as out:
         trainer = Trainer(cfg, load_plugins().get(cfg.task), Path(out), progress=False)
         batches = trainer._batches()
@@ -63,6 +65,8 @@ def main() -> None:
 
     print(f"\n{Path(args.config).name}: {cfg.size} px, batch {cfg.batch_size}, {trainer.precision}, "
           f"torch threads {torch.get_num_threads()}; validation on {trainer.validation.count} images "
+          + (f"and {trainer.validation.native_count} at native size " if trainer.validation.native_count else "")
+          + 
           f"({', '.join(keys)})\n")
     print(f"training step: {per_step:.3f} s; validation: first {first:.2f} s, then {again:.2f} s (median of "
           f"{args.repeats})\n")
