@@ -66,11 +66,11 @@ class GeneratorConfig:
     # picture itself (restore): the U-Net's finest skip is at half resolution, so without it every output pixel
     # is repainted from features and an undamaged photo comes back simplified. Needs in_channels >= out_channels.
     residual: bool = False
-    # What ends a non-residual generator. "tanh" (pix2pix). "clip": the last layer's values clipped to [-1, 1],
-    # the gradient passing the clip as if it were not there (straight-through), so a value pushed past black or
-    # white comes back when a loss asks. tanh's slope is 0.1 where a photo's deep black lies (-0.94 needs a
-    # pre-activation of -1.7): samples that never reach it. Same parameters: a run may --init from tanh weights,
-    # and the switch moves a trained sketch2photo's outputs by 0.026 on average (its background sits at 5-45).
+    # What ends a non-residual generator. "tanh" (pix2pix). "clip": the last layer's values clipped to [-1, 1]:
+    # slope 1 inside, where tanh's is 0.1 at a photo's deep black (-0.94 needs a pre-activation of -1.7), and
+    # no gradient past the clip, as tanh's saturation gives none (a straight-through clip let the
+    # discriminator drag a trained sketch2photo's white background, which sits at 5-45, into colour within 500
+    # steps). Same parameters: a run may --init from tanh weights; the switch moves that model's outputs by 0.026.
     output: str = "tanh"
 
     def check_residual(self) -> None:

@@ -270,8 +270,8 @@ class UNetGenerator(nn.Module):
                 h = torch.cat([h, skips.pop()], dim=1)
         if self.residual:
             return (condition[:, : self.out_channels] + h).clamp(-1.0, 1.0)
-        if self.clip:  # straight-through while training: the clip's gradient is 1 everywhere
-            return h + (h.clamp(-1.0, 1.0) - h).detach() if self.training else h.clamp(-1.0, 1.0)
+        if self.clip:
+            return h.clamp(-1.0, 1.0)
         return h
 
     def _latent(self, y: Tensor, z: Tensor | None) -> Tensor | None:
