@@ -23,7 +23,6 @@ ADVERSARIAL_LOSSES = ("minimax", "nonsaturating", "lsgan", "hinge", "wgan-gp")
 PERCEPTUAL_NETS = ("alexnet", "vgg16")
 RECONSTRUCTIONS = ("all", "best_of_pair")
 MODE_SEEKING_DISTANCES = ("l1", "lpips")
-SPECTRAL_GATES = ("none", "input")
 GENERATOR_OUTPUTS = ("tanh", "clip")
 DISCRIMINATOR_KINDS = ("auto", "patch", "projected", "both")
 DIFF_AUGMENT_POLICIES = ("color", "translation", "cutout")
@@ -172,9 +171,6 @@ class LossConfig:
     # asks for as much fine detail as the target has, not for the target's detail. 0 = off.
     spectral_weight: float = 0.0
     spectral_min_frequency: float = 0.25
-    # "none": every ring of every sample. "input": each ring weighted by how far the input's power there is from
-    # the target's (a restorer: nothing is asked of an undamaged photo); needs an input shaped like the target.
-    spectral_gate: str = "none"
 
     def validate(self) -> None:
         _check_choice("loss.adversarial", self.adversarial, ADVERSARIAL_LOSSES)
@@ -187,7 +183,6 @@ class LossConfig:
         _check_choice("loss.mode_seeking_distance", self.mode_seeking_distance, MODE_SEEKING_DISTANCES)
         if not 0 <= self.mode_seeking_blur <= 16:
             raise ConfigError(f"loss.mode_seeking_blur must be between 0 and 16 (pixels), got {self.mode_seeking_blur}")
-        _check_choice("loss.spectral_gate", self.spectral_gate, SPECTRAL_GATES)
         if not 0 <= self.spectral_min_frequency < 1:
             raise ConfigError("loss.spectral_min_frequency must be in [0, 1) (a fraction of the Nyquist frequency), "
                               f"got {self.spectral_min_frequency}")

@@ -115,9 +115,6 @@ class Trainer:
             self.sched_D = torch.optim.lr_scheduler.LambdaLR(self.opt_D, self._lr_factor_d)
             self.adversarial = AdversarialLoss(cfg.loss.adversarial, cfg.loss.label_smoothing)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
-        if self.is_gan and cfg.loss.spectral_weight and cfg.loss.spectral_gate == "input" and self.task.in_channels != self.task.out_channels:
-            raise ConfigError(f"loss.spectral_gate=input compares the input's spectrum with the target's: task '{self.task.name}' "
-                              f"has a {self.task.in_channels}-channel input and a {self.task.out_channels}-channel target (use it for restore-like tasks)")
         self.task_terms = [t for t in self.task.loss_terms() if cfg.model in t.models]
         clash = {t.name for t in self.task_terms} & ENGINE_TERMS
         if clash:
@@ -205,8 +202,7 @@ class Trainer:
                             + (f" blurred by {self.cfg.loss.mode_seeking_blur:g} px" if self.cfg.loss.mode_seeking_blur else "")
                             if self._apart is not None else "")
                          + (f", spectral x {self.cfg.loss.spectral_weight:g} from {self.cfg.loss.spectral_min_frequency:g}"
-                            " x Nyquist" + (", where the input's power differs" if self.cfg.loss.spectral_gate == "input" else "")
-                            if self.cfg.loss.spectral_weight else ""))
+                            " x Nyquist" if self.cfg.loss.spectral_weight else ""))
         parts.append(f"{self.cfg.size} px, batch {self.cfg.batch_size}, {self.steps} steps, {self.precision} on {self.device}")
         return "; ".join(parts)
 
@@ -260,8 +256,7 @@ class Trainer:
             terms["mode_seeking"] = cfg.mode_seeking_weight * mode_seeking_loss(
                 fake[:h], fake[h:], z[:h], z[h:], tau=cfg.mode_seeking_tau, distance=self._apart)
         if cfg.spectral_weight:  # every sample: power, not pixels, so it does not pull the samples together
-            terms["spectral"] = cfg.spectral_weight * spectral_loss(
-                fake, x, cfg.spectral_min_frequency, y.float() if cfg.spectral_gate == "input" else None)
+            terms["spectral"] = cfg.spectral_weight * spectral_loss(fake, x, cfg.spectral_min_frequency)
         if cfg.reconstruction == "best_of_pair" and x.shape[0] >= 2:  # reconstruct one sample of each pair
             fake, x, y = best_of_pairs(fake, x, y)
         if cfg.l1_weight:

@@ -14,13 +14,6 @@ the output may put its detail anywhere and in any orientation: it is asked for a
 has, at each scale, not for the target's detail. Too much (noise) costs as much as too little (blur), in
 log units. The low rings, where colour and shading live, are left out by ``min_frequency``, so a sample is not
 pulled to its target's contrast and the samples of one sketch stay free to differ in colour.
-
-A restorer must not be asked for detail its input never lacked: on an undamaged photo the target's power is
-the input's, and a term that pulls every output to the photo's power draws a sharpening halo where the
-network errs (restore, session 17: thin halos on clean photos at weight 2). With ``condition`` (the input, an
-image like the target) each ring is weighted by how far the damage moved its power: |log target - log input|
-over ``GATE`` log units, capped at 1. A ring the damage left alone asks nothing; a clean input asks nothing at
-all, so the term is zero on the clean part of a mixed batch.
 """
 
 from __future__ import annotations
@@ -29,7 +22,6 @@ import torch
 from torch import Tensor
 
 EPS = 1e-8  # power floor under the log: well below a real photo's finest ring (~1e-5 for 8-bit images)
-GATE = 1.0  # log units (a factor e in power) of damage at a ring that give it the full weight
 
 
 def _rings(height: int, width: int, device: torch.device) -> tuple[Tensor, Tensor, int]:
@@ -63,24 +55,12 @@ def ring_power(images: Tensor) -> Tensor:
         return total / count.clamp(min=1)
 
 
-def _log_rings(images: Tensor, first: int) -> Tensor:
-    return torch.log(ring_power(images)[:, first:] + EPS)
-
-
-def spectral_loss(fake: Tensor, real: Tensor, min_frequency: float = 0.25, condition: Tensor | None = None) -> Tensor:
+def spectral_loss(fake: Tensor, real: Tensor, min_frequency: float = 0.25) -> Tensor:
     """Mean |log ring power of fake - log ring power of real| over the rings from ``min_frequency`` x Nyquist
     (0: all but the mean colour; 1: only the corners past Nyquist) up to the corners. A scalar; 0 when the two
-    have the same power at every ring, whatever their phase.
-
-    ``condition``: the input the fake was made from, shaped like ``real``. Each image's ring is then weighted by
-    min(1, |log real - log condition| / GATE): the term asks only where the damage changed the spectrum, and
-    nothing of an undamaged input. The mean is still over all rings and images, so clean images dilute it."""
-    if condition is not None and condition.shape != real.shape:
-        raise ValueError(f"the condition must be shaped like the target, got {tuple(condition.shape)} and {tuple(real.shape)}")
+    have the same power at every ring, whatever their phase."""
+    fake_power, real_power = ring_power(fake), ring_power(real)
     nyquist = min(fake.shape[-2:]) // 2
     first = max(1, int(round(min_frequency * nyquist)))
-    real_log = _log_rings(real, first)
-    gap = (_log_rings(fake, first) - real_log).abs()
-    if condition is not None:
-        gap = gap * ((real_log - _log_rings(condition, first)).abs() / GATE).clamp(max=1.0)
-    return gap.mean()
+    gap = torch.log(fake_power[:, first:] + EPS) - torch.log(real_power[:, first:] + EPS)
+    return gap.abs().mean()

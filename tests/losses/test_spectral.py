@@ -83,45 +83,9 @@ def test_non_square_images() -> None:
     assert float(spectral_loss(gaussian_blur2d(images, (5, 5), (1.0, 1.0)), images)) > 0.1
 
 
-def test_gated_by_the_input_nothing_is_asked_of_an_undamaged_input() -> None:
-    photos = _photo_like()
-    blurred = gaussian_blur2d(photos, (5, 5), (1.0, 1.0))
-    noisy = photos + 0.2 * torch.randn(photos.shape, generator=torch.Generator().manual_seed(2))
-    # the input was the photo itself: no output is asked for more or less detail, however far off it is
-    for fake in (blurred, noisy):
-        assert float(spectral_loss(fake, photos, 0.0, condition=photos)) == 0.0
-        assert float(spectral_loss(fake, photos, 0.0)) > 0.05
-    # a damaged input: the blurred output costs; the photo's own power costs nothing
-    assert float(spectral_loss(blurred, photos, condition=blurred)) > 0.5
-    assert float(spectral_loss(photos.roll(5, dims=3), photos, 0.0, condition=blurred)) < 1e-5
-
-
-def test_the_gate_weights_each_ring_by_how_far_the_damage_moved_it() -> None:
-    photos = _photo_like()
-    output = gaussian_blur2d(photos, (5, 5), (1.0, 1.0))  # the same error under both inputs
-    slight = gaussian_blur2d(photos, (3, 3), (0.3, 0.3))
-    strong = gaussian_blur2d(photos, (7, 7), (2.0, 2.0))
-    ungated = float(spectral_loss(output, photos))
-    assert 0 < float(spectral_loss(output, photos, condition=slight)) < float(spectral_loss(output, photos, condition=strong)) <= ungated + 1e-6
-
-
-def test_the_gate_leaves_the_undamaged_images_of_a_batch_untouched() -> None:
-    photos = _photo_like()
-    condition = torch.cat([photos[:1], gaussian_blur2d(photos[1:], (5, 5), (1.0, 1.0))])  # image 0 undamaged
-    fake = gaussian_blur2d(photos, (5, 5), (1.0, 1.0)).requires_grad_(True)
-    spectral_loss(fake, photos, condition=condition).backward()
-    assert float(fake.grad[0].abs().max()) == 0.0 and float(fake.grad[1].abs().sum()) > 0
-
-
-def test_the_gate_needs_a_condition_shaped_like_the_target() -> None:
-    photos = _photo_like()
-    with pytest.raises(ValueError, match="shaped like the target"):
-        spectral_loss(photos, photos, condition=photos[:, :1])
-
-
 @pytest.mark.parametrize("field, value", [("spectral_min_frequency", 1.0), ("spectral_min_frequency", -0.1),
-                                          ("spectral_weight", -1.0), ("spectral_gate", "damage")])
-def test_bad_values_are_one_line(field: str, value: float | str) -> None:
+                                          ("spectral_weight", -1.0)])
+def test_bad_values_are_one_line(field: str, value: float) -> None:
     with pytest.raises(ConfigError, match=f"loss.{field}"):
         LossConfig(**{field: value}).validate()
 
@@ -138,25 +102,3 @@ def test_trainer_with_the_spectral_term_trains_under_both_cpu_kinds_and_says_so(
     assert values and all(math.isfinite(v) and v > 0 for v in values)
     plain = Trainer(tiny_config(steps=1), cached_uncrop, tmp_path / "plain", progress=False)
     assert "spectral" not in plain.summary()
-
-
-def test_the_input_gate_trains_a_restorer_and_refuses_a_task_whose_input_is_not_an_image(host, cached_uncrop, tmp_path,
-                                                                                         cpu_bf16) -> None:
-    from conftest import CachedScenes
-
-    from img2img.engine.trainer import Trainer
-
-    class CachedRestore(type(host.get("restore"))):
-        def build_dataset(self, data_dir, split, size, val_fraction=0.1):
-            return CachedScenes(size, 16 if split == "train" else 4)
-
-    gated = tiny_config(steps=2, precision="auto", task="restore", loss__spectral_weight=2.0, loss__spectral_gate="input")
-    trainer = Trainer(gated, CachedRestore(), tmp_path, progress=False)
-    assert "spectral x 2 from 0.25 x Nyquist, where the input's power differs" in trainer.summary()
-    trainer.fit()
-    logged = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
-    values = [row["loss/spectral"] for row in logged if "loss/spectral" in row]
-    assert values and all(math.isfinite(v) and v >= 0 for v in values)
-    with pytest.raises(ConfigError, match="loss.spectral_gate=input .* 4-channel input"):
-        Trainer(tiny_config(loss__spectral_weight=2.0, loss__spectral_gate="input"), cached_uncrop, tmp_path / "u",
-                progress=False)
