@@ -39,12 +39,14 @@ class RestoreTask(img2img.Task):
     description = "Restore damaged photos: blur, noise, low resolution and JPEG artifacts (Real-ESRGAN degradations)."
     in_channels = 3
     out_channels = 3
-    default_options = {"severity": "medium", "crops": "rescaled", **{s: True for s in SWITCHES}}
+    default_options = {"severity": "medium", "crops": "rescaled", "clean_share": MIX["clean"], **{s: True for s in SWITCHES}}
     option_help = {
         "crops": "rescaled: each training photo first shrunk to about the training size, then cropped (pix2pix; "
                  "default); native: crops cut from each photo at its own scale, the scale eval --size 0 meets",
         "severity": f"damage to train and evaluate on: {', '.join(SEVERITIES)} (clean: none; mixed: "
                     + ", ".join(f"{share:.0%} {name}" for name, share in MIX.items()) + ", per image)",
+        "clean_share": f"mixed: the share of photos left undamaged (default {MIX['clean']:g}; light and medium share "
+                       "the rest as 35:50), to teach a restorer harder to leave a clean photo alone",
         "blur": "true/false: blur (Gaussian, generalised Gaussian, plateau and sinc kernels)",
         "resize": "true/false: down- and up-scaling",
         "noise": "true/false: Gaussian and Poisson noise",
@@ -69,6 +71,9 @@ class RestoreTask(img2img.Task):
             raise ConfigError("restore: task_options.crops must be native or rescaled")
         if self.options["severity"] not in SEVERITIES:
             raise ConfigError(f"restore: task_options.severity must be one of {', '.join(SEVERITIES)}")
+        share = self.options["clean_share"]
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share < 1:
+            raise ConfigError(f"restore: task_options.clean_share must be a number in [0, 1), got {share!r}")
         for switch in SWITCHES:
             if not isinstance(self.options[switch], bool):
                 raise ConfigError(f"restore: task_options.{switch} must be true or false")
@@ -82,14 +87,21 @@ class RestoreTask(img2img.Task):
         if self.options["severity"] != "mixed":
             return degrade(x, generator, self.degradation())
         draw = torch.rand(x.shape[0], generator=generator, device=generator.device).to(x.device)
-        bounds = torch.tensor(list(MIX.values()), device=x.device).cumsum(0)[:-1]
-        kind = torch.bucketize(draw, bounds, right=True)  # index into MIX, one per image
+        mix = self._mix()
+        bounds = torch.tensor(list(mix.values()), device=x.device).cumsum(0)[:-1]
+        kind = torch.bucketize(draw, bounds, right=True)  # index into the mix, one per image
         y = x.clone()
-        for i, severity in enumerate(MIX):
+        for i, severity in enumerate(mix):
             pick = kind == i
             if severity != "clean" and pick.any():
                 y[pick] = degrade(x[pick], generator, self.degradation(severity))
         return y
+
+    def _mix(self) -> dict[str, float]:
+        """MIX with the clean share the options name; light and medium keep their ratio."""
+        clean = float(self.options["clean_share"])
+        rest = (1 - clean) / (1 - MIX["clean"])
+        return {name: clean if name == "clean" else share * rest for name, share in MIX.items()}
 
     def prepare_input(self, image: Tensor, degrade_first: bool = False, severity: str = "medium", seed: int = 0,
                       **_: Any) -> Tensor:

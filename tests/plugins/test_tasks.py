@@ -131,6 +131,23 @@ def test_restore_mixed_severity_leaves_some_photos_clean_and_damages_the_rest(ho
     assert torch.equal(host.get("restore").configure(severity="clean").make_condition(x, make_generator(0)), x)
 
 
+def test_restore_clean_share_sets_how_many_mixed_photos_stay_clean(host):
+    x = torch.rand(400, 3, 16, 16) * 2 - 1
+
+    def clean(share):
+        task = host.get("restore").configure(severity="mixed", **({} if share is None else {"clean_share": share}))
+        y = task.make_condition(x, make_generator(1))
+        return int(((y - x).abs().flatten(1).amax(1) == 0).sum())
+
+    assert clean(None) == clean(0.15)  # the default is the old fixed mix, draw for draw
+    assert clean(0) == 0 and 30 <= clean(0.15) <= 90 and 140 <= clean(0.5) <= 260
+    mix = host.get("restore").configure(severity="mixed", clean_share=0.5)._mix()
+    assert sum(mix.values()) == pytest.approx(1) and mix["medium"] / mix["light"] == pytest.approx(50 / 35)
+    for bad in (1.0, -0.1, "0.3", True):
+        with pytest.raises(ConfigError, match="clean_share must be a number in"):
+            host.get("restore").configure(severity="mixed", clean_share=bad)
+
+
 def test_restore_severity_option_is_validated(host):
     with pytest.raises(ConfigError, match="severity must be one of clean, light, medium, heavy, mixed"):
         host.get("restore").configure(severity="extreme")
