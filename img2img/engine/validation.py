@@ -11,13 +11,13 @@ images: up to ``val_images`` of the validation split, spread over it, each with 
   ``val/kid_lite0`` (Frechet distance and unbiased KID on EfficientNet-Lite0 pooled features, generated
   images against the same images' targets); for a generator with a latent input also ``val/lpips_diversity``
   (LPIPS between each sample and a second one of the same input, from a second fixed latent);
+- without it: ``val/swd`` instead (realism without pretrained networks: the Laplacian-pyramid sliced
+  Wasserstein distance x1e3 to the targets), and one warning saying why the others are missing;
 - with ``val_native`` = N > 0: ``val/native_psnr``, ``val/native_sharpness`` and (with the extra)
   ``val/native_lpips`` on N whole validation images at their own size (longest side capped at eval's 1024),
   one at a time, each with its fixed condition and latent: eval's ``--size 0`` in small. A 128 px crop
   cannot show a restorer's halo along a 481 px edge (restore, session 17: the crops preferred the run the
-  native-size eval rejected);
-- without it: ``val/swd`` instead (realism without pretrained networks: the Laplacian-pyramid sliced
-  Wasserstein distance x1e3 to the targets), and one warning saying why the others are missing.
+  native-size eval rejected).
 
 The ``best`` weights file follows one measure (:func:`best_measure`), by default (``val_best: auto``)
 ``val/kid_lite0`` for the cGAN, because KID is unbiased at the small sample sizes a training-time validation
