@@ -98,6 +98,7 @@ class Validation:
         self.native = native  # the validation split at native size (val_native), or None
         self.native_count = min(cfg.val_native, len(native)) if native is not None else 0
         self._native_inputs: list[tuple[Tensor, Tensor]] | None = None
+        self._native_target_energy: Tensor | None = None
         self.choice = cfg.val_best
         self.every = cfg.val_every or cfg.checkpoint_every
         self.count = min(cfg.val_images, len(dataset)) if dataset is not None else 0
@@ -155,10 +156,7 @@ class Validation:
     # -- pieces ------------------------------------------------------------------------------------
     def _fixed_inputs(self) -> tuple[Tensor, Tensor]:
         if self._inputs is None:
-            n, total = self.count, len(self.dataset)
-            # Spread over the split (it is sorted by file name, so neighbours are often near-duplicates).
-            items = [self.dataset[(i * total // n, stable_seed("validation", i * total // n))] for i in range(n)]
-            self._inputs = eval_inputs(self.task, items, self.device)
+            self._inputs = eval_inputs(self.task, _spread(self.dataset, self.count, "validation"), self.device)
         return self._inputs
 
     def _feature_networks(self) -> tuple[nn.Module, nn.Module] | str:
@@ -202,23 +200,22 @@ class Validation:
         from ..metrics.perceptual import lpips_to_target
         from ..metrics.sharpness import sharpness, sharpness_ratio_from_energy
 
-        if self._native_inputs is None:
-            n, total = self.native_count, len(self.native)
-            items = [_capped(self.native[(i * total // n, stable_seed("validation-native", i * total // n))],
-                             self.task, NATIVE_MAX_SIDE)[0] for i in range(n)]
+        if self._native_inputs is None:  # the inputs and the targets' sharpness are fixed: once per run
+            items = [_capped(item, self.task, NATIVE_MAX_SIDE)[0]
+                     for item in _spread(self.native, self.native_count, "validation-native")]
             self._native_inputs = [eval_inputs(self.task, [item], self.device) for item in items]
+            self._native_target_energy = torch.cat([sharpness(x) for x, _ in self._native_inputs])
         z = sample_latent(self.native_count, getattr(generator, "nz", 0),
                           make_generator(stable_seed("validation-native-z"), self.device), self.device)
-        energy, target_energy, psnrs, distances = [], [], [], []
+        energy, psnrs, distances = [], [], []
         for k, (x, y) in enumerate(self._native_inputs):
             fake = self.task.compose(generator(y, z[k : k + 1]), y).float()
             energy.append(sharpness(fake))
-            target_energy.append(sharpness(x))
             psnrs.append(psnr(fake, x))
             if lpips_metric is not None:
                 distances.append(lpips_to_target(lpips_metric, fake[:, None], x))
         scores = {"val/native_psnr": float(torch.cat(psnrs).mean()),
-                  "val/native_sharpness": sharpness_ratio_from_energy(torch.cat(energy), torch.cat(target_energy))}
+                  "val/native_sharpness": sharpness_ratio_from_energy(torch.cat(energy), self._native_target_energy)}
         return scores | ({"val/native_lpips": float(torch.cat(distances).mean())} if distances else {})
 
     def _perceptual(self, networks: tuple[nn.Module, nn.Module], fake: Tensor, real: Tensor) -> dict[str, float]:
@@ -237,3 +234,10 @@ class Validation:
             scores |= {"val/fd_lite0": fid_from_features(fake_lite0, self._real_lite0),
                        "val/kid_lite0": kid_from_features(fake_lite0, self._real_lite0, subsets=subsets)}
         return scores
+
+
+def _spread(dataset: Dataset, n: int, tag: str) -> list[Any]:
+    """``n`` items spread over ``dataset`` (sorted by file name, so neighbours are often near-duplicates), each
+    loaded with a fixed seed from ``tag`` and its index: the same items and conditions at every validation."""
+    total = len(dataset)
+    return [dataset[(i * total // n, stable_seed(tag, i * total // n))] for i in range(n)]
