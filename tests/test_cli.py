@@ -270,7 +270,7 @@ def test_help_prints_whole_sentences(capsys):
 def test_unknown_names_are_listed_with_the_valid_ones(capsys, tmp_path):
     code, _, err = run(capsys, "train", "--task", "restore", "--set", "loss.task_weights.exposre=2", "--out",
                        str(tmp_path / "r"), *TINY)
-    assert_one_line_error(code, err, "unknown terms ['exposre'] of task 'restore' (its cgan terms: gradient)")
+    assert_one_line_error(code, err, "unknown terms ['exposre'] of task 'restore' (its cgan terms: gradient, overshoot)")
     code, _, err = run(capsys, "train", "--task", "uncrop", "--set", "optim.learning_rate=1")
     assert_one_line_error(code, err, "unknown config key 'optim.learning_rate' (known: optim.lr, optim.lr_d,")
     assert not (tmp_path / "r").exists()

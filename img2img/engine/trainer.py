@@ -312,8 +312,8 @@ class Trainer:
         return x, y, z
 
     def _task_terms(self, fake: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-        weights = self.cfg.loss.task_weights
-        return {t.name: weights.get(t.name, t.weight) * t.fn(fake, x, y) for t in self.task_terms}
+        weights = {t.name: self.cfg.loss.task_weights.get(t.name, t.weight) for t in self.task_terms}
+        return {t.name: weights[t.name] * t.fn(fake, x, y) for t in self.task_terms if weights[t.name]}  # 0: off
 
     def _check(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         for name, value in terms.items():

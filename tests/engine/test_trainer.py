@@ -318,3 +318,21 @@ def test_best_of_pair_reconstructs_only_the_closer_sample_of_each_pair(uncrop, t
     assert kept.shape[0] == 4 and torch.equal(real, x[:4])  # one of each pair; the pairs share their target
     error = (fake - x).abs().flatten(1).mean(1)
     assert torch.allclose(kept, torch.where((error[:4] <= error[4:])[:, None, None, None], fake[:4], fake[4:]))
+
+
+def test_a_task_term_weighted_zero_is_off(uncrop, tmp_path):
+    """A term a task ships off (weight 0) or a run turns off (loss.task_weights.NAME=0) is not even computed."""
+    calls = []
+
+    def probe(fake, real, y):
+        calls.append(1)
+        return fake.mean() * 0
+
+    trainer = Trainer(tiny_config(), uncrop, tmp_path, progress=False)
+    trainer.task_terms += [img2img.LossTerm("off", probe, weight=0.0), img2img.LossTerm("on", probe)]
+    x, y, z = trainer._prepare(next(trainer._batches()), 0)
+    logged = trainer._generator_step(x, y, z)
+    assert "loss/on" in logged and "loss/off" not in logged and len(calls) == 1
+    trainer.cfg.loss.task_weights = {"on": 0.0}
+    logged = trainer._generator_step(x, y, z)
+    assert "loss/on" not in logged and len(calls) == 1

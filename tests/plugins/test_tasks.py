@@ -175,11 +175,37 @@ def test_restore_trains_on_crops_at_the_photos_own_scale_when_told(host, tmp_pat
         host.get("restore").configure(crops="huge")
 
 
-def test_restore_supplies_a_cgan_only_gradient_loss(host):
-    (term,) = host.get("restore").loss_terms()
-    assert term.name == "gradient" and term.models == ("cgan",)
+def test_restore_supplies_a_cgan_only_gradient_loss_and_an_overshoot_term_off_by_default(host):
+    gradient, overshoot = host.get("restore").loss_terms()
+    assert gradient.name == "gradient" and gradient.models == ("cgan",) and gradient.weight > 0
+    assert overshoot.name == "overshoot" and overshoot.models == ("cgan",) and overshoot.weight == 0
     x = torch.rand(1, 3, 16, 16) * 2 - 1
-    assert term.fn(x, x, x).item() == 0.0 and term.fn(x.flip(-1), x, x).item() > 0
+    assert gradient.fn(x, x, x).item() == 0.0 and gradient.fn(x.flip(-1), x, x).item() > 0
+    assert overshoot.fn(x, x, x).item() == 0.0
+
+
+def _edge(width=32):
+    """A vertical edge from -0.5 to 0.5 over 3 px (a cloud against the sky), (1, 3, 16, width)."""
+    row = torch.full((width,), -0.5)
+    row[width // 2 - 2 :] = 0.5
+    row[width // 2 - 2 : width // 2 + 1] = torch.tensor([-0.25, 0.0, 0.25])
+    return row.expand(1, 3, 16, width).clone()
+
+
+def test_restore_overshoot_charges_a_sharpening_ring_not_detail_inside_the_local_range(host):
+    from img2img_plugins.restore import overshoot, overshoot_loss
+
+    photo = _edge()
+    blurred = torch.nn.functional.avg_pool2d(photo, (1, 9), stride=1, padding=(0, 4), count_include_pad=False)
+    ringing = photo + (photo - blurred)  # unsharp masking: a dark and a bright band along the edge
+    assert ringing.min() < -0.7 and ringing.max() > 0.7
+    moved = photo.roll(1, dims=-1)  # the edge a pixel off: inside the 5 px neighbourhood's range
+    moved[..., 0] = photo[..., 0]
+    scores = overshoot(torch.cat([photo, moved, ringing]), photo.expand(3, -1, -1, -1))
+    assert scores.shape == (3,) and scores[0] == 0 and scores[1] == 0 and scores[2] > 1  # x 1000
+    noisy_sky = torch.zeros(1, 3, 16, 16) + 0.05 * torch.randn(1, 3, 16, 16)
+    assert overshoot_loss(noisy_sky, torch.zeros(1, 3, 16, 16), None) > 0.005  # noise on a flat area: out of range
+    assert host.get("restore").metrics() == {"overshoot": overshoot}
 
 
 def test_restore_demo_round_trip_input(host):
