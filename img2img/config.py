@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -190,6 +191,9 @@ class LossConfig:
                      "perceptual_weight", "feature_matching_weight", "spectral_weight"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ConfigError(f"loss.{name} must be >= 0, got {getattr(self, name)}")
+        for name, weight in self.task_weights.items():  # free-form: --set gives whatever the value parses as
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight < math.inf:
+                raise ConfigError(f"loss.task_weights.{name} must be a number >= 0 (0 = off), got {weight!r}")
 
 
 @dataclass

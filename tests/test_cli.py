@@ -271,6 +271,10 @@ def test_unknown_names_are_listed_with_the_valid_ones(capsys, tmp_path):
     code, _, err = run(capsys, "train", "--task", "restore", "--set", "loss.task_weights.exposre=2", "--out",
                        str(tmp_path / "r"), *TINY)
     assert_one_line_error(code, err, "unknown terms ['exposre'] of task 'restore' (its cgan terms: gradient, overshoot)")
+    for bad in ("abc", "-1", "true"):
+        code, _, err = run(capsys, "train", "--task", "restore", "--set", f"loss.task_weights.overshoot={bad}", "--out",
+                           str(tmp_path / "r"), *TINY)
+        assert_one_line_error(code, err, "loss.task_weights.overshoot must be a number >= 0 (0 = off), got")
     code, _, err = run(capsys, "train", "--task", "uncrop", "--set", "optim.learning_rate=1")
     assert_one_line_error(code, err, "unknown config key 'optim.learning_rate' (known: optim.lr, optim.lr_d,")
     assert not (tmp_path / "r").exists()
