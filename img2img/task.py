@@ -177,7 +177,8 @@ class Task:
     # crops from the photo at its own scale (no resizing), so a pixel-level task learns detail and damage at
     # the scale it meets them in use and in ``eval --size 0`` (restoration, like BasicSR/Real-ESRGAN). Applies
     # to the default photo-folder dataset, validation included (a central crop at the photo's own scale).
-    native_crops: ClassVar[bool] = False
+    # "auto": native for photos more than twice the training size, rescaled for smaller ones (PairedTransform).
+    native_crops: ClassVar[bool | str] = False
     # Training data: > 1 crops a random square of 1/train_zoom to all of each photo's shorter side and resizes it
     # to the training size (scale augmentation, data.transforms.PairedTransform's ``zoom``), for a task whose
     # photo set is small; 1 keeps pix2pix's jitter. The default photo-folder dataset's training split only.
@@ -221,7 +222,8 @@ class Task:
         if data_dir is None:
             return ProceduralScenes(split=split, size=size, train=train)
         return ImageFolderDataset(data_dir, split=split, size=size, val_fraction=val_fraction, train=train,
-                                  rescale=not self.native_crops, zoom=self.train_zoom)
+                                  rescale="auto" if self.native_crops == "auto" else not self.native_crops,
+                                  zoom=self.train_zoom)
 
     def build_datasets(self, data_dirs: Sequence[Path], split: str, size: int, val_fraction: float = 0.1,
                        weights: Sequence[float] | None = None) -> Dataset:

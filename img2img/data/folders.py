@@ -102,7 +102,7 @@ class FileDataset(Dataset):
     keys: list[str]
 
     def __init__(self, root: str | os.PathLike[str], split: str, size: int, train: bool, flip: bool = True,
-                 rescale: bool = True, zoom: float = 1.0) -> None:
+                 rescale: bool | str = True, zoom: float = 1.0) -> None:
         self.root = Path(root)
         self.split = split
         self.size = size
@@ -135,7 +135,7 @@ class ImageFolderDataset(FileDataset):
         size: int = 128,
         val_fraction: float = 0.1,
         train: bool = True,
-        rescale: bool = True,
+        rescale: bool | str = True,
         zoom: float = 1.0,
     ) -> None:
         super().__init__(root, split, size, train, rescale=rescale, zoom=zoom)

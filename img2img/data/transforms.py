@@ -26,6 +26,10 @@ class PairedTransform:
     its own scale, so the model meets detail and damage at the scale ``eval --size 0`` and users give it; an
     image smaller than ``size`` is padded by reflection rather than scaled up.
 
+    ``rescale="auto"``: native crops for an image whose shorter side is more than twice ``size``, rescaled ones
+    for a smaller image. A native crop of a photo only about twice the crop shows a quarter of it (of an
+    object-centred product shot, mostly background), while shrinking it changes its scale by less than 2x.
+
     ``zoom`` > 1 (training with ``rescale`` only; scale augmentation for small photo sets): instead of the
     jitter, a random square whose side is between ``1/zoom`` of the shorter side and all of it, anywhere in
     the image, resized to ``size``. The model then meets each photo at many scales and framings, not at one.
@@ -33,16 +37,23 @@ class PairedTransform:
     ``x`` and ``y`` must share height and width; their channel counts may differ (e.g. grey y).
     """
 
-    def __init__(self, size: int, train: bool, flip: bool = True, rescale: bool = True, zoom: float = 1.0) -> None:
+    def __init__(self, size: int, train: bool, flip: bool = True, rescale: bool | str = True,
+                 zoom: float = 1.0) -> None:
         if size < 0 or (size == 0 and train):
             raise ValueError(f"size must be positive{'' if train else ' or 0 (native size)'}, got {size}")
         if not zoom >= 1.0:
             raise ValueError(f"zoom must be >= 1 (1 = no zoom), got {zoom}")
+        if rescale not in (True, False, "auto"):
+            raise ValueError(f"rescale must be True, False or 'auto', got {rescale!r}")
         self.size = size
         self.train = train
         self.flip = flip
         self.rescale = rescale
-        self.zoom = float(zoom) if train and rescale else 1.0
+        self.zoom = float(zoom) if train and rescale is True else 1.0
+        self._composes = {mode: self._pipeline(mode) for mode in ((True, False) if rescale == "auto" else (rescale,))}
+
+    def _pipeline(self, rescale: bool) -> A.Compose:
+        size, train, flip = self.size, self.train, self.flip
         steps: list[A.BasicTransform] = []
         if self.zoom > 1.0:  # the crop and resize happen in _zoom_crop; the pipeline only flips
             if flip:
@@ -60,7 +71,12 @@ class PairedTransform:
                 steps.append(A.SmallestMaxSize(max_size=size, interpolation=cv2.INTER_LINEAR, area_for_downscale="image"))
             steps.append(A.CenterCrop(height=size, width=size, pad_if_needed=True, border_mode=cv2.BORDER_REFLECT_101))
         # The "y" target is declared as an image so it gets the very same resize/crop/flip as x.
-        self._compose = A.Compose(steps, additional_targets={"y": "image"}, seed=0)
+        return A.Compose(steps, additional_targets={"y": "image"}, seed=0)
+
+    def _compose_for(self, x: np.ndarray) -> A.Compose:
+        if self.rescale != "auto":
+            return self._composes[self.rescale]
+        return self._composes[not (self.size > 0 and min(x.shape[:2]) > 2 * self.size)]
 
     def __call__(
         self, x: np.ndarray, y: np.ndarray | None = None, seed: int | None = None
@@ -74,13 +90,14 @@ class PairedTransform:
         if seed is None:
             # Drawn from torch so DataLoader workers (which torch seeds per worker) do not repeat each other.
             seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
-        self._compose.set_random_seed(seed % (2**32))
+        compose = self._compose_for(x)
+        compose.set_random_seed(seed % (2**32))
         if self.zoom > 1.0:
             x, y = self._zoom_crop(x, y, seed)
         if y is None:
-            out = self._compose(image=x)
+            out = compose(image=x)
             return _to_tensor(out["image"]), None
-        out = self._compose(image=x, y=y)
+        out = compose(image=x, y=y)
         return _to_tensor(out["image"]), _to_tensor(out["y"])
 
     def _zoom_crop(self, x: np.ndarray, y: np.ndarray | None, seed: int) -> tuple[np.ndarray, np.ndarray | None]:

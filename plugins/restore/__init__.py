@@ -73,7 +73,9 @@ class RestoreTask(img2img.Task):
     default_options = {"severity": "medium", "crops": "rescaled", "clean_share": MIX["clean"], **{s: True for s in SWITCHES}}
     option_help = {
         "crops": "rescaled: each training photo first shrunk to about the training size, then cropped (pix2pix; "
-                 "default); native: crops cut from each photo at its own scale, the scale eval --size 0 meets",
+                 "default); native: crops cut from each photo at its own scale, the scale eval --size 0 meets; "
+                 "auto: native for photos more than twice the training size, rescaled for smaller ones (small "
+                 "product shots, where a native crop is mostly background)",
         "severity": f"damage to train and evaluate on: {', '.join(SEVERITIES)} (clean: none; mixed: "
                     + ", ".join(f"{share:.0%} {name}" for name, share in MIX.items()) + ", per image)",
         "clean_share": f"mixed: the share of photos left undamaged (default {MIX['clean']:g}; light and medium share "
@@ -94,12 +96,12 @@ class RestoreTask(img2img.Task):
     )
 
     @property  # type: ignore[override]
-    def native_crops(self) -> bool:
-        return self.options["crops"] == "native"
+    def native_crops(self) -> bool | str:
+        return {"native": True, "rescaled": False, "auto": "auto"}[self.options["crops"]]
 
     def validate_options(self) -> None:
-        if self.options["crops"] not in ("native", "rescaled"):
-            raise ConfigError("restore: task_options.crops must be native or rescaled")
+        if self.options["crops"] not in ("native", "rescaled", "auto"):
+            raise ConfigError("restore: task_options.crops must be native, rescaled or auto")
         if self.options["severity"] not in SEVERITIES:
             raise ConfigError(f"restore: task_options.severity must be one of {', '.join(SEVERITIES)}")
         share = self.options["clean_share"]

@@ -115,6 +115,17 @@ def test_native_crops_pad_an_image_smaller_than_the_crop() -> None:
     assert all(tuple(p) in pixels for p in out.permute(1, 2, 0).reshape(-1, 3).tolist())  # reflected, not resampled
 
 
+@pytest.mark.parametrize("train", [True, False])
+def test_auto_crops_cut_large_photos_natively_and_shrink_small_ones(train: bool) -> None:
+    transform = PairedTransform(16, train=train, rescale="auto")
+    large, small = _noise(40, 50), _noise(32, 45)  # shorter side above / at twice the crop
+    for seed in range(3):
+        assert _is_window_of(transform(large, seed=seed)[0], large)
+        assert not _is_window_of(transform(small, seed=seed)[0], small)
+    with pytest.raises(ValueError, match="rescale must be"):
+        PairedTransform(16, train=True, rescale="sometimes")
+
+
 def _ramp(height: int, width: int) -> np.ndarray:
     """Column index as the pixel value (0..width-1 < 256): a crop's width in source pixels can be read back."""
     return np.broadcast_to(np.arange(width, dtype=np.uint8)[None, :, None], (height, width, 3)).copy()

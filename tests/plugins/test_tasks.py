@@ -171,7 +171,12 @@ def test_restore_trains_on_crops_at_the_photos_own_scale_when_told(host, tmp_pat
         distinct = lambda dataset: len(torch.unique(dataset[(0, 3)]["x"][0]))  # noqa: E731
         assert distinct(native) <= 9  # at most 3 x 3 tiles of 8 px in a 16 px window
         assert distinct(rescaled) > 20
-    with pytest.raises(ConfigError, match="crops must be native or rescaled"):
+        # auto: this photo (shorter side 64 > 2 x 16) is cut natively; at 32 px crops (64 = 2 x 32) it is shrunk.
+        auto = host.get("restore").configure(crops="auto")
+        assert distinct(auto.build_dataset(tmp_path, split, 16, val_fraction=0.0 if split == "train" else 1.0)) <= 9
+        assert len(torch.unique(auto.build_dataset(tmp_path, split, 32, val_fraction=0.0 if split == "train" else 1.0)
+                                [(0, 3)]["x"][0])) > 25  # a native 32 px window holds at most 5 x 5 tiles
+    with pytest.raises(ConfigError, match="crops must be native, rescaled or auto"):
         host.get("restore").configure(crops="huge")
 
 
