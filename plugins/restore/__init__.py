@@ -65,6 +65,10 @@ def overshoot_loss(fake: Tensor, real: Tensor, y: Tensor) -> Tensor:
     return overshoot_map(fake, real).mean()
 
 
+# task_options.crops -> Task.native_crops (see img2img.task.Task and data.transforms.PairedTransform).
+CROPS: dict[str, bool | str] = {"native": True, "rescaled": False, "auto": "auto"}
+
+
 class RestoreTask(img2img.Task):
     name = "restore"
     description = "Restore damaged photos: blur, noise, low resolution and JPEG artifacts (Real-ESRGAN degradations)."
@@ -97,11 +101,11 @@ class RestoreTask(img2img.Task):
 
     @property  # type: ignore[override]
     def native_crops(self) -> bool | str:
-        return {"native": True, "rescaled": False, "auto": "auto"}[self.options["crops"]]
+        return CROPS[self.options["crops"]]
 
     def validate_options(self) -> None:
-        if self.options["crops"] not in ("native", "rescaled", "auto"):
-            raise ConfigError("restore: task_options.crops must be native, rescaled or auto")
+        if self.options["crops"] not in CROPS:
+            raise ConfigError(f"restore: task_options.crops must be {', '.join(list(CROPS)[:-1])} or {list(CROPS)[-1]}")
         if self.options["severity"] not in SEVERITIES:
             raise ConfigError(f"restore: task_options.severity must be one of {', '.join(SEVERITIES)}")
         share = self.options["clean_share"]
