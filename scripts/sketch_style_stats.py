@@ -40,8 +40,8 @@ from PIL import Image  # noqa: E402
 from img2img.seeding import make_generator, stable_seed  # noqa: E402
 from img2img_plugins.sketch2photo import INK_THRESHOLD, Sketch2PhotoTask  # noqa: E402
 from img2img_plugins.sketch2photo.human_sketches import human_sketch_pairs  # noqa: E402
-from img2img_plugins.sketch2photo.sketch import thin_strokes  # noqa: E402
 from img2img_plugins.sketch2photo.sketch_style import HUMAN_STYLE, SketchStyle, apply_style, silhouette  # noqa: E402
+from img2img_plugins.sketch2photo.strokes import thin_strokes  # noqa: E402
 
 CAP = 16
 

@@ -5,9 +5,11 @@ Data, in order of preference:
   the sketch is detected (the mostly-white, colourless half) unless ``task_options.direction`` says AtoB/BtoA;
   pairs that are not a line drawing beside a picture (checked on a sample) are refused with a pointer to the
   ``paired`` task;
-- any folder of photos: sketches are extracted on the fly (Canny / XDoG, randomly thickened and broken);
+- any folder of photos: sketches are extracted on the fly (:mod:`.edges`: Canny / XDoG, randomly thickened and
+  broken);
 - no ``--data``: the embedded procedural scenes, with extracted sketches.
-Hand-drawn input is normalised (binarised, thinned, cropped to its strokes, padded square) in ``prepare_input``.
+Hand-drawn input is normalised (binarised, thinned, cropped to its strokes, padded square: :mod:`.user_drawings`)
+in ``prepare_input``; the app's examples are drawn by code (:mod:`.examples`).
 
 ``task_options.sketch_style`` ("mixed" by default, "human", "machine") makes training conditions look drawn by
 a person (:mod:`.sketch_style`): for photo folders in ``make_condition``, for paired data on the dataset's y.
@@ -32,8 +34,10 @@ from img2img.data.folders import ConcatItems, MappedItems, parse_item
 from img2img.seeding import make_generator, stable_seed
 from img2img.task import AppHints
 
-from .sketch import draw_example_sketches, extract_sketch, is_blank_sketch, normalize_user_sketch
+from .edges import extract_sketch
+from .examples import draw_example_sketches
 from .sketch_style import STYLES, apply_style
+from .user_drawings import is_blank_sketch, normalize_user_sketch
 
 LAYOUTS = ("auto", "aligned", "paired", "photos")
 DIRECTIONS = ("auto", "AtoB", "BtoA")

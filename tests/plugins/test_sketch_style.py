@@ -17,7 +17,7 @@ from img2img.errors import ConfigError, DataError
 from img2img.seeding import make_generator
 from img2img_plugins.sketch2photo import SketchCondition, Sketch2PhotoTask
 from img2img_plugins.sketch2photo.human_sketches import HELD_OUT_FRACTION, SketchPair, held_out, human_sketch_pairs, link_pairs
-from img2img_plugins.sketch2photo.sketch import extract_sketch
+from img2img_plugins.sketch2photo.edges import extract_sketch
 from img2img_plugins.sketch2photo.sketch_style import HUMAN_STYLE, SketchStyle, apply_style, humanize
 
 # Only the step under test is on: no warp, no breaks, no pen change.
