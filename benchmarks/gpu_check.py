@@ -13,7 +13,7 @@ every line, so a run cut short keeps its numbers.
 
 Time: on an H200 (torch 2.11+cu130) a training line of 100 steps took about 25 s, model construction and the
 closing validation included, so every task at the defaults (200 steps) takes well over 8 minutes. With little
-time, name the tasks: `--steps 100 --tasks uncrop,sketch2photo` (docs/performance.md, "GPU check").
+time, name the tasks: `--steps 100 --tasks uncrop,sketch2photo` (docs/performance.md, "GPU").
 """
 
 from __future__ import annotations
