@@ -1,4 +1,4 @@
-"""The whole toolkit on a GPU in one command (not a test), for the first session that is lent one:
+"""The whole toolkit on a GPU in one command (not a test): the check to run on a new GPU machine.
 
     .venv/bin/python benchmarks/gpu_check.py [--out /tmp/gpu-check] [--steps 200] [--size 128]
     .venv/bin/python benchmarks/gpu_check.py --dry-run      # the same lines on the CPU, tiny (the suite runs this)
@@ -12,8 +12,8 @@ resume after the first task), each printed as it ends, and the table so far is r
 every line, so a run cut short keeps its numbers.
 
 Time: on an H200 (torch 2.11+cu130) a training line of 100 steps took about 25 s, model construction and the
-closing validation included, so every task at the defaults (200 steps) takes well over 8 minutes. On a short
-lease name the tasks: `--steps 100 --tasks uncrop,sketch2photo` (docs/performance.md, "GPU check").
+closing validation included, so every task at the defaults (200 steps) takes well over 8 minutes. With little
+time, name the tasks: `--steps 100 --tasks uncrop,sketch2photo` (docs/performance.md, "GPU").
 """
 
 from __future__ import annotations

@@ -52,40 +52,54 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="img2img", description=DESCRIPTION, parents=[common])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    train = sub.add_parser("train", parents=[common], help="train a cgan or its regression baseline")
-    train.add_argument("--task", help="task name (see `img2img tasks`)")
-    train.add_argument("--data", action="append",
-                       help="data folder (default: the task's embedded procedural dataset); repeat it to train on "
-                            "several folders together, each keeping its own validation split")
-    train.add_argument("--model", choices=["cgan", "regression"], help="cgan (default) or the MSE baseline")
-    train.add_argument("--size", type=int, help="training crop size in px (default 128)")
-    train.add_argument("--batch-size", type=int)
-    length = train.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=int, help="generator updates (default 2000)")
-    length.add_argument("--epochs", type=int)
-    train.add_argument("--until", type=int, metavar="STEP",
-                       help="stop at this step of the schedule (checkpoint and weights written there); --resume "
-                            "goes on from it, and the schedule (learning-rate decay) is the full run's")
-    train.add_argument("--out", help="run folder (default runs/TASK-MODEL, numbered if taken)")
-    train.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
-    train.add_argument("--config", help="a .json or .toml config file")
-    train.add_argument("--init", metavar="WEIGHTS",
+    train = sub.add_parser("train", parents=[common], help="train a cgan or its regression baseline",
+                           description="Train a cGAN (samples from p(x|y)) or its MSE-regression baseline (E[x|y]) "
+                                       "for one task. Every option is also a config key (--config FILE, --set "
+                                       "KEY=VALUE); docs/cli.md lists them with examples.")
+    data = train.add_argument_group("data")
+    data.add_argument("--task", help="task name (see `img2img tasks`)")
+    data.add_argument("--data", action="append",
+                      help="data folder (default: the task's embedded procedural dataset); repeat it to train on "
+                           "several folders together, each keeping its own validation split")
+    data.add_argument("--size", type=int, help="training crop size in px (default 128)")
+    data.add_argument("--batch-size", type=int, help="images per step (default 4)")
+    data.add_argument("--num-workers", type=int, help="data-loader worker processes")
+    model = train.add_argument_group("model")
+    model.add_argument("--model", choices=["cgan", "regression"], help="cgan (default) or the MSE baseline")
+    model.add_argument("--noise", type=int, metavar="NZ", help="latent size of the cgan generator (0 = deterministic)")
+    model.add_argument("--init", metavar="WEIGHTS",
                        help="fine-tune: start the generator from these .safetensors weights of the same task (their "
                             "architecture is used; the discriminator starts fresh), e.g. weights/uncrop-cgan.safetensors")
-    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="override any config key, e.g. generator.ngf=32 or task_options.mask=bands")
-    train.add_argument("--seed", type=int)
-    train.add_argument("--noise", type=int, metavar="NZ", help="latent size of the cgan generator (0 = deterministic)")
-    train.add_argument("--precision", choices=["auto", "bf16", "fp16", "fp32"])
-    train.add_argument("--device", help="auto, cpu, cuda, cuda:N")
-    train.add_argument("--num-workers", type=int)
-    train.add_argument("--threads", type=int, help="torch threads per process (default: one per core; 1 is "
-                       "faster on a busy small machine, see docs/performance.md)")
-    train.add_argument("--val-fraction", type=float)
-    train.add_argument("--sample-every", type=int)
-    train.add_argument("--checkpoint-every", type=int)
-    train.add_argument("--tensorboard", action="store_true", default=None)
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    config = train.add_argument_group("config and losses",
+                                      "the architecture, losses and discriminator are config keys: "
+                                      "--set generator.ngf=32, --set loss.l1_weight=30, --set discriminator.kind=both")
+    config.add_argument("--config", help="a .json or .toml config file")
+    config.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override any config key, e.g. generator.ngf=32 or task_options.mask=bands")
+    schedule = train.add_argument_group("schedule")
+    length = schedule.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, help="generator updates (default 2000)")
+    length.add_argument("--epochs", type=int, help="passes over the training images, instead of --steps")
+    schedule.add_argument("--until", type=int, metavar="STEP",
+                          help="stop at this step of the schedule (checkpoint and weights written there); --resume "
+                               "goes on from it, and the schedule (learning-rate decay) is the full run's")
+    validation = train.add_argument_group("validation")
+    validation.add_argument("--val-fraction", type=float,
+                            help="share of the files held out for validation, chosen by file name (default 0.1)")
+    output = train.add_argument_group("output")
+    output.add_argument("--out", help="run folder (default runs/TASK-MODEL, numbered if taken)")
+    output.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
+    output.add_argument("--sample-every", type=int, help="steps between sample grids")
+    output.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (and validations)")
+    output.add_argument("--tensorboard", action="store_true", default=None, help="also log to TensorBoard")
+    output.add_argument("--quiet", action="store_true", help="no progress bar")
+    run = train.add_argument_group("run")
+    run.add_argument("--seed", type=int, help="every step's randomness derives from (seed, step)")
+    run.add_argument("--precision", choices=["auto", "bf16", "fp16", "fp32"],
+                     help="auto: bf16 where the hardware has native bf16, else fp32")
+    run.add_argument("--device", help="auto, cpu, cuda, cuda:N")
+    run.add_argument("--threads", type=int, help="torch threads per process (default: one per core; 1 is "
+                     "faster on a busy small machine, see docs/performance.md)")
     train.set_defaults(func=cmd_train)
 
     predict = sub.add_parser("predict", parents=[common], help="translate an image or a folder of images")

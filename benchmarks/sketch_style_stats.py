@@ -1,7 +1,7 @@
 """How close do sketch2photo's training conditions come to what people draw? Statistics of machine edge maps,
 with and without the human-style augmentation, against sketches drawn by people (``qmul_sketches``).
 
-    .venv/bin/python scripts/sketch_style_stats.py [--root ../shared/data/qmul_sketches] [--size 128]
+    .venv/bin/python benchmarks/sketch_style_stats.py [--root ../shared/data/qmul_sketches] [--size 128]
         [--search] [--sheet /tmp/sheet.png]
 
 Both sides are taken to what the model sees: an edge map as a paired training condition (area-downscaled to

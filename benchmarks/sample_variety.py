@@ -1,6 +1,6 @@
 """How much of the variety between a cGAN's samples is more than a tint (colour, material, texture, shape).
 
-    .venv/bin/python scripts/sample_variety.py WEIGHTS.safetensors [MORE.safetensors ...] \
+    .venv/bin/python benchmarks/sample_variety.py WEIGHTS.safetensors [MORE.safetensors ...] \
         [--data FOLDER] [--split val|all] [--limit 200] [--samples 4]
 
 `img2img eval`'s LPIPS-div is the mean LPIPS between two samples of one input. A model whose samples differ

@@ -1,5 +1,5 @@
-"""The sketch2photo diagnostics: scripts/stray_ink.py (dark paint on a product photo's white background, away from
-the object), scripts/sample_variety.py and scripts/sharpness_gap.py."""
+"""The sketch2photo quality benchmarks: benchmarks/stray_ink.py (dark paint on a product photo's white background, away from
+the object), benchmarks/sample_variety.py and benchmarks/sharpness_gap.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-spec = importlib.util.spec_from_file_location("stray_ink", Path(__file__).parents[1] / "scripts" / "stray_ink.py")
+spec = importlib.util.spec_from_file_location("stray_ink", Path(__file__).parents[1] / "benchmarks" / "stray_ink.py")
 stray_ink = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(stray_ink)
 
@@ -28,9 +28,9 @@ def test_a_blotch_beside_the_object_counts_and_the_object_itself_does_not():
 
 
 def test_sample_variety_matches_a_tint_away_and_keeps_a_change_of_texture():
-    # scripts/sample_variety.py: the colour match removes any per-channel affine change (a tint, brightness,
+    # benchmarks/sample_variety.py: the colour match removes any per-channel affine change (a tint, brightness,
     # contrast), so what LPIPS still sees afterwards is variety no tint explains.
-    spec = importlib.util.spec_from_file_location("sample_variety", Path(__file__).parents[1] / "scripts" / "sample_variety.py")
+    spec = importlib.util.spec_from_file_location("sample_variety", Path(__file__).parents[1] / "benchmarks" / "sample_variety.py")
     variety = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(variety)
     torch.manual_seed(0)
@@ -42,9 +42,9 @@ def test_sample_variety_matches_a_tint_away_and_keeps_a_change_of_texture():
 
 
 def test_sharpness_gap_names_the_blur_and_the_octave_that_lost_power():
-    # scripts/sharpness_gap.py: photos blurred by sigma 1 px score some ratio r against themselves; the blur it
+    # benchmarks/sharpness_gap.py: photos blurred by sigma 1 px score some ratio r against themselves; the blur it
     # reports for r is 1 px, and the power they lost is in the top octave, not the lowest.
-    gap_spec = importlib.util.spec_from_file_location("sharpness_gap", Path(__file__).parents[1] / "scripts" / "sharpness_gap.py")
+    gap_spec = importlib.util.spec_from_file_location("sharpness_gap", Path(__file__).parents[1] / "benchmarks" / "sharpness_gap.py")
     sharpness_gap = importlib.util.module_from_spec(gap_spec)
     gap_spec.loader.exec_module(sharpness_gap)
     fine = torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1

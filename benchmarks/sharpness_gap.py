@@ -1,6 +1,6 @@
 """Where a sketch2photo cGAN's missing sharpness is: by scale, and as the blur of the real photos it equals.
 
-    .venv/bin/python scripts/sharpness_gap.py WEIGHTS.safetensors [MORE.safetensors ...] [--data FOLDER] [--limit 100]
+    .venv/bin/python benchmarks/sharpness_gap.py WEIGHTS.safetensors [MORE.safetensors ...] [--data FOLDER] [--limit 100]
 
 `img2img eval`'s sharpness is one ratio: the mean squared Laplacian of the samples' luminance over the
 targets'. It says how much detail is missing, not where. For each weights file, on the validation split of
@@ -14,7 +14,7 @@ targets'. It says how much detail is missing, not where. For each weights file, 
   surface everywhere, or a few plain images among detailed ones;
 - the mean gap in log power between samples and their photos, ring by ring of spatial frequency (what
   ``loss.spectral_weight`` trains on), per octave of frequency up to Nyquist: negative = too little;
-- the tonal range over the object (pixels away from the white background, as scripts/sample_variety.py finds
+- the tonal range over the object (pixels away from the white background, as benchmarks/sample_variety.py finds
   them): the share of its pixels with a luminance below 0.1 (near black) and above 0.8, samples and photos.
   The squared Laplacian grows with the square of a contrast, so a model that shuns black loses sharpness at
   every edge of a dark object.
@@ -32,7 +32,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 from kornia.color import rgb_to_grayscale  # noqa: E402

@@ -1,6 +1,6 @@
 """Dark blotches painted on a product photo's white background, away from the object (sketch2photo).
 
-    .venv/bin/python scripts/stray_ink.py WEIGHTS.safetensors [MORE.safetensors ...] \
+    .venv/bin/python benchmarks/stray_ink.py WEIGHTS.safetensors [MORE.safetensors ...] \
         [--data ../shared/data/edges2shoes_handbags/train] [--limit 200] [--samples 8]
 
 edges2shoes targets are objects on white. For each validation pair, the background is every pixel where the
