@@ -11,7 +11,7 @@ wander a few pixels off the true contour, with the whole drawing slightly rotate
 4. random breaks (small erased disks along the strokes; off by default: see :class:`SketchStyle`);
 5. a thicker pen for a share of the drawings.
 
-The parameters (:data:`HUMAN_STYLE`) were chosen by ``scripts/sketch_style_stats.py`` on the FIT part of
+The parameters (:data:`HUMAN_STYLE`) were chosen by ``benchmarks/sketch_style_stats.py`` on the FIT part of
 ``qmul_sketches`` only (see :mod:`.human_sketches`); the same script reports them on the held-out part.
 All randomness comes from the ``generator`` argument (exact resume: the trainer seeds it per step).
 """
@@ -32,7 +32,7 @@ STYLES: tuple[str, ...] = ("machine", "human", "mixed")
 class SketchStyle:
     """How far :func:`humanize` pushes an edge map towards a hand drawing. Lengths are in px at 256.
 
-    The defaults are what ``scripts/sketch_style_stats.py --search`` picked on the FIT pairs. The statistics
+    The defaults are what ``benchmarks/sketch_style_stats.py --search`` picked on the FIT pairs. The statistics
     barely distinguish wobble and rotation strengths (kept moderate, as they look on a contact sheet); they
     did prefer no breaks at all (people's strokes, thinned as ``prepare_input`` thins them, are unbroken) and a
     thicker pen for every drawing.
