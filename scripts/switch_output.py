@@ -25,7 +25,7 @@ from safetensors import safe_open  # noqa: E402
 
 from img2img.config import GENERATOR_OUTPUTS  # noqa: E402
 from img2img.errors import Img2ImgError  # noqa: E402
-from img2img.models import UNetGenerator  # noqa: E402
+from img2img.models import build_generator  # noqa: E402
 from img2img.weights import load_generator, save_generator  # noqa: E402
 
 
@@ -37,7 +37,7 @@ def switch(source: Path, target: Path, output: str) -> Path:
         raise Img2ImgError(f"{source} is a residual generator: it ends in its input plus a clipped correction, with no output function to switch")
     config = replace(generator.config, output=output)
     config.validate()
-    switched = UNetGenerator(config, size=info.train_size)
+    switched = build_generator(config, size=info.train_size)
     switched.load_state_dict(generator.state_dict())
     with safe_open(source, "pt") as stored:  # keep the file's precision (shipped files are fp16)
         half = any(stored.get_tensor(key).dtype == torch.float16 for key in stored.keys())
