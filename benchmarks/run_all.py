@@ -11,6 +11,10 @@ Writes ``results.json`` and ``results.md`` under --out and prints the markdown. 
 2. The loader against the training step (benchmarks/loader_vs_step.py, in a subprocess).
 3. Inference latency (median, p95) of the cGAN and the regression generator at 128/256/512, batch 1, torch
    and ONNX Runtime; peak RSS of training and of inference, each in its own subprocess (ru_maxrss).
+4. The generator's training step (forward + backward of an L1 loss, batch 4, 128 px, one thread, fp32 and bf16
+   where native) of each ``generator.encoder`` against today's default generator (weights/configs: U-Net ngf 32,
+   channel cap 4x, resize upsampling, nz 8), in its own subprocess, the arms interleaved, medians over repeats.
+   Alone: ``.venv/bin/python benchmarks/run_all.py --part generator-step --arg 9`` (9 repeats).
 """
 
 from __future__ import annotations
@@ -219,6 +223,43 @@ def part_train_rss(steps: int) -> dict[str, Any]:
     return {"steps": steps, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def part_generator_step(repeats: int) -> dict[str, Any]:
+    """Runs in its own process, one thread: the generator's forward + backward step, each arm against the
+    default U-Net, interleaved so that a load change on a shared machine hits every arm alike."""
+    from img2img.models import build_generator, param_groups
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    arms: dict[str, tuple[torch.nn.Module, torch.optim.Optimizer]] = {}
+    for name, encoder, mult in (("unet", "unet", 1.0), ("lite0", "lite0", 0.1), ("lite0 frozen encoder", "lite0", 0.0)):
+        cfg = GeneratorConfig(encoder=encoder, ngf=32, max_mult=4, nz=8, upsample="resize")  # weights/configs
+        g = build_generator(cfg, size=128).train()  # random weights: the step costs the same
+        arms[name] = (g, torch.optim.Adam(param_groups(g, 2e-4, mult), lr=2e-4))
+    y, target, z = torch.rand(4, 3, 128, 128) * 2 - 1, torch.rand(4, 3, 128, 128) * 2 - 1, torch.randn(4, 8)
+    precisions = ["fp32"] + (["bf16"] if cpu_has_native_bf16() else [])
+    rows = []
+    for precision in precisions:
+        times: dict[str, list[float]] = {name: [] for name in arms}
+
+        def step(g: torch.nn.Module, opt: torch.optim.Optimizer) -> None:
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
+                loss = (g(y, z).float() - target).abs().mean()
+            loss.backward()
+            opt.step()
+
+        for g, opt in arms.values():
+            step(g, opt)  # warm-up
+        for _ in range(repeats):
+            for name, (g, opt) in arms.items():
+                times[name] += _timeit(lambda: step(g, opt), 1, warmup=0)
+        base = statistics.median(times["unet"])
+        rows += [{"arm": name, "precision": precision, "median_s": statistics.median(t),
+                  "vs_unet": statistics.median(t) / base,
+                  "params_m": sum(p.numel() for p in arms[name][0].parameters()) / 1e6} for name, t in times.items()]
+    return {"rows": rows, "repeats": repeats}
+
+
 def in_subprocess(part: str, arg: int) -> dict[str, Any]:
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, __file__, "--part", part, "--arg", str(arg)], capture_output=True,
@@ -265,6 +306,12 @@ def markdown(r: dict[str, Any]) -> str:
             "| model | size | backend | median ms | p95 ms |", "|---|---|---|---|---|"]
     out += [f"| {x['model']} | {x['size']} | {x['backend']} | {x['median_ms']:.1f} | {x['p95_ms']:.1f} |"
             for x in inf.get("rows", [])]
+    gen = r.get("generator_step", {})
+    out += ["", "Generator training step (forward + backward + Adam, batch 4, 128 px, 1 thread; medians of "
+            f"{gen.get('repeats')} interleaved repeats) against today's default U-Net:", "",
+            "| generator | precision | params (M) | median s | vs U-Net |", "|---|---|---|---|---|"]
+    out += [f"| {x['arm']} | {x['precision']} | {x['params_m']:.2f} | {x['median_s']:.3f} | {x['vs_unet']:.2f}x |"
+            for x in gen.get("rows", [])]
     out += ["", f"Peak RSS: training {r['train_rss'].get('peak_rss_mb', float('nan')):.0f} MB "
             f"(bench architecture, {r['train_rss'].get('steps')} steps); inference {inf.get('peak_rss_mb', float('nan')):.0f} MB "
             "(both generators, torch + ONNX Runtime, up to 512 px)."]
@@ -275,7 +322,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--quick", action="store_true", help="fewer repeats, no torch.compile")
-    parser.add_argument("--part", choices=["inference", "train-rss"], help=argparse.SUPPRESS)
+    parser.add_argument("--part", choices=["inference", "train-rss", "generator-step"], help=argparse.SUPPRESS)
     parser.add_argument("--arg", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.part == "inference":
@@ -283,6 +330,9 @@ def main() -> None:
         return
     if args.part == "train-rss":
         print(json.dumps(part_train_rss(args.arg)))
+        return
+    if args.part == "generator-step":
+        print(json.dumps(part_generator_step(args.arg or 9)))
         return
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -292,6 +342,8 @@ def main() -> None:
     print("inference, memory ...", file=sys.stderr, flush=True)
     report["inference"] = in_subprocess("inference", 7 if args.quick else 21)
     report["train_rss"] = in_subprocess("train-rss", 3)
+    print("generator step ...", file=sys.stderr, flush=True)
+    report["generator_step"] = in_subprocess("generator-step", 5 if args.quick else 15)
     print("training candidates ...", file=sys.stderr, flush=True)
     report["training"] = train_candidates(args.quick, Path("/tmp/img2img-bench"))
     print("loader ...", file=sys.stderr, flush=True)

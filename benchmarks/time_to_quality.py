@@ -1,10 +1,12 @@
-"""Time to quality: what the pretrained priors buy per CPU-minute, on sketch2photo's real data.
+"""Time to quality: what the pretrained priors buy per CPU-minute, on a task's real data.
 
-    .venv/bin/python benchmarks/time_to_quality.py [--minutes 30] [--eval-every MIN] [--threads 2]
-        [--val-images 256] [--recipe NAME=JSON ...] [--concurrent] [--config FILE] [--out FILE.json] [--keep DIR]
+    .venv/bin/python benchmarks/time_to_quality.py [--task TASK | --config FILE] [--data DIR ...] [--minutes 30]
+        [--eval-every MIN] [--threads 2] [--val-images 256] [--recipe NAME=JSON ...] [--recipes A,B,...]
+        [--concurrent] [--out FILE.json] [--keep DIR]
     .venv/bin/python benchmarks/time_to_quality.py --show FILE.json   # the table of a saved run
 
-Trains the same generator (the shipped sketch2photo cGAN config: data, size, batch, architecture) with each
+Trains the same generator (a task's shipped cGAN config, ``weights/configs/TASK-cgan.json``: data, size, batch,
+architecture; sketch2photo's by default) with each
 recipe for the same wall-clock budget of *training* time, and scores the EMA generator (the weights a run
 ships) at fixed times: ``fd`` and ``kid`` (Frechet distance and unbiased KID on EfficientNet-Lite0 pooled
 features), ``lpips`` (AlexNet LPIPS to the target) and ``swd`` (Laplacian-pyramid sliced Wasserstein distance
@@ -19,7 +21,24 @@ Recipes (``--recipe`` adds or replaces one, as a JSON object of config overrides
 
 - ``pix2pix``: L1 x 100 + the PatchGAN, no pretrained priors (and the mode-seeking term both recipes keep,
   so that the comparison is about the priors);
-- ``default``: the engine's defaults as they are now (``TrainConfig()``), i.e. the recipe a user gets.
+- ``default``: the engine's defaults as they are now (``TrainConfig()``), i.e. the recipe a user gets;
+- ``lite0``: the default recipe with the ImageNet EfficientNet-Lite0 encoder (``generator.encoder=lite0``,
+  encoder at ``optim.encoder_lr_mult`` x the learning rate; the U-Net's context blocks off);
+- ``lite0-nogan``: the same generator trained first as the regression baseline (MSE only) for
+  ``baseline_fraction`` of the budget, then as the cGAN started from that baseline's EMA weights (``--init``:
+  ESRGAN's start from its PSNR model, DeOldify's "NoGAN"). The baseline's minutes count in the budget, so the
+  comparison with ``lite0`` is at equal total CPU time. A recipe's ``baseline_fraction`` key (0-1) is this
+  schedule, not a config key. The GAN phase inherits the baseline's latent size, 0 (``adopt_init``), so it
+  reconstructs every sample (``loss.reconstruction=all``).
+
+The issue-36 arms on the three tasks (``--data`` replaces the config's folders for every recipe):
+
+    .venv/bin/python benchmarks/time_to_quality.py --task sketch2photo --recipes default,lite0,lite0-nogan \
+        --concurrent --minutes 30 --out benchmarks/results/ttq-sketch2photo-lite0.json
+    .venv/bin/python benchmarks/time_to_quality.py --task restore --data ../shared/data/landscapes \
+        ../shared/data/bsds500/images --recipes default,lite0,lite0-nogan --concurrent --minutes 30 \
+        --out benchmarks/results/ttq-restore-lite0.json
+    (uncrop: the same with --task uncrop)
 
 Speed-up, per metric, on best-so-far curves (fd, kid, lpips, swd: lower is better): the time the first recipe needs
 to reach the best value it reaches within the budget, divided by the time each other recipe needs to reach
@@ -56,7 +75,11 @@ RECIPES: dict[str, dict[str, Any]] = {
     "pix2pix": {"loss": {"l1_weight": 100.0, "adversarial_weight": 1.0, "perceptual_weight": 0.0,
                          "feature_matching_weight": 0.0}, "discriminator": {"kind": "patch"}},
     "default": {},
+    "lite0": {"generator": {"encoder": "lite0", "context_blocks": 0}},
+    "lite0-nogan": {"generator": {"encoder": "lite0", "context_blocks": 0}, "baseline_fraction": 0.5},
 }
+# Recipe keys that are the benchmark's schedule, not config overrides.
+SCHEDULE_KEYS = ("baseline_fraction",)
 
 
 def main() -> None:
@@ -66,7 +89,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads per recipe (default: 1 with --concurrent, else all cores)")
     parser.add_argument("--val-images", type=int, default=256)
-    parser.add_argument("--config", default=str(ROOT / "weights/configs/sketch2photo-cgan.json"))
+    parser.add_argument("--task", help="use weights/configs/TASK-cgan.json (default sketch2photo; --config overrides)")
+    parser.add_argument("--config", default=None, help="the config every recipe starts from")
+    parser.add_argument("--data", nargs="+", help="training folders for every recipe (default: the config's)")
     parser.add_argument("--recipe", action="append", default=[], metavar="NAME=JSON",
                         help="a recipe as config overrides; the first one listed in --recipes is the reference")
     parser.add_argument("--recipes", default="pix2pix,default", help="comma-separated names, reference first")
@@ -85,6 +110,8 @@ def main() -> None:
         return
     if args.eval_every is None:
         args.eval_every = args.minutes / 10
+    if args.config is None:
+        args.config = str(ROOT / f"weights/configs/{args.task or 'sketch2photo'}-cgan.json")
     if args.arm:
         curve = train_arm(args, json.loads(args.overrides))
         Path(args.result).write_text(json.dumps(curve), "utf-8")
@@ -108,6 +135,7 @@ def main() -> None:
                    str(result), "--minutes", str(args.minutes), "--eval-every", str(args.eval_every), "--threads",
                    str(threads), "--val-images", str(args.val_images), "--config", args.config]
             cmd += ["--keep", args.keep] if args.keep else []
+            cmd += ["--data", *args.data] if args.data else []
             procs.append((name, result, subprocess.Popen(cmd)))
             if not args.concurrent:
                 procs[-1][2].wait()
@@ -117,6 +145,7 @@ def main() -> None:
             results[name] = json.loads(result.read_text("utf-8"))
     report = {"minutes": args.minutes, "eval_every": args.eval_every, "threads": threads,
               "concurrent": args.concurrent, "val_images": args.val_images, "config": Path(args.config).name,
+              "data": args.data,
               "recipes": {n: recipes[n] for n in names}, "curves": results,
               "speedup": {m: speedups(results, names, m) for m in SPEEDUP_METRICS
                           if all(m in r["points"][0] for r in results.values())}}
@@ -126,44 +155,70 @@ def main() -> None:
 
 
 def train_arm(args: argparse.Namespace, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Train one recipe for ``args.minutes`` of training time; score it every ``args.eval_every`` minutes."""
+    """Train one recipe for ``args.minutes`` of training time; score it every ``args.eval_every`` minutes. A recipe
+    with ``baseline_fraction`` trains the regression baseline for that part of the budget first, then the cGAN
+    from the baseline's EMA weights, on one clock."""
     import torch
 
     from img2img.config import TrainConfig, apply_dict, load_config_file
     from img2img.engine.trainer import Trainer
     from img2img.plugins import load_plugins
 
-    cfg = TrainConfig()
-    apply_dict(cfg, load_config_file(args.config))
-    apply_dict(cfg, overrides)
-    apply_dict(cfg, {"threads": args.threads, "val_images": args.val_images, "steps": 10**6, "epochs": None})
+    overrides = dict(overrides)
+    schedule = {key: overrides.pop(key) for key in SCHEDULE_KEYS if key in overrides}
+    baseline_fraction = float(schedule.get("baseline_fraction", 0.0))
+    if not 0.0 <= baseline_fraction < 1.0:
+        raise SystemExit(f"time_to_quality: baseline_fraction must be in [0, 1), got {baseline_fraction}")
+
+    def config(**extra: Any) -> TrainConfig:
+        cfg = TrainConfig()
+        apply_dict(cfg, load_config_file(args.config))
+        apply_dict(cfg, overrides)
+        apply_dict(cfg, {"threads": args.threads, "val_images": args.val_images, "steps": 10**6, "epochs": None}
+                   | ({"data": list(args.data)} if args.data else {}) | extra)
+        return cfg
+
     points: list[dict[str, float]] = []
+    budget, every = args.minutes * 60, args.eval_every * 60
+    clock = {"trained": 0.0, "steps": 0}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.keep) / args.arm if args.keep else Path(tmp)
-        trainer = Trainer(cfg, load_plugins().get(cfg.task), out, progress=False)
-        batches = trainer._batches()
-        budget, every = args.minutes * 60, args.eval_every * 60
-        trained = 0.0
+        phases = [("cgan", budget, {})]
+        if baseline_fraction:
+            phases = [("regression", baseline_fraction * budget, {"model": "regression"}),
+                      ("cgan", budget, {"loss": {"reconstruction": "all"}})]
+        trainer = None
+        for phase, until, extra in phases:
+            if trainer is not None:  # the GAN phase starts from the baseline's EMA weights
+                trainer.out.mkdir(parents=True, exist_ok=True)
+                trainer._save_weights()
+                extra = extra | {"init": str(trainer.out / f"{trainer.task.name}-{trainer.cfg.model}.safetensors")}
+            cfg = config(**extra)
+            trainer = Trainer(cfg, load_plugins().get(cfg.task), out / phase, progress=False)
+            batches = trainer._batches()
 
-        def score() -> None:
-            values = trainer.validation.measure(trainer.ema.model, swd=True)
-            points.append({"minutes": trained / 60, "step": trainer.step}
-                          | {m: values[k] for m, k in KEYS.items() if k in values})
-            print(f"  {args.arm}: {trained / 60:5.1f} min, step {trainer.step}: "
-                  + ", ".join(f"{m} {points[-1].get(m, float('nan')):.4g}" for m in METRICS), flush=True)
+            def score() -> None:
+                values = trainer.validation.measure(trainer.ema.model, swd=True)
+                points.append({"minutes": clock["trained"] / 60, "step": clock["steps"], "phase": phase}
+                              | {m: values[k] for m, k in KEYS.items() if k in values})
+                print(f"  {args.arm} ({phase}): {clock['trained'] / 60:5.1f} min, step {clock['steps']}: "
+                      + ", ".join(f"{m} {points[-1].get(m, float('nan')):.4g}" for m in METRICS), flush=True)
 
-        score()
-        while trained < budget:
-            start = time.perf_counter()
-            trainer.train_step(batches)
-            trainer.step += 1
-            trained += time.perf_counter() - start
-            if trained >= every * len(points) or trained >= budget:
+            if not points:
                 score()
+            while clock["trained"] < until:
+                start = time.perf_counter()
+                trainer.train_step(batches)
+                trainer.step += 1
+                clock["steps"] += 1
+                clock["trained"] += time.perf_counter() - start
+                if clock["trained"] >= every * len(points) or clock["trained"] >= until:
+                    score()
         if args.keep:
+            trainer.out.mkdir(parents=True, exist_ok=True)
             trainer._save_weights()
     return {"points": points, "threads": torch.get_num_threads(), "precision": trainer.precision,
-            "seconds_per_step": args.minutes * 60 / max(trainer.step, 1)}
+            "seconds_per_step": args.minutes * 60 / max(clock["steps"], 1)}
 
 
 def best_so_far(points: list[dict[str, float]], metric: str) -> list[tuple[float, float]]:

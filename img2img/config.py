@@ -18,6 +18,10 @@ from typing import Any
 from .errors import ConfigError
 
 NORMS = ("batch", "instance", "none")
+# generator.encoder: "unet" (the pix2pix U-Net, models/unet.py, from random weights) or "lite0" (a U-Net around the
+# ImageNet EfficientNet-Lite0, models/pretrained_unet.py).
+ENCODERS = ("unet", "lite0")
+LITE0_DEPTH = 5  # the Lite0 encoder's stride-2 levels: inputs are padded to a multiple of 2**5
 UPSAMPLES = ("transposed", "resize")
 CONTEXT_KINDS = ("dilated", "fourier")
 ADVERSARIAL_LOSSES = ("minimax", "nonsaturating", "lsgan", "hinge", "wgan-gp")
@@ -37,6 +41,11 @@ VAL_BEST = ("auto", "kid_lite0", "fd_lite0", "lpips", "psnr", "l1", "swd")
 
 @dataclass
 class GeneratorConfig:
+    # "unet": the pix2pix U-Net from random weights. "lite0": a U-Net whose encoder is the ImageNet EfficientNet-Lite0
+    # (models/pretrained_unet.py; a from-scratch run needs the pretrained weight package, loading its weights file
+    # does not). With lite0 the depth is the encoder's (5); ngf and max_mult size the decoder; norm, dropout, nz, noise,
+    # film, residual and output mean what they mean for the U-Net; upsample and context_* are the U-Net's only.
+    encoder: str = "unet"
     in_channels: int = 3
     out_channels: int = 3
     ngf: int = 64
@@ -80,6 +89,13 @@ class GeneratorConfig:
                               f"channels ({self.in_channels}) as output channels ({self.out_channels})")
 
     def validate(self) -> None:
+        _check_choice("generator.encoder", self.encoder, ENCODERS)
+        if self.encoder == "lite0" and self.depth not in (None, LITE0_DEPTH):
+            raise ConfigError(f"generator.depth is the encoder's with generator.encoder=lite0 ({LITE0_DEPTH} stride-2 "
+                              f"levels); leave it unset, got {self.depth}")
+        if self.encoder == "lite0" and self.context_blocks:
+            raise ConfigError("generator.context_blocks is the U-Net's (generator.encoder=unet); with "
+                              "generator.encoder=lite0 set it to 0")
         _check_choice("generator.norm", self.norm, NORMS)
         _check_choice("generator.upsample", self.upsample, UPSAMPLES)
         _check_choice("generator.context_kind", self.context_kind, CONTEXT_KINDS)
@@ -205,9 +221,14 @@ class OptimConfig:
     d_steps: int = 1  # k discriminator steps per generator step (Algorithm 1 of the GAN paper)
     decay_start: float = 0.5  # fraction of the run at constant lr, then linear decay to 0
     ema_decay: float = 0.999
+    # The pretrained encoder's learning rate as a fraction of lr (generator.encoder=lite0; fastai's discriminative
+    # learning rates): its ImageNet features are kept close while the new decoder learns at the full rate.
+    encoder_lr_mult: float = 0.1
 
     def validate(self) -> None:
         _check_positive("optim.lr", self.lr)
+        if not 0.0 <= self.encoder_lr_mult <= 1.0:
+            raise ConfigError(f"optim.encoder_lr_mult must be in [0, 1] (0 = a frozen encoder), got {self.encoder_lr_mult}")
         _check_positive("optim.d_steps", self.d_steps)
         if not 0.0 <= self.decay_start <= 1.0:
             raise ConfigError(f"optim.decay_start must be in [0, 1], got {self.decay_start}")

@@ -1,8 +1,10 @@
 """ONNX export of a generator and an ONNX Runtime stand-in for it (``img2img export``, ``Translator``).
 
 The exported graph takes ``y`` (B, C, H, W) and, for a cGAN, the latent ``z`` (B, nz); batch, height and
-width are dynamic. The generator pads its input to a multiple of ``2**depth`` and crops back; the graph does
-the same with shape arithmetic recorded as ONNX ops, so one file serves every image size.
+width are dynamic. The generator pads its input to a multiple of ``2**depth`` (32 for the lite0 encoder, whose
+config stores depth 5) and crops back; the graph does the same with shape arithmetic recorded as ONNX ops, so one
+file serves every image size. Either generator (``generator.encoder`` unet or lite0) exports the same way: both
+have ``multiple``, ``nz``, ``config`` and ``run_padded``.
 
 Why the TorchScript exporter (``dynamo=False``) and not torch.export: with symbolic H and W, torch.export
 cannot prove that the decoder's upsampled map has the size of its skip connection (a guard
@@ -29,7 +31,6 @@ from .atomic import atomic_write
 from .cache import cache_dir
 from .config import GeneratorConfig, generator_config_from_dict
 from .errors import ExportError, WeightsError
-from .models import UNetGenerator
 from .models.unet import _pad_to_multiple, fold_resize_upsampling
 from .weights import FORMAT, WeightsInfo
 
@@ -62,7 +63,7 @@ class _Exportable(nn.Module):
     inputs are padded on the host before the graph runs (:class:`OnnxGenerator`).
     """
 
-    def __init__(self, generator: UNetGenerator) -> None:
+    def __init__(self, generator: nn.Module) -> None:
         super().__init__()
         self.g = generator
 
@@ -75,7 +76,7 @@ class _Exportable(nn.Module):
         return self.g.run_padded(h, z)[:, :, top : top + height, left : left + width]
 
 
-def export_onnx(generator: UNetGenerator, info: WeightsInfo, out: Path, size: int | None = None) -> Path:
+def export_onnx(generator: nn.Module, info: WeightsInfo, out: Path, size: int | None = None) -> Path:
     """Write ``generator`` as an ONNX file with dynamic batch/H/W and the weights metadata; atomic."""
     onnx = _require("onnx")
     generator = copy.deepcopy(generator).float().cpu().eval()
@@ -169,7 +170,7 @@ def _info_from_metadata(meta: dict[str, str], path: Path) -> WeightsInfo:
         raise WeightsError(f"{path} has broken img2img metadata ({exc})") from exc
 
 
-def max_abs_diff(generator: UNetGenerator, onnx_path: Path, shapes: Sequence[tuple[int, int]] = ((96, 160), (130, 70)),
+def max_abs_diff(generator: nn.Module, onnx_path: Path, shapes: Sequence[tuple[int, int]] = ((96, 160), (130, 70)),
                  seed: int = 0) -> float:
     """Largest |torch - ONNX Runtime| over random inputs of the given (H, W) sizes (batch 2)."""
     runner = OnnxGenerator(onnx_path)
@@ -185,7 +186,7 @@ def max_abs_diff(generator: UNetGenerator, onnx_path: Path, shapes: Sequence[tup
     return worst
 
 
-def cached_export(weights: Path, generator: UNetGenerator, info: WeightsInfo) -> Path:
+def cached_export(weights: Path, generator: nn.Module, info: WeightsInfo) -> Path:
     """The ONNX file for a weights file, exported once and kept in the cache folder (keyed by content)."""
     digest = hashlib.sha256(Path(weights).read_bytes()).hexdigest()[:20]
     path = cache_dir() / "onnx" / f"{info.task}-{info.model}-{digest}-opset{OPSET}-folded.onnx"

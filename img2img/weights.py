@@ -11,11 +11,12 @@ from typing import Any
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
+from torch import nn
 
 from .atomic import atomic_write
 from .config import generator_config_from_dict
 from .errors import ConfigError, WeightsError
-from .models import UNetGenerator
+from .models import build_generator
 
 FORMAT = "img2img.generator/1"
 
@@ -33,7 +34,7 @@ class WeightsInfo:
 
 def save_generator(
     path: Path,
-    generator: UNetGenerator,
+    generator: nn.Module,
     *,
     task: str,
     model: str,
@@ -96,7 +97,7 @@ def read_info(path: Path) -> WeightsInfo:
 
 def load_generator(
     path: Path, expected_task: str | None = None, device: str | torch.device = "cpu"
-) -> tuple[UNetGenerator, WeightsInfo]:
+) -> tuple[nn.Module, WeightsInfo]:
     """Rebuild the generator from the metadata and load its tensors (as float32), in eval mode."""
     info = read_info(path)
     if expected_task is not None and info.task != expected_task:
@@ -110,7 +111,7 @@ def load_generator(
         # Shapes first, on the meta device (no memory): the metadata is untrusted, and a few bytes claiming
         # ngf=100000 would otherwise allocate terabytes before a single tensor is compared.
         with torch.device("meta"):
-            skeleton = UNetGenerator(cfg, size=info.train_size)
+            skeleton = build_generator(cfg, size=info.train_size)
     except (ValueError, TypeError) as exc:
         raise WeightsError(f"{path} has an invalid generator config: {exc}") from exc
     expected = skeleton.state_dict()
@@ -125,7 +126,7 @@ def load_generator(
         raise WeightsError(
             f"{path} does not match its own architecture config ({len(problems)} mismatched tensors, e.g. {problems[0]})"
         )
-    generator = UNetGenerator(cfg, size=info.train_size)
+    generator = build_generator(cfg, size=info.train_size)  # never the ImageNet weights: the file holds them
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError) as exc:
@@ -162,7 +163,7 @@ def adopt_init(cfg: Any) -> None:
     cfg.generator = adopted
 
 
-def load_init(generator: UNetGenerator, path: str | Path) -> None:
+def load_init(generator: nn.Module, path: str | Path) -> None:
     """Copy the weights in ``path`` into ``generator`` (built from the config :func:`adopt_init` adopted)."""
     source, _ = load_generator(Path(path))
     try:

@@ -29,7 +29,7 @@ from ..data.io import make_grid, save_image
 from ..errors import ConfigError, DataError, TrainingDivergedError
 from ..losses import (AdversarialLoss, best_of_pairs, extra_terms, resolve_recipe, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, pair_distance, r1_penalty,
                       spectral_loss)
-from ..models import UNetGenerator, build_discriminator, count_parameters, sample_latent
+from ..models import build_discriminator, build_generator, count_parameters, param_groups, sample_latent
 from ..seeding import make_generator, stable_seed
 from ..task import Task, eval_inputs
 from ..weights import adopt_init, load_init, save_generator
@@ -89,7 +89,7 @@ class Trainer:
         depth = cfg.generator.depth or int(math.log2(cfg.size))
         gen_cfg = replace(cfg.generator, in_channels=self.task.in_channels, out_channels=self.task.out_channels,
                           depth=depth, nz=cfg.generator.nz if self.is_gan else 0)
-        self.G = self.dist.sync_batchnorm(UNetGenerator(gen_cfg, size=cfg.size), self.device).to(self.device)
+        self.G = self.dist.sync_batchnorm(build_generator(gen_cfg, size=cfg.size, pretrained=state is None and not cfg.init), self.device).to(self.device)
         if cfg.init and state is None:  # a resumed run has its own weights in the checkpoint
             load_init(self.G, cfg.init)
         self.ema = EMA(self.G, cfg.optim.ema_decay)
@@ -99,7 +99,7 @@ class Trainer:
         self.G_ddp = self.dist.wrap(self.G, self.device)
         self.D_ddp = None
         betas = (cfg.optim.beta1, cfg.optim.beta2)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.optim.lr, betas=betas)
+        self.opt_G = torch.optim.Adam(param_groups(self.G, cfg.optim.lr, cfg.optim.encoder_lr_mult), lr=cfg.optim.lr, betas=betas)
         self.sched_G = torch.optim.lr_scheduler.LambdaLR(self.opt_G, self._lr_factor)
         self.D = self.opt_D = self.sched_D = None
         if self.is_gan:
