@@ -28,8 +28,8 @@ Recipes (``--recipe`` adds or replaces one, as a JSON object of config overrides
   ``baseline_fraction`` of the budget, then as the cGAN started from that baseline's EMA weights (``--init``:
   ESRGAN's start from its PSNR model, DeOldify's "NoGAN"). The baseline's minutes count in the budget, so the
   comparison with ``lite0`` is at equal total CPU time. A recipe's ``baseline_fraction`` key (0-1) is this
-  schedule, not a config key. The GAN phase inherits the baseline's latent size, 0 (``adopt_init``), so it
-  reconstructs every sample (``loss.reconstruction=all``).
+  schedule, not a config key. The GAN phase gains the config's latent input with zero weights (``adopt_init``),
+  so it starts as exactly the baseline and its recipe is the config's own.
 
 The issue-36 arms on the three tasks (``--data`` replaces the config's folders for every recipe):
 
@@ -186,7 +186,7 @@ def train_arm(args: argparse.Namespace, overrides: dict[str, Any]) -> dict[str, 
         phases = [("cgan", budget, {})]
         if baseline_fraction:
             phases = [("regression", baseline_fraction * budget, {"model": "regression"}),
-                      ("cgan", budget, {"loss": {"reconstruction": "all"}})]
+                      ("cgan", budget, {})]
         trainer = None
         for phase, until, extra in phases:
             if trainer is not None:  # the GAN phase starts from the baseline's EMA weights

@@ -138,7 +138,9 @@ def load_generator(
 def adopt_init(cfg: Any) -> None:
     """``cfg.init`` (a TrainConfig's): fine-tune from these weights. They fix the architecture, so their generator
     config replaces ``cfg.generator``; the task must be the run's, and a regression baseline (no latent input)
-    cannot start from a cGAN generator. A cGAN may start from a baseline's weights (ESRGAN's recipe): nz is then 0."""
+    cannot start from a cGAN generator. A cGAN may start from a baseline's weights (ESRGAN's recipe, DeOldify's
+    NoGAN): it then gains the run's latent input (``generator.nz``; 0 keeps it deterministic), whose weights
+    :func:`load_init` starts at zero, so the fine-tune begins as exactly the baseline at every z."""
     if not cfg.init:
         return
     info = read_info(Path(cfg.init))
@@ -149,6 +151,8 @@ def adopt_init(cfg: Any) -> None:
         raise WeightsError(f"init weights {cfg.init} are a cGAN generator (latent size {nz}); the regression "
                            "baseline has no latent input: start it from a regression model's weights")
     adopted = generator_config_from_dict(info.generator)
+    if cfg.model == "cgan" and not nz and cfg.generator.nz:
+        adopted.nz = nz = cfg.generator.nz
     # Noise inputs and latent FiLM leave z = 0 unchanged, so adding them keeps the init's mean sample: two of the
     # three options a run may add.
     for option in ("noise", "film"):
@@ -167,14 +171,38 @@ def load_init(generator: nn.Module, path: str | Path) -> None:
     """Copy the weights in ``path`` into ``generator`` (built from the config :func:`adopt_init` adopted)."""
     source, _ = load_generator(Path(path))
     try:
-        missing, unexpected = generator.load_state_dict(source.state_dict(), strict=False)
+        missing, unexpected = generator.load_state_dict(_with_latent_inputs(source, generator), strict=False)
         # Only noise strengths and FiLM maps the init lacks may stay as built; anything else is a mismatch.
         missing = [key for key in missing if not any(key.startswith(f"{option}.") and getattr(source, option) is None
                                                      for option in ("noise", "film"))]
         if missing or unexpected:
             raise RuntimeError(f"missing {missing}, unexpected {unexpected}")
+        if not source.nz and getattr(generator, "nz", 0):  # a baseline: its missing latent paths start at zero
+            with torch.no_grad():
+                for key, tensor in generator.state_dict().items():
+                    if key.startswith(("film.", "noise.")):
+                        tensor.zero_()
     except RuntimeError as exc:  # a --set generator.* after adopt_init, or channels the task changed
         raise WeightsError(f"init weights {path} do not fit this run's generator ({str(exc).splitlines()[0]})") from exc
+
+
+def _with_latent_inputs(source: nn.Module, generator: nn.Module) -> dict[str, torch.Tensor]:
+    """``source``'s state dict for ``generator``, which has a latent input ``source`` lacks (a cGAN started from its
+    baseline): every layer that concatenates z after its features takes ``generator.nz`` more input channels,
+    given zero weights (and :func:`load_init` zeroes the FiLM maps and noise strengths), so the fine-tune starts as
+    exactly the baseline at every z. Other shapes pass unchanged
+    (and fail in ``load_state_dict`` when they differ)."""
+    state = source.state_dict()
+    added = int(getattr(generator, "nz", 0)) - int(getattr(source, "nz", 0))
+    if int(getattr(source, "nz", 0)) or added <= 0:
+        return state
+    target = generator.state_dict()
+    for key, tensor in state.items():
+        want = target.get(key)
+        if (want is not None and tensor.dim() == 4 and want.dim() == 4 and want.shape[1] == tensor.shape[1] + added
+                and want.shape[0] == tensor.shape[0] and want.shape[2:] == tensor.shape[2:]):
+            state[key] = torch.cat([tensor, tensor.new_zeros((tensor.shape[0], added, *tensor.shape[2:]))], dim=1)
+    return state
 
 
 def _check_path(path: Path) -> Path:

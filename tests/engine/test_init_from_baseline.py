@@ -1,0 +1,50 @@
+"""A cGAN fine-tuned from its MSE baseline (ESRGAN's start from its PSNR model, DeOldify's NoGAN) gains a latent
+input whose weights start at zero: at step 0 every sample is the baseline's output, and the latent paths learn."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from img2img.engine.trainer import Trainer
+from img2img.weights import load_generator
+
+from conftest import tiny_config
+
+
+@pytest.fixture
+def uncrop(cached_uncrop):
+    return cached_uncrop
+
+
+@pytest.mark.parametrize("encoder", ["unet", "lite0"])
+def test_cgan_from_baseline_gains_a_latent_that_starts_at_zero(uncrop, tmp_path, encoder):
+    base_cfg = tiny_config(model="regression", steps=2, generator__encoder=encoder)
+    if encoder == "lite0":
+        base_cfg.generator.depth = None
+    baseline = Trainer(base_cfg, uncrop, tmp_path / "base", progress=False).fit()
+    cfg = tiny_config(steps=2, init=str(baseline), generator__nz=4, generator__film=True, generator__noise=True)
+    tuned = Trainer(cfg, uncrop, tmp_path / "tuned", progress=False)
+    assert tuned.G.nz == 4 and tuned.G.film is not None and tuned.G.noise is not None
+    start, _ = load_generator(baseline)
+    y = torch.rand(2, 4, 32, 32) * 2 - 1
+    with torch.no_grad():
+        expected = start.eval()(y)
+        for seed in range(2):
+            z = torch.randn(2, 4, generator=torch.Generator().manual_seed(seed))
+            assert torch.allclose(tuned.G.eval()(y, z), expected, atol=1e-5)
+    before = {k: v.clone() for k, v in tuned.G.state_dict().items()}
+    tuned.fit()
+    after = tuned.G.state_dict()
+    base = start.state_dict()
+    grown = [k for k, v in after.items() if k in base and v.dim() == 4 and v.shape[1] > base[k].shape[1]]
+    assert grown, "no layer took the latent as extra input channels"
+    assert any(not torch.equal(before[k][:, -4:], after[k][:, -4:]) for k in grown)  # the z weights learn
+    for part in ("film.", "noise."):  # and so do the FiLM maps and noise strengths, from zero
+        assert any(k.startswith(part) and not torch.equal(before[k], after[k]) for k in after)
+
+
+def test_a_deterministic_cgan_may_still_start_from_the_baseline(uncrop, tmp_path):
+    baseline = Trainer(tiny_config(model="regression", steps=2), uncrop, tmp_path / "base", progress=False).fit()
+    tuned = Trainer(tiny_config(steps=2, init=str(baseline), generator__nz=0), uncrop, tmp_path / "t", progress=False)
+    assert tuned.G.nz == 0
