@@ -130,7 +130,7 @@ class DiscriminatorConfig:
     spectral_norm: bool = False
     num_scales: int = 1  # 2-3 = multi-scale (pix2pixHD)
     # patch | projected (frozen Lite0 features, needs the weight packages) | both | auto: the default recipe's
-    # (losses.perceptual.DEFAULT_DISCRIMINATOR) when the weight packages are installed, else patch
+    # (engine.settle.DEFAULT_DISCRIMINATOR) when the weight packages are installed, else patch
     kind: str = "auto"
     # The projected discriminator's DiffAugment policies, comma-separated: color (brightness, saturation,
     # contrast of x), translation, cutout; none = off. Colour augmentation makes the discriminator less

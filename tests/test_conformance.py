@@ -68,7 +68,7 @@ def test_a_broken_task_gets_one_report_naming_every_problem():
     expected = [
         "make_condition: the condition (N, in_channels, H, W) must have shape (2, 3, 32, 32), got (2, 1, 32, 32)",
         "loss term 'nan_term': fn(fake, real, y) must be finite, got nan",
-        "loss term 'l1': the name clashes with the engine's own term",
+        "loss term 'l1': task 'broken': loss term 'l1' has the name of the engine's own term 'l1'",
         "loss term 'constant': fn(fake, real, y) must be differentiable with respect to fake",
         "metric 'batch_mean': fn(fake, real) (one value per image, shape (N,)) must have shape (2,), got ()",
         "app control 'strength': default 2.0 must lie between minimum and maximum",
@@ -80,6 +80,26 @@ def test_a_broken_task_gets_one_report_naming_every_problem():
         assert fragment in message, f"{fragment!r} missing from:\n{message}"
     assert len(info.value.problems) == len(expected), message
     assert "Traceback" not in message
+
+
+@pytest.mark.parametrize("name", ["spectral", "perceptual", "feature_matching", "d_adversarial"])
+def test_every_engine_term_name_is_reserved_with_the_message_training_gives(name):
+    """The kit and the trainer read the one list of engine terms (img2img.losses.ENGINE_TERMS), and say the same."""
+    from img2img.errors import PluginError
+    from img2img.losses import ENGINE_TERMS, check_term_names
+
+    class Shadowing(_Fine):
+        def loss_terms(self):
+            return [img2img.LossTerm(name, lambda fake, real, y: (fake - real).abs().mean(), models=("regression",))]
+
+    Shadowing.name = f"shadow_{name}"
+    assert name in ENGINE_TERMS
+    problems = find_problems(Shadowing(), train=False)
+    assert [p.where for p in problems] == [f"loss term '{name}'"]
+    with pytest.raises(PluginError) as info:
+        check_term_names(Shadowing())
+    assert problems[0].message == str(info.value)
+    assert f"loss term '{name}' has the name of the engine's own term '{name}'" in str(info.value)
 
 
 def test_a_non_deterministic_condition_is_named():

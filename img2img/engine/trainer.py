@@ -15,99 +15,55 @@ import json
 import math
 import time
 import warnings
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
 import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from ..config import TrainConfig, data_entries, data_folders
-from ..data.io import make_grid, save_image
-from ..errors import ConfigError, DataError, TrainingDivergedError
-from ..losses import (AdversarialLoss, best_of_pairs, extra_terms, resolve_recipe, gradient_penalty, l1_loss, l2_loss, mode_seeking_loss, pair_distance, r1_penalty,
-                      spectral_loss)
-from ..models import build_discriminator, build_generator, count_parameters, param_groups, sample_latent
+from ..config import TrainConfig, data_folders
+from ..errors import TrainingDivergedError
+from ..losses import AdversarialLoss, Outputs, describe, evaluate, generator_terms, gradient_penalty, r1_penalty
+from ..models import count_parameters, param_groups, sample_latent
 from ..seeding import make_generator, stable_seed
-from ..task import Task, eval_inputs
-from ..weights import adopt_init, load_init, save_generator
+from ..task import Task
+from ..weights import save_generator
+from . import build
 from . import checkpoint as ckpt
-from .distributed import NullLogger, init_from_env
+from .distributed import NullLogger
 from .ema import EMA
 from .logging import RunLogger, plot_loss_curves
-from .precision import autocast, resolve_device, resolve_precision
-from .stream import ResumableSampler
+from .precision import autocast
+from .previews import save_samples
+from .settle import resume_state, settle_config, settle_device
 from .validation import Validation
-
-# Keys that may differ between the run on disk and a --resume invocation.
-RESUMABLE_KEYS = {"steps", "epochs", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints", "val_every",
-                  "val_best", "num_workers", "tensorboard", "device", "data", "nan_policy", "nan_max_rollbacks", "threads"}
-N_PREVIEW = 4  # rows in the sample grids
-ENGINE_TERMS = {"adversarial", "l1", "l2", "mode_seeking", "mse", "d_adversarial", "d_gradient_penalty", "d_r1",
-                "perceptual", "feature_matching"}
 
 
 class Trainer:
     def __init__(self, cfg: TrainConfig, task: Task, out_dir: Path, resume: bool = False, progress: bool = True) -> None:
-        cfg.validate()
-        self.task = task.configure(**cfg.task_options)
         self.out = Path(out_dir)
+        state = resume_state(self.out) if resume else None
+        self.cfg = cfg = settle_config(cfg, state)  # the config config.json records; never rewritten below
+        self.task = task.configure(**cfg.task_options)
         self.progress = progress
-        state = self._resume_state(cfg) if resume else None
-        if state is None:
-            adopt_init(cfg)  # fine-tuning: the init weights fix the generator's architecture
-        else:
-            cfg = _merge_resumed_config(TrainConfig.from_dict(state["config"]), cfg)
-        resolve_recipe(cfg)  # "auto" priors -> what this run trains with, once (saved in config and checkpoints)
-        self.cfg = cfg
-        # Under torchrun: join the process group first, one device per process (a no-op otherwise).
-        self.dist = init_from_env(resolve_device(cfg.device))
-        self.device = self.dist.device(resolve_device(cfg.device))
-        self.precision = resolve_precision(cfg.precision, self.device)
+        self.dist, self.device, self.precision = settle_device(cfg)
         self.is_gan = cfg.model == "cgan"
         if cfg.threads is not None:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
-
-        # -- data ------------------------------------------------------------------------------
-        entries = data_entries(cfg.data)
-        folders = [Path(d) for d, _ in entries]
-        weights = [w for _, w in entries]
-        # Weights go to build_datasets only when one differs from 1: a plugin's override may predate them.
-        extra = {"weights": weights} if any(w != 1 for w in weights) else {}
-        self.train_set = self.task.build_datasets(folders, "train", cfg.size, cfg.val_fraction, **extra)
-        if len(self.train_set) == 0:
-            raise DataError(f"the training split of {cfg.data or 'the embedded dataset'} is empty")
-        self.preview_set = self._preview_dataset(folders)
-        self.steps = cfg.steps
-        if cfg.epochs is not None:
-            self.steps = cfg.epochs * math.ceil(len(self.train_set) / (cfg.batch_size * cfg.optim.d_steps * self.dist.world_size))
-
-        # -- models ----------------------------------------------------------------------------
-        depth = cfg.generator.depth or int(math.log2(cfg.size))
-        gen_cfg = replace(cfg.generator, in_channels=self.task.in_channels, out_channels=self.task.out_channels,
-                          depth=depth, nz=cfg.generator.nz if self.is_gan else 0)
-        self.G = self.dist.sync_batchnorm(build_generator(gen_cfg, size=cfg.size, pretrained=state is None and not cfg.init), self.device).to(self.device)
-        if cfg.init and state is None:  # a resumed run has its own weights in the checkpoint
-            load_init(self.G, cfg.init)
+        self.train_set, self.preview_set = build.training_data(self.task, cfg)
+        self.steps = build.total_steps(cfg, len(self.train_set), self.dist.world_size)
+        self.G, self.D = build.networks(cfg, self.task, self.dist, self.device, fresh=state is None)
         self.ema = EMA(self.G, cfg.optim.ema_decay)
         # G_ddp/D_ddp: the modules themselves, or their DDP wrappers under torchrun. Only the forward passes
         # whose gradients update that network go through the wrapper; self.G/self.D stay the plain modules
         # (checkpoints, EMA, previews, and D inside the generator step, where D gets no gradients).
         self.G_ddp = self.dist.wrap(self.G, self.device)
-        self.D_ddp = None
         betas = (cfg.optim.beta1, cfg.optim.beta2)
         self.opt_G = torch.optim.Adam(param_groups(self.G, cfg.optim.lr, cfg.optim.encoder_lr_mult), lr=cfg.optim.lr, betas=betas)
         self.sched_G = torch.optim.lr_scheduler.LambdaLR(self.opt_G, self._lr_factor)
-        self.D = self.opt_D = self.sched_D = None
+        self.D_ddp = self.opt_D = self.sched_D = None
         if self.is_gan:
-            _check_discriminator_fits(cfg)
-            self.D = self.dist.sync_batchnorm(
-                build_discriminator(self.task.in_channels + self.task.out_channels, cfg.discriminator,
-                                    self.task.out_channels), self.device
-            ).to(self.device)
             # broadcast_buffers=False: D runs twice (real, fake) before one backward, and re-broadcasting its
             # buffers in between is an in-place change autograd refuses; parameters are kept equal by DDP.
             self.D_ddp = self.dist.wrap(self.D, self.device, broadcast_buffers=False)
@@ -115,19 +71,9 @@ class Trainer:
             self.sched_D = torch.optim.lr_scheduler.LambdaLR(self.opt_D, self._lr_factor_d)
             self.adversarial = AdversarialLoss(cfg.loss.adversarial, cfg.loss.label_smoothing)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
-        self.task_terms = [t for t in self.task.loss_terms() if cfg.model in t.models]
-        clash = {t.name for t in self.task_terms} & ENGINE_TERMS
-        if clash:
-            raise ConfigError(f"task '{self.task.name}' names a loss term {sorted(clash)} like one of the engine's own; rename it")
-        unknown = set(cfg.loss.task_weights) - {t.name for t in self.task_terms}
-        if unknown:
-            raise ConfigError(f"loss.task_weights names unknown terms {sorted(unknown)} of task '{self.task.name}' (its {cfg.model} terms: {', '.join(t.name for t in self.task_terms) or 'none'})")
-        self.task_terms += extra_terms(cfg.loss, cfg.model, self.device, self.D)  # summed like the task's terms
-        # The mode-seeking distance between a pair's samples: None = pixel L1.
-        self._apart = (pair_distance(cfg.loss.mode_seeking_distance, cfg.loss.mode_seeking_blur,
-                                     cfg.loss.perceptual_net, self.device) if self._mode_seeking else None)
+        self.terms = generator_terms(cfg, self.task, self.D, self.device)  # named, weighted; summed in this order
         self.validation = Validation(self.task, self.preview_set, cfg, self.device,  # val/* scores, best weights
-                                     native=self._native_dataset(folders) if cfg.val_native and cfg.val_images else None)
+                                     native=build.native_dataset(self.task, cfg))
         self.step = 0
         self.rollbacks = 0  # nan_policy=rollback: how many times this run has rolled back (saved in checkpoints)
         if state is not None:
@@ -190,19 +136,14 @@ class Trainer:
     def summary(self) -> str:
         """One line describing the run: models, sizes, receptive field, precision, device."""
         g = self.G
-        parts = [f"{self.task.name}/{self.cfg.model}: G {count_parameters(g) / 1e6:.2f}M params (depth {g.depth}, nz {g.nz}"
+        encoder = "ImageNet Lite0 encoder, " if g.config.encoder == "lite0" else ""
+        parts = [f"{self.task.name}/{self.cfg.model}: G {count_parameters(g) / 1e6:.2f}M params ({encoder}depth {g.depth}, nz {g.nz}"
                  + (", latent FiLM" if g.film is not None else "") + (", noise inputs" if g.noise is not None else "")
                  + (", residual" if g.residual else "") + (", clipped output" if g.clip else "")
                  + (f", from {self.cfg.init})" if self.cfg.init else ")")]
         if self.D is not None:
             parts.append(f"D {count_parameters(self.D) / 1e6:.2f}M trainable params ({self.D.describe()})")
-            parts.append(f"L1 x {self.cfg.loss.l1_weight:g}, LPIPS x {self.cfg.loss.perceptual_weight:g}"
-                         + (" on the best of each pair" if self.cfg.loss.reconstruction == "best_of_pair" else "")
-                         + (f", mode seeking in {self.cfg.loss.mode_seeking_distance.upper()}"
-                            + (f" blurred by {self.cfg.loss.mode_seeking_blur:g} px" if self.cfg.loss.mode_seeking_blur else "")
-                            if self._apart is not None else "")
-                         + (f", spectral x {self.cfg.loss.spectral_weight:g} from {self.cfg.loss.spectral_min_frequency:g}"
-                            " x Nyquist" if self.cfg.loss.spectral_weight else ""))
+        parts.append(describe(self.terms))
         parts.append(f"{self.cfg.size} px, batch {self.cfg.batch_size}, {self.steps} steps, {self.precision} on {self.device}")
         return "; ".join(parts)
 
@@ -244,26 +185,11 @@ class Trainer:
         return {f"loss/{k}": v.item() for k, v in terms.items()} | {"d/real": _mean(real_logits), "d/fake": _mean(fake_logits)}
 
     def _generator_step(self, x: torch.Tensor, y: torch.Tensor, z: torch.Tensor) -> dict[str, float]:
-        cfg = self.cfg.loss
         self.D.requires_grad_(False)  # G's update must not accumulate gradients in D
         with self._autocast():
             fake = self.task.compose(self.G_ddp(y, z), y)
             fake_logits = self.D(torch.cat([y, fake], 1))
-        fake = fake.float()
-        terms = {"adversarial": cfg.adversarial_weight * self.adversarial.generator_loss(_f32(fake_logits))}
-        if self._mode_seeking:
-            h = x.shape[0] // 2
-            terms["mode_seeking"] = cfg.mode_seeking_weight * mode_seeking_loss(
-                fake[:h], fake[h:], z[:h], z[h:], tau=cfg.mode_seeking_tau, distance=self._apart)
-        if cfg.spectral_weight:  # every sample: power, not pixels, so it does not pull the samples together
-            terms["spectral"] = cfg.spectral_weight * spectral_loss(fake, x, cfg.spectral_min_frequency)
-        if cfg.reconstruction == "best_of_pair" and x.shape[0] >= 2:  # reconstruct one sample of each pair
-            fake, x, y = best_of_pairs(fake, x, y)
-        if cfg.l1_weight:
-            terms["l1"] = cfg.l1_weight * l1_loss(fake, x)
-        if cfg.l2_weight:
-            terms["l2"] = cfg.l2_weight * l2_loss(fake, x)
-        terms |= self._task_terms(fake, x, y)
+        terms = evaluate(self.terms, Outputs(fake.float(), x, y, z, fake_logits))
         self._update(self._check(terms), self.opt_G, self.sched_G)
         self.D.requires_grad_(True)
         self.ema.update(self.G)
@@ -272,8 +198,7 @@ class Trainer:
     def _regression_step(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         with self._autocast():
             fake = self.task.compose(self.G_ddp(y), y)
-        fake = fake.float()
-        terms = {"mse": F.mse_loss(fake, x)} | self._task_terms(fake, x, y)
+        terms = evaluate(self.terms, Outputs(fake.float(), x, y))
         self._update(self._check(terms), self.opt_G, self.sched_G)
         self.ema.update(self.G)
         return {f"loss/{k}": v.item() for k, v in terms.items()}
@@ -311,10 +236,6 @@ class Trainer:
         z = sample_latent(x.shape[0], self.G.nz, gen, self.device)
         return x, y, z
 
-    def _task_terms(self, fake: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-        weights = {t.name: self.cfg.loss.task_weights.get(t.name, t.weight) for t in self.task_terms}
-        return {t.name: weights[t.name] * t.fn(fake, x, y) for t in self.task_terms if weights[t.name]}  # 0: off
-
     def _check(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         for name, value in terms.items():
             v = float(value.detach())
@@ -336,65 +257,12 @@ class Trainer:
         return self._lr_factor(updates // self.cfg.optim.d_steps)  # D is updated k times per G step
 
     def _batches(self) -> Iterator[dict[str, Any]]:
-        start = self.step * self.cfg.batch_size * self.cfg.optim.d_steps
-        # Each rank takes every world_size-th position of the one stream: disjoint samples whose union per step
-        # is what a single process with world_size x the batch would see.
-        sampler = ResumableSampler(len(self.train_set), self.cfg.seed, start=start, rank=self.dist.rank,
-                                   world_size=self.dist.world_size)
-        workers = self.cfg.num_workers
-        loader = DataLoader(
-            self.train_set,
-            batch_size=self.cfg.batch_size,
-            sampler=sampler,
-            num_workers=workers,
-            pin_memory=self.device.type == "cuda",
-            persistent_workers=workers > 0,
-            prefetch_factor=4 if workers > 0 else None,
-            drop_last=True,
-        )
-        return iter(loader)
+        return build.batches(self.train_set, self.cfg, self.step, self.dist, self.device)
 
-    # -- previews, validation ------------------------------------------------------------------------
-    def _preview_dataset(self, folders: list[Path]) -> Dataset | None:
-        try:
-            val = self.task.build_datasets(folders, "val", self.cfg.size, self.cfg.val_fraction)
-        except DataError:
-            val = None  # tiny folders may have no validation images; previews use training images then
-        return val if val is not None and len(val) > 0 else self.train_set
-
-    def _native_dataset(self, folders: list[Path]) -> Dataset:
-        """The validation split with every image at its own size (``val_native``), checked by reading one."""
-        try:
-            val = self.task.build_datasets(folders, "val", 0, self.cfg.val_fraction)
-            if len(val) == 0:
-                raise DataError("the validation split is empty")
-            val[(0, 0)]  # a plugin dataset may need a crop size (e.g. a PairedTransform of 0 px)
-        except (DataError, ValueError) as exc:
-            raise ConfigError(f"val_native: task '{self.task.name}' cannot give its validation images at native size "
-                              f"({str(exc).splitlines()[0]}); use val_native=0") from None
-        return val
-
-    def _preview_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        n = min(N_PREVIEW, len(self.preview_set))
-        items = [self.preview_set[(i, stable_seed("preview", i))] for i in range(n)]
-        return eval_inputs(self.task, items, self.device)
-
-    @torch.no_grad()
     def save_samples(self) -> Path:
         """Grid rows: condition | samples (3 latents for the cGAN) | target."""
-        x, y = self._preview_batch()
-        G = self.ema.model
-        n_samples = 3 if G.nz > 0 else 1
-        columns = [self.task.condition_preview(y)]
-        for s in range(n_samples):
-            z = sample_latent(x.shape[0], G.nz, make_generator(stable_seed("preview-z", s), self.device), self.device)
-            columns.append(self.task.compose(G(y, z), y))
-        columns.append(x)
-        tiles = torch.stack(columns, dim=1).flatten(0, 1).float().cpu()  # row-major: one row per input
-        path = self.out / "samples" / f"step_{self.step:08d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_image(make_grid(tiles, nrow=len(columns)), path)
-        return path
+        return save_samples(self.task, self.ema.model, self.preview_set, self.out / "samples" / f"step_{self.step:08d}.png",
+                            self.device)
 
     # -- checkpoints -------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -428,15 +296,6 @@ class Trainer:
                        task_options=self.task.options, extra={"data": data, "val_fraction": str(self.cfg.val_fraction),
                                                               "train_config": json.dumps(self.cfg.to_dict(), sort_keys=True)}
                        | (best or {}))
-
-    def _resume_state(self, cfg: TrainConfig) -> dict[str, Any] | None:
-        directory = self.out / "checkpoints"
-        ckpt.remove_stale_temporaries(directory)
-        ckpt.remove_stale_temporaries(self.out)  # a .safetensors write cut short by a kill
-        state = ckpt.load_latest_checkpoint(directory)
-        if state is None and ckpt.list_checkpoints(directory):
-            raise DataError(f"no readable checkpoint in {directory}; cannot resume")
-        return state
 
     def _load_state(self, state: dict[str, Any]) -> None:
         self.G.load_state_dict(state["G"])
@@ -478,40 +337,14 @@ class Trainer:
                       f"(rollback {self.rollbacks} of {self.cfg.nan_max_rollbacks})", stacklevel=2)
 
 
-def _merge_resumed_config(saved: TrainConfig, requested: TrainConfig) -> TrainConfig:
-    """Resume with the saved config; only run-length/logging keys may change. Anything else is an error,
-    because silently training a different model on top of a checkpoint is never what the user wants."""
-    saved_d, req_d = saved.to_dict(), requested.to_dict()
-    if req_d["init"]:  # the generator was adopted from the init weights when the run started
-        req_d["generator"] = saved_d["generator"]
-    for part, key, auto in (("loss", "perceptual_weight", None), ("discriminator", "kind", "auto")):  # auto: as resolved
-        req_d[part][key] = saved_d[part][key] if req_d[part][key] == auto else req_d[part][key]  # at the run's start
-    changed = [k for k in saved_d if k not in RESUMABLE_KEYS and saved_d[k] != req_d[k]]
-    if changed:
-        details = "; ".join(f"{k}: run has {saved_d[k]!r}, command asks {req_d[k]!r}" for k in changed[:3])
-        raise ConfigError(f"--resume with a different configuration ({details}); use the original options or a new --out")
-    return TrainConfig.from_dict({**saved_d, **{k: req_d[k] for k in RESUMABLE_KEYS}})
-
-
 def _set_base_lr(sched: torch.optim.lr_scheduler.LambdaLR, opt: torch.optim.Optimizer, base: float) -> None:
     """Change a LambdaLR's base rate in place; the schedule's position (and so its decay) is kept."""
-    sched.base_lrs = [base for _ in sched.base_lrs]
-    for group, factor in zip(opt.param_groups, sched.lr_lambdas):
-        group["initial_lr"] = base
-        group["lr"] = base * factor(sched.last_epoch)
+    # A group may run at a multiple of the base rate (a pretrained encoder's, models.param_groups): it keeps it.
+    sched.base_lrs = [base * group.get("lr_mult", 1.0) for group in opt.param_groups]
+    for group, group_base, factor in zip(opt.param_groups, sched.base_lrs, sched.lr_lambdas):
+        group["initial_lr"] = group_base
+        group["lr"] = group_base * factor(sched.last_epoch)
     sched._last_lr = [group["lr"] for group in opt.param_groups]  # what get_last_lr() reports (and logs)
-
-
-def _check_discriminator_fits(cfg: TrainConfig) -> None:
-    # Each PatchGAN scale needs size / 2**n_layers - 2 >= 1 to output at least one patch.
-    d = cfg.discriminator
-    coarsest = cfg.size // 2 ** (d.num_scales - 1)
-    need = 3 * 2**d.n_layers
-    if coarsest < need and d.kind != "projected":  # the projected one scales small images up itself
-        raise ConfigError(
-            f"size {cfg.size} is too small for a {d.num_scales}-scale PatchGAN with n_layers={d.n_layers} "
-            f"(each scale needs >= {need} px); raise --size or lower discriminator.n_layers / num_scales"
-        )
 
 
 def _f32(logits: list[torch.Tensor]) -> list[torch.Tensor]:

@@ -112,7 +112,7 @@ def build_discriminator(in_channels: int, cfg: DiscriminatorConfig, out_channels
     scale), ``projected`` (frozen Lite0 features + small heads, :mod:`.projected`; needs ``out_channels``, the
     image's share of the ``in_channels``) or ``both``. Every kind returns a list of logit maps."""
     if cfg.kind == "auto":
-        raise ValueError("discriminator.kind 'auto' is resolved per run (img2img.losses.resolve_recipe) before a "
+        raise ValueError("discriminator.kind 'auto' is resolved per run (img2img.engine.settle.settle_config) before a "
                          "discriminator is built")
     if cfg.kind == "patch":
         return MultiScaleDiscriminator(in_channels, cfg)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -9,8 +10,9 @@ from conftest import tiny_config
 import img2img
 from img2img.engine.checkpoint import list_checkpoints, load_checkpoint
 from img2img.engine.trainer import Trainer
-from img2img.errors import ConfigError, TrainingDivergedError, WeightsError
+from img2img.errors import ConfigError, PluginError, TrainingDivergedError, WeightsError
 from img2img.features import perceptual_available
+from img2img.losses import generator_terms
 from img2img.models import sample_latent
 from img2img.seeding import make_generator
 from img2img.weights import load_generator
@@ -216,14 +218,14 @@ def test_init_may_switch_a_tanh_output_to_clip_and_never_back(uncrop, tmp_path, 
 def test_mode_seeking_in_lpips_trains_and_says_so(uncrop, tmp_path):
     cfg = tiny_config(steps=2, loss__mode_seeking_distance="lpips")
     trainer = Trainer(cfg, uncrop, tmp_path, progress=False)
-    assert trainer._apart is not None and "mode seeking in LPIPS" in trainer.summary()
+    assert "mode seeking x 20 in LPIPS" in trainer.summary()
     trainer.fit()
     logged = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert any("loss/mode_seeking" in row for row in logged)
-    assert Trainer(tiny_config(steps=2), uncrop, tmp_path / "pixel", progress=False)._apart is None
+    assert "mode seeking x 20 in L1" in Trainer(tiny_config(steps=2), uncrop, tmp_path / "pixel", progress=False).summary()
     blurred = Trainer(tiny_config(steps=2, loss__mode_seeking_distance="lpips", loss__mode_seeking_blur=2.0), uncrop,
                       tmp_path / "blurred", progress=False)
-    assert "mode seeking in LPIPS blurred by 2 px" in blurred.summary()
+    assert "mode seeking x 20 in LPIPS blurred by 2 px" in blurred.summary()
     blurred.fit()
 
 
@@ -280,14 +282,26 @@ def test_every_adversarial_loss_trains(uncrop, tmp_path, kind):
 
 class _ClashTask(_NanTask):
     name = "clash"
+    clash = "l1"
 
     def loss_terms(self):
-        return [img2img.LossTerm("l1", lambda fake, real, y: fake.mean())]
+        return [img2img.LossTerm(self.clash, lambda fake, real, y: fake.mean(), models=("regression",))]
 
 
-def test_task_loss_term_may_not_shadow_an_engine_term(tmp_path):
-    with pytest.raises(ConfigError, match="like one of the engine's own"):
-        Trainer(tiny_config(task="clash"), _ClashTask(), tmp_path, progress=False)
+@pytest.mark.parametrize("name", ["l1", "spectral", "perceptual", "d_r1"])
+def test_task_loss_term_may_not_shadow_an_engine_term(tmp_path, name):
+    """Whatever model the term is for: the names are the engine's, generator and discriminator side."""
+    task = type("Clash", (_ClashTask,), {"clash": name})()  # a class: the trainer configures a fresh instance
+    with pytest.raises(PluginError, match=f"task 'clash': loss term '{name}' has the name of the engine's own term '{name}'"):
+        Trainer(tiny_config(task="clash"), task, tmp_path, progress=False)
+
+
+def _with_task_terms(trainer, terms, **task_weights):
+    """Rebuild the trainer's terms as if its task had ``terms`` and the run ``loss.task_weights``."""
+    task, cfg = copy.copy(trainer.task), copy.deepcopy(trainer.cfg)
+    task.loss_terms = lambda: terms
+    cfg.loss.task_weights = task_weights
+    trainer.terms = generator_terms(cfg, task, trainer.D, trainer.device)
 
 
 def test_best_of_pair_needs_the_mode_seeking_pairs():
@@ -306,7 +320,7 @@ def test_best_of_pair_reconstructs_only_the_closer_sample_of_each_pair(uncrop, t
         seen.append((fake.detach(), real))
         return fake.sum() * 0
 
-    trainer.task_terms.append(img2img.LossTerm("probe", probe))
+    _with_task_terms(trainer, [img2img.LossTerm("probe", probe)])
     x, y, z = trainer._prepare(next(trainer._batches()), 0)
     trainer.G.train()
     torch.manual_seed(1)  # the same dropout masks as in the step
@@ -329,10 +343,11 @@ def test_a_task_term_weighted_zero_is_off(uncrop, tmp_path):
         return fake.mean() * 0
 
     trainer = Trainer(tiny_config(), uncrop, tmp_path, progress=False)
-    trainer.task_terms += [img2img.LossTerm("off", probe, weight=0.0), img2img.LossTerm("on", probe)]
+    terms = [img2img.LossTerm("off", probe, weight=0.0), img2img.LossTerm("on", probe)]
+    _with_task_terms(trainer, terms)
     x, y, z = trainer._prepare(next(trainer._batches()), 0)
     logged = trainer._generator_step(x, y, z)
     assert "loss/on" in logged and "loss/off" not in logged and len(calls) == 1
-    trainer.cfg.loss.task_weights = {"on": 0.0}
+    _with_task_terms(trainer, terms, on=0.0)
     logged = trainer._generator_step(x, y, z)
     assert "loss/on" not in logged and len(calls) == 1

