@@ -233,7 +233,7 @@ def test_cli_eval_reference_errors_are_one_line(tiny_weights, tmp_path, capsys, 
 
 def test_reference_pairs_are_read_as_the_task_reads_its_targets(host, tmp_path):
     """An A|B folder given as --reference contributes its photo side, not the whole side-by-side image."""
-    from img2img.evaluate import _reference_photos
+    from img2img.eval_inputs import _reference_photos
 
     folder = tmp_path / "pairs"
     folder.mkdir()
@@ -250,7 +250,7 @@ def test_reference_pairs_are_read_as_the_task_reads_its_targets(host, tmp_path):
 
 
 def test_reference_mode_brings_an_enlarged_condition_back_to_the_photos_scale(host):
-    from img2img.evaluate import _at_scale
+    from img2img.eval_inputs import _at_scale
 
     sketch2photo, uncrop = host.get("sketch2photo"), host.get("uncrop")
     canvas = sketch2photo.prepare_input(sketch2photo.examples()[0])  # a drawing on the 256 px canvas
@@ -274,7 +274,7 @@ def _mixed_sizes(folder: Path) -> Path:
 
 
 def test_native_size_evaluates_each_image_at_its_own_size(tiny_weights, host, tmp_path, monkeypatch):
-    import img2img.evaluate as evaluation
+    import img2img.metrics.scoring as evaluation
     from img2img.inference import Translator
 
     data = _mixed_sizes(tmp_path / "photos")
