@@ -157,7 +157,7 @@ class Validation:
     # -- pieces ------------------------------------------------------------------------------------
     def _fixed_inputs(self) -> tuple[Tensor, Tensor]:
         if self._inputs is None:
-            self._inputs = eval_inputs(self.task, _spread(self.dataset, self.count, "validation"), self.device)
+            self._inputs = eval_inputs(self.task, _fixed_items(self.dataset, self.count, "validation"), self.device)
         return self._inputs
 
     def _feature_networks(self) -> tuple[nn.Module, nn.Module] | str:
@@ -191,7 +191,7 @@ class Validation:
         """``val/native_*`` on whole validation images at their own size, one at a time (their sizes differ)."""
         if self._native_inputs is None:  # the inputs and the targets' sharpness are fixed: once per run
             items = [capped(item, self.task, NATIVE_MAX_SIDE)[0]
-                     for item in _spread(self.native, self.native_count, "validation-native")]
+                     for item in _fixed_items(self.native, self.native_count, "validation-native")]
             self._native_inputs = [eval_inputs(self.task, [item], self.device) for item in items]
             self._native_target_energy = torch.cat([sharpness(x) for x, _ in self._native_inputs])
         z = sample_latent(self.native_count, getattr(generator, "nz", 0),
@@ -223,7 +223,7 @@ class Validation:
         return scores
 
 
-def _spread(dataset: Dataset, n: int, tag: str) -> list[Any]:
+def _fixed_items(dataset: Dataset, n: int, tag: str) -> list[Any]:
     """``n`` items spread over ``dataset`` (eval's ``--limit`` spreading: :func:`~img2img.metrics.scoring.spread`),
     each loaded with a fixed seed from ``tag`` and its index: the same items and conditions at every validation."""
     return [dataset[(i, stable_seed(tag, i))] for i in spread(len(dataset), n)]
