@@ -387,6 +387,16 @@ def test_task_options_override_the_recorded_ones_for_one_evaluation(tiny_weights
     assert task.options["mask"] == "mixed"  # the caller's task is not changed
 
 
+def test_the_task_is_configured_once_per_model(tiny_weights, monkeypatch):
+    # Each Translator configures it with the options its weights record and the evaluation's on top, in one call.
+    task, calls = tiny_weights["task"], []
+    real = type(task).configure
+    monkeypatch.setattr(type(task), "configure", lambda self, **options: calls.append(options) or real(self, **options))
+    evaluate(task, cgan=tiny_weights["cgan"], regression=tiny_weights["regression"], samples=2, limit=2,
+             device="cpu", task_options={"mask": "bands"})
+    assert len(calls) == 2 and all(options["mask"] == "bands" for options in calls)
+
+
 @pytest.mark.parametrize("option, message", [
     ("colour=red", "task 'uncrop' has no option colour (options: band_max, band_min, mask, zoom)"),
     ("mask=everything", "task_options.mask must be one of mixed, palette, bands"),
