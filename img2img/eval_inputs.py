@@ -108,6 +108,8 @@ class Batch:
 
 @dataclass
 class Inputs:
+    """What one builder gives the scoring loop: its batches (generated lazily, as the loop asks) and words."""
+
     batches: Iterator[Batch]
     count: int  # inputs to score (for the progress bar)
     split: str
@@ -116,8 +118,8 @@ class Inputs:
 
 
 def paired_inputs(gan: Translator, reg: Translator, paths: dict[str, Path], data_dir: str | Path | None, split: str,
-                   size: int, val_fraction: float | None, limit: int | None, batch_size: int,
-                   native: bool = False, cap: int | None = None) -> Inputs:
+                  size: int, val_fraction: float | None, limit: int | None, batch_size: int,
+                  native: bool = False, cap: int | None = None) -> Inputs:
     """The task's own (x, y) pairs of a folder's validation split or of all of it, ``limit`` of them spread."""
     if val_fraction is None:
         val_fraction = _float_or(gan.info.extra.get("val_fraction"), 0.1)
@@ -142,15 +144,15 @@ def paired_inputs(gan: Translator, reg: Translator, paths: dict[str, Path], data
 
 
 def native_inputs(gan: Translator, reg: Translator, paths: dict[str, Path], data_dir: str | Path | None,
-                   split: str, val_fraction: float | None, limit: int | None, batch_size: int,
-                   cap: int | None) -> Inputs:
+                  split: str, val_fraction: float | None, limit: int | None, batch_size: int,
+                  cap: int | None) -> Inputs:
     """The pairs at their native size (size 0), those over ``cap`` scaled down to it; a task whose data cannot
     come whole is refused in one line."""
     return paired_inputs(gan, reg, paths, data_dir, split, NATIVE, val_fraction, limit, batch_size, True, cap)
 
 
 def reference_inputs(gan: Translator, data_dir: str | Path, reference: str | Path, size: int, limit: int | None,
-                      batch_size: int) -> Inputs:
+                     batch_size: int) -> Inputs:
     """Inputs without targets (e.g. sketches), each made into a condition by the task's ``prepare_input`` as
     ``predict`` does, and the real photos of ``reference`` to compare the outputs with."""
     inputs = _load_square(_image_files(data_dir, "--data", limit), size)

@@ -218,8 +218,8 @@ class Validation:
         if fake.shape[0] >= 2:
             # Below KID's subset size every subset is the whole set, so one estimate is all 100 would give.
             subsets = 1 if fake.shape[0] <= KID_SUBSET else KID_SUBSETS
-            distances = fd_kid(fake_lite0, self._real_lite0, subsets=subsets)  # fd_lite0, kid_lite0
-            scores |= {f"val/{key}": value for key, value in distances.items()}
+            fd_and_kid = fd_kid(fake_lite0, self._real_lite0, subsets=subsets)  # {"fd_lite0", "kid_lite0"}
+            scores |= {f"val/{key}": value for key, value in fd_and_kid.items()}
         return scores
 
 
