@@ -85,6 +85,8 @@ def resolve_weights(task: str, model: str, explicit: str | Path | None, weights_
 # -- one scoring loop --------------------------------------------------------------------------------------
 @dataclass
 class _Scored:
+    """What the scoring loop gathers: per-image values per model, the targets, the grid's rows."""
+
     acc: dict[str, Accumulator] = field(default_factory=lambda: {name: Accumulator() for name in MODELS})
     reals: list[Tensor] = field(default_factory=list)
     real_energy: list[Tensor] = field(default_factory=list)

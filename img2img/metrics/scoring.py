@@ -10,7 +10,7 @@ this module and it imports neither (tests/test_layers.py checks the layers).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -136,7 +136,8 @@ class Accumulator:
         if lpips_metric is not None:
             self.lpips.append(lpips_to_target(lpips_metric, outputs, real, features).cpu())
 
-    def scores(self, real_energy: Tensor, metric_names: Any, perceptual: bool, paired: str | None) -> dict[str, Any]:
+    def scores(self, real_energy: Tensor, metric_names: Iterable[str], perceptual: bool,
+               paired: str | None) -> dict[str, Any]:
         """The per-image means: psnr, ssim, sharpness (ratio to ``real_energy``), diversity, lpips,
         lpips_diversity and ``task`` (the task's metrics, ``metric_names``). ``perceptual``: whether LPIPS was
         gathered (else its scores are ``unavailable``); ``paired``: the value of every paired score when there
