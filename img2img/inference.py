@@ -80,12 +80,13 @@ class Translator:
     """A loaded model for one task. ``translate`` returns K samples (1 for a deterministic model)."""
 
     def __init__(self, task: Task, weights: Path, device: str | torch.device = "auto", backend: str = "auto",
-                 max_side: int | str | None = "auto") -> None:
+                 max_side: int | str | None = "auto", task_options: dict[str, Any] | None = None) -> None:
         """``weights``: a ``.safetensors`` file or an ``.onnx`` export. ``backend``: torch, onnx (ONNX Runtime on
         the CPU) or auto; see :func:`choose_backend`. A ``.onnx`` file always runs with ONNX Runtime.
         ``max_side``: the longest side the generator runs at (larger conditions are downscaled for it and
         the output upscaled back); "auto" = the task's ``work_scale`` x the training size, None or 0 = always
-        the input's own resolution."""
+        the input's own resolution. ``task_options``: options of the task to override, on top of those the
+        weights record (``eval --task-option``); the task is configured once, with both."""
         weights = Path(weights)
         if backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}; got '{backend}'")
@@ -106,10 +107,11 @@ class Translator:
             self.generator, self.info = load_generator(weights, expected_task=task.name, device=self.device)
             fold_resize_upsampling(self.generator)  # resize-conv -> the equal transposed conv: 2x faster here
             self.backend = "torch"
-            if choose_backend(backend, self.device) == "onnx":
-                self._use_onnxruntime(weights, strict=backend == "onnx")
         options = {k: v for k, v in self.info.task_options.items() if k in task.default_options}
-        self.task = task.configure(**options)
+        # Configured once, before an ONNX export: a bad override fails in one line, not after the export.
+        self.task = task.configure(**{**options, **(task_options or {})})
+        if self.backend == "torch" and choose_backend(backend, self.device) == "onnx":
+            self._use_onnxruntime(weights, strict=backend == "onnx")
         # Checked on the configured task: an option may set the channel counts (the paired task's do).
         config, task = self.generator.config, self.task
         if config.in_channels != task.in_channels or config.out_channels != task.out_channels:

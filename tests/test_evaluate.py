@@ -233,7 +233,7 @@ def test_cli_eval_reference_errors_are_one_line(tiny_weights, tmp_path, capsys, 
 
 def test_reference_pairs_are_read_as_the_task_reads_its_targets(host, tmp_path):
     """An A|B folder given as --reference contributes its photo side, not the whole side-by-side image."""
-    from img2img.evaluate import _reference_photos
+    from img2img.eval_inputs import _reference_photos
 
     folder = tmp_path / "pairs"
     folder.mkdir()
@@ -250,7 +250,7 @@ def test_reference_pairs_are_read_as_the_task_reads_its_targets(host, tmp_path):
 
 
 def test_reference_mode_brings_an_enlarged_condition_back_to_the_photos_scale(host):
-    from img2img.evaluate import _at_scale
+    from img2img.eval_inputs import _at_scale
 
     sketch2photo, uncrop = host.get("sketch2photo"), host.get("uncrop")
     canvas = sketch2photo.prepare_input(sketch2photo.examples()[0])  # a drawing on the 256 px canvas
@@ -274,7 +274,7 @@ def _mixed_sizes(folder: Path) -> Path:
 
 
 def test_native_size_evaluates_each_image_at_its_own_size(tiny_weights, host, tmp_path, monkeypatch):
-    import img2img.evaluate as evaluation
+    import img2img.metrics.scoring as evaluation
     from img2img.inference import Translator
 
     data = _mixed_sizes(tmp_path / "photos")
@@ -385,6 +385,16 @@ def test_task_options_override_the_recorded_ones_for_one_evaluation(tiny_weights
     assert len(masks) == 3 and all(m.any() and not m[8:24, 8:24].any() for m in torch.cat(masks))
     assert report.task_options == {"mask": "bands"} and "Task options: mask=bands." in report.table()
     assert task.options["mask"] == "mixed"  # the caller's task is not changed
+
+
+def test_the_task_is_configured_once_per_model(tiny_weights, monkeypatch):
+    # Each Translator configures it with the options its weights record and the evaluation's on top, in one call.
+    task, calls = tiny_weights["task"], []
+    real = type(task).configure
+    monkeypatch.setattr(type(task), "configure", lambda self, **options: calls.append(options) or real(self, **options))
+    evaluate(task, cgan=tiny_weights["cgan"], regression=tiny_weights["regression"], samples=2, limit=2,
+             device="cpu", task_options={"mask": "bands"})
+    assert len(calls) == 2 and all(options["mask"] == "bands" for options in calls)
 
 
 @pytest.mark.parametrize("option, message", [

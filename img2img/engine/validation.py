@@ -45,10 +45,11 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from ..config import TrainConfig
-from ..errors import MissingPackageError
-from ..metrics.fid import KID_SUBSET, KID_SUBSETS, fid_from_features, kid_from_features
+from ..metrics.fid import KID_SUBSET, KID_SUBSETS
+from ..metrics.perceptual import fd_kid, lite0_features, lpips_diversity, lpips_to_target
 from ..metrics.psnr_ssim import psnr
-from ..metrics.sharpness import sharpness_ratio
+from ..metrics.scoring import NATIVE_MAX_SIDE, capped, perceptual_networks, spread
+from ..metrics.sharpness import sharpness, sharpness_ratio, sharpness_ratio_from_energy
 from ..metrics.swd import sliced_wasserstein
 from ..models import sample_latent
 from ..seeding import make_generator, stable_seed
@@ -156,26 +157,20 @@ class Validation:
     # -- pieces ------------------------------------------------------------------------------------
     def _fixed_inputs(self) -> tuple[Tensor, Tensor]:
         if self._inputs is None:
-            self._inputs = eval_inputs(self.task, _spread(self.dataset, self.count, "validation"), self.device)
+            self._inputs = eval_inputs(self.task, _fixed_items(self.dataset, self.count, "validation"), self.device)
         return self._inputs
 
     def _feature_networks(self) -> tuple[nn.Module, nn.Module] | str:
         """(LPIPS-AlexNet, Lite0), built on first use, or the one-line reason they are unavailable."""
         if self._networks is None:
-            from ..features import efficientnet_lite0, lpips
+            # Built under fork_rng (see perceptual_networks): the training's random stream is not drawn from.
+            self._networks = perceptual_networks(self.device)
+            if isinstance(self._networks, str):
+                import warnings
 
-            # Building modules draws their (then overwritten) initial weights from the global RNG: keep
-            # that draw out of the training's random stream.
-            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-                try:
-                    self._networks = (lpips("alexnet", self.device), efficientnet_lite0(self.device))
-                except MissingPackageError as exc:
-                    self._networks = str(exc)
-                    import warnings
-
-                    warnings.warn(f"validation: val/lpips, val/fd_lite0 and val/kid_lite0 skipped ({exc}); "
-                                  f"the best weights follow {best_measure(self.model, False, self.choice).key}",
-                                  stacklevel=2)
+                warnings.warn(f"validation: val/lpips, val/fd_lite0 and val/kid_lite0 skipped ({self._networks}); "
+                              f"the best weights follow {best_measure(self.model, False, self.choice).key}",
+                              stacklevel=2)
         return self._networks
 
     def _samples(self, generator: nn.Module, y: Tensor, seed: str) -> Tensor:
@@ -189,20 +184,14 @@ class Validation:
         latent), over the whole image: eval's ``lpips_diversity`` with one pair per input. The realism scores cannot see a run that
         changes only how much its samples differ."""
         other = self._samples(generator, y, "validation-z2")
-        from ..metrics.perceptual import lpips_diversity
-
         return float(torch.cat([lpips_diversity(lpips_metric, torch.stack([fake[i : i + BATCH], other[i : i + BATCH]], 1))
                                 for i in range(0, y.shape[0], BATCH)]).mean())
 
     def _native_scores(self, generator: nn.Module, lpips_metric: nn.Module | None) -> dict[str, float]:
         """``val/native_*`` on whole validation images at their own size, one at a time (their sizes differ)."""
-        from ..evaluate import NATIVE_MAX_SIDE, _capped
-        from ..metrics.perceptual import lpips_to_target
-        from ..metrics.sharpness import sharpness, sharpness_ratio_from_energy
-
         if self._native_inputs is None:  # the inputs and the targets' sharpness are fixed: once per run
-            items = [_capped(item, self.task, NATIVE_MAX_SIDE)[0]
-                     for item in _spread(self.native, self.native_count, "validation-native")]
+            items = [capped(item, self.task, NATIVE_MAX_SIDE)[0]
+                     for item in _fixed_items(self.native, self.native_count, "validation-native")]
             self._native_inputs = [eval_inputs(self.task, [item], self.device) for item in items]
             self._native_target_energy = torch.cat([sharpness(x) for x, _ in self._native_inputs])
         z = sample_latent(self.native_count, getattr(generator, "nz", 0),
@@ -219,8 +208,6 @@ class Validation:
         return scores | ({"val/native_lpips": float(torch.cat(distances).mean())} if distances else {})
 
     def _perceptual(self, networks: tuple[nn.Module, nn.Module], fake: Tensor, real: Tensor) -> dict[str, float]:
-        from ..metrics.perceptual import lite0_features, lpips_to_target
-
         lpips_metric, lite0 = networks
         distances = torch.cat([lpips_to_target(lpips_metric, fake[i : i + BATCH, None], real[i : i + BATCH])
                                for i in range(0, fake.shape[0], BATCH)])
@@ -231,13 +218,12 @@ class Validation:
         if fake.shape[0] >= 2:
             # Below KID's subset size every subset is the whole set, so one estimate is all 100 would give.
             subsets = 1 if fake.shape[0] <= KID_SUBSET else KID_SUBSETS
-            scores |= {"val/fd_lite0": fid_from_features(fake_lite0, self._real_lite0),
-                       "val/kid_lite0": kid_from_features(fake_lite0, self._real_lite0, subsets=subsets)}
+            fd_and_kid = fd_kid(fake_lite0, self._real_lite0, subsets=subsets)  # {"fd_lite0", "kid_lite0"}
+            scores |= {f"val/{key}": value for key, value in fd_and_kid.items()}
         return scores
 
 
-def _spread(dataset: Dataset, n: int, tag: str) -> list[Any]:
-    """``n`` items spread over ``dataset`` (sorted by file name, so neighbours are often near-duplicates), each
-    loaded with a fixed seed from ``tag`` and its index: the same items and conditions at every validation."""
-    total = len(dataset)
-    return [dataset[(i * total // n, stable_seed(tag, i * total // n))] for i in range(n)]
+def _fixed_items(dataset: Dataset, n: int, tag: str) -> list[Any]:
+    """``n`` items spread over ``dataset`` (eval's ``--limit`` spreading: :func:`~img2img.metrics.scoring.spread`),
+    each loaded with a fixed seed from ``tag`` and its index: the same items and conditions at every validation."""
+    return [dataset[(i, stable_seed(tag, i))] for i in spread(len(dataset), n)]

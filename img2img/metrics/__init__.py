@@ -4,6 +4,8 @@ Per-pair fidelity (PSNR, SSIM) favours the conditional mean; set-level realism (
 per-condition diversity expose it. ``img2img eval`` reports all of them for the cGAN and the MSE baseline.
 LPIPS, LPIPS diversity and FD/KID on EfficientNet-Lite0 use pretrained networks (:mod:`.perceptual`, weights
 from optional packages); FID/KID need a feature extractor the user supplies (see :mod:`.fid`).
+:mod:`.scoring` holds what eval and training-time validation share (which items, the native-size cap, the
+networks, per-image accumulation, set-level metrics); :mod:`.report` is eval's report.
 """
 
 from .diversity import pairwise_l1

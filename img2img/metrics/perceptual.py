@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..features import LITE0_INPUT_SIZE, EfficientNetLite0, LPIPS
-from .fid import fid_from_features, kid_from_features
+from .fid import KID_SUBSETS, fid_from_features, kid_from_features
 
 LITE0_NAME = "lite0"  # suffix of the fd/kid keys: the network the features come from
 
@@ -75,7 +75,8 @@ def lite0_features(net: EfficientNetLite0, images: Tensor, batch_size: int = 32)
     return torch.cat(chunks)
 
 
-def fd_kid(fake_features: Tensor, real_features: Tensor, seed: int = 0) -> dict[str, float]:
-    """``{"fd_lite0", "kid_lite0"}``: Frechet distance and unbiased KID between two Lite0 feature sets."""
+def fd_kid(fake_features: Tensor, real_features: Tensor, seed: int = 0, subsets: int = KID_SUBSETS) -> dict[str, float]:
+    """``{"fd_lite0", "kid_lite0"}``: Frechet distance and unbiased KID (over ``subsets`` random subsets)
+    between two Lite0 feature sets."""
     return {f"fd_{LITE0_NAME}": fid_from_features(fake_features, real_features),
-            f"kid_{LITE0_NAME}": kid_from_features(fake_features, real_features, seed=seed)}
+            f"kid_{LITE0_NAME}": kid_from_features(fake_features, real_features, subsets=subsets, seed=seed)}
