@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-from img2img.evaluate import _at_scale, _image_files, _load_square, spread  # noqa: E402
+from img2img.eval_inputs import _at_scale, _image_files, _load_square, spread  # noqa: E402
 from img2img.features import lpips  # noqa: E402
 from img2img.inference import Translator  # noqa: E402
 from img2img.models import sample_latent  # noqa: E402
