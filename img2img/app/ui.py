@@ -25,7 +25,7 @@ from PIL import Image  # noqa: E402
 from ..errors import Img2ImgError  # noqa: E402
 from ..plugins import PluginHost  # noqa: E402
 from ..task import Control, Task  # noqa: E402
-from .service import MAX_SAMPLES, AppService, frames_strip  # noqa: E402
+from .service import MAX_SAMPLES, AppService, InputError, frames_strip  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +257,10 @@ def _runner(service: AppService, task: Task, has_canvas: bool
         drawn = values_.pop(0) if has_canvas else None
         uploaded = values_.pop(0)
         controls = dict(zip(names, values_[: len(names)]))
+        if has_canvas and drawn is None and uploaded is None:
+            # Gradio (6.x) sends an empty canvas to an event fired while the canvas's always_last preview is
+            # still pending (measured: a click within a preview's run after a stroke); a retry a moment later works.
+            raise InputError("the canvas was busy with its live preview: click Generate again")
         image = service.choose_input(drawn, uploaded, blank) if has_canvas else uploaded
         return image, controls, values_[len(names):]
 
