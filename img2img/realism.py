@@ -12,8 +12,8 @@ at the mean latent: noise strengths 0, FiLM maps 0 (the identity). The baseline 
 by the fine-tuning code itself (:func:`img2img.weights.load_init`, into a zeroed copy of the cGAN), so the
 two can never disagree about which parameter is which.
 
-ONNX: the interpolated generator runs with torch. An export costs seconds per a (benchmarks/realism_cost.py),
-against a few milliseconds for the interpolation; a slider wants the latter. a = 1 is the cGAN as loaded
+ONNX: the interpolated generator runs with torch. An ONNX export takes seconds for each value of a, the
+interpolation milliseconds; a slider wants the latter. a = 1 is the cGAN as loaded
 (today's output, ONNX Runtime included) and a = 0 holds exactly the baseline's weights.
 """
 
