@@ -29,20 +29,24 @@ __version__ = "0.1.0"
 __all__ = ["Task", "LossTerm", "Control", "AppHints", "hookimpl", "load_model", "translate", "__version__"]
 
 
-def load_model(task: str, model: str = "cgan", weights: str | Path | None = None, device: str = "auto") -> "Translator":
-    """Load a trained model for ``task``: the shipped weights for ``model`` unless ``weights`` is given."""
+def load_model(task: str, model: str = "cgan", weights: str | Path | None = None, device: str = "auto",
+               realism: float | None = None, baseline: str | Path | None = None) -> "Translator":
+    """Load a trained model for ``task``: the shipped weights for ``model`` unless ``weights`` is given.
+
+    ``realism`` (0..1, a cGAN fine-tuned from its MSE baseline only): the generator between the baseline (0) and
+    the cGAN (1); the baseline is ``baseline`` or ``TASK-regression.safetensors`` beside the cGAN's file."""
     from .inference import Translator, shipped_weights
     from .plugins import load_plugins
 
     task_obj = load_plugins().get(task)
     path = Path(weights) if weights else shipped_weights(task, model, pass_it="weights=PATH")
-    return Translator(task_obj, path, device=device)
+    return Translator(task_obj, path, device=device, realism=realism, baseline=baseline)
 
 
 def translate(image: "str | Path | Image.Image", task: str, model: str = "cgan", samples: int = 1, seed: int = 0,
-              weights: str | Path | None = None, **controls: Any) -> "list[Image.Image]":
+              weights: str | Path | None = None, realism: float | None = None, **controls: Any) -> "list[Image.Image]":
     """One-shot helper: translate a PIL image (or an image path) and return K PIL images."""
     from .data.io import load_image
 
     pil = image if not isinstance(image, (str, Path)) else load_image(image)
-    return load_model(task, model, weights).translate_pil(pil, samples=samples, seed=seed, **controls)
+    return load_model(task, model, weights, realism=realism).translate_pil(pil, samples=samples, seed=seed, **controls)

@@ -121,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="longest side the generator runs at; larger inputs are scaled down for it and the "
                               "output scaled back (default: the task's choice, e.g. uncrop paints at its "
                               "training size; 0 = always full resolution)")
+    predict.add_argument("--realism", type=float, default=None, metavar="A",
+                         help="a cGAN fine-tuned from its MSE baseline only: 0 = the baseline, 1 = the cGAN, between "
+                              "= their weight interpolation (runs with torch)")
+    predict.add_argument("--baseline", metavar="FILE",
+                         help="with --realism: the baseline the cGAN was fine-tuned from (default: "
+                              "TASK-regression.safetensors beside the cGAN's weights)")
     predict.add_argument("--force", action="store_true", help="overwrite existing output files")
     predict.set_defaults(func=cmd_predict)
 
@@ -269,6 +275,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     if args.samples < 1 or args.samples > 64:
         raise ConfigError(f"--samples must be between 1 and 64, got {args.samples}")
+    if args.baseline and args.realism is None:
+        raise ConfigError("--baseline is the other end of --realism: give --realism A too")
+    if args.realism is not None:
+        from .realism import check_realism
+
+        check_realism(args.realism)  # a bad value fails before any weights load
+        if args.model != "cgan" and not args.weights:
+            raise ConfigError("--realism moves from the baseline to the cGAN: use it with --model cgan")
     task = load_plugins().get(args.task)
     controls = _parse_options(args.option, task)
     weights = Path(args.weights) if args.weights else shipped_weights(args.task, args.model)
@@ -286,7 +300,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         inputs = [source]
         outputs = [target / source.stem if target.is_dir() else target.with_suffix("")]
     translator = Translator(task, weights, device=args.device, backend=args.backend,
-                            max_side="auto" if args.max_side is None else args.max_side)
+                            max_side="auto" if args.max_side is None else args.max_side, realism=args.realism,
+                            baseline=args.baseline)
     k = args.samples if translator.stochastic else 1
 
     plans = [(src, _output_names(dst, k)) for src, dst in zip(inputs, outputs)]
@@ -309,7 +324,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
             name.parent.mkdir(parents=True, exist_ok=True)
             tensor_to_pil(tensor.cpu()).save(name)
             written += 1
-    print(f"wrote {written} image(s) with {translator.weights.name}" + (f"; skipped {skipped} unreadable" if skipped else ""))
+    realism = f" at realism {translator.realism:g}" if translator.realism is not None else ""
+    print(f"wrote {written} image(s) with {translator.weights.name}{realism}"
+          + (f"; skipped {skipped} unreadable" if skipped else ""))
     return 0 if written else EXIT_USER_ERROR
 
 

@@ -3,6 +3,7 @@ and the app. Any input size works (the generator pads to a multiple of 2**depth 
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from pathlib import Path
@@ -80,16 +81,33 @@ class Translator:
     """A loaded model for one task. ``translate`` returns K samples (1 for a deterministic model)."""
 
     def __init__(self, task: Task, weights: Path, device: str | torch.device = "auto", backend: str = "auto",
-                 max_side: int | str | None = "auto", task_options: dict[str, Any] | None = None) -> None:
+                 max_side: int | str | None = "auto", task_options: dict[str, Any] | None = None,
+                 realism: float | None = None, baseline: str | Path | None = None) -> None:
         """``weights``: a ``.safetensors`` file or an ``.onnx`` export. ``backend``: torch, onnx (ONNX Runtime on
         the CPU) or auto; see :func:`choose_backend`. A ``.onnx`` file always runs with ONNX Runtime.
         ``max_side``: the longest side the generator runs at (larger conditions are downscaled for it and
         the output upscaled back); "auto" = the task's ``work_scale`` x the training size, None or 0 = always
         the input's own resolution. ``task_options``: options of the task to override, on top of those the
-        weights record (``eval --task-option``); the task is configured once, with both."""
+        weights record (``eval --task-option``); the task is configured once, with both. ``realism``: a = 0..1 for
+        a cGAN fine-tuned from its MSE baseline (see :mod:`img2img.realism`): 0 the baseline, 1 the cGAN (None:
+        the cGAN, no baseline needed); the baseline is ``baseline`` or ``TASK-regression.safetensors`` beside
+        ``weights``."""
         weights = Path(weights)
         if backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}; got '{backend}'")
+        self.realism: float | None = None
+        self._pair: Any = None
+        if realism is not None:
+            from .realism import check_realism
+
+            realism = check_realism(realism)
+            if weights.suffix == ".onnx":
+                raise ConfigError(f"realism interpolates .safetensors weights; {weights} is an ONNX export")
+            if realism != 1.0 and backend == "onnx":
+                raise ConfigError("realism below 1 runs with torch (an ONNX export per value of a costs seconds, "
+                                  "the interpolation milliseconds); use the auto or torch backend")
+            if realism != 1.0:
+                backend = "torch"  # the interpolated generator runs with torch: no ONNX export to make and drop
         self.device = resolve_device(device) if isinstance(device, str) else device
         self.generator: Any
         if weights.suffix == ".onnx":
@@ -112,6 +130,7 @@ class Translator:
         self.task = task.configure(**{**options, **(task_options or {})})
         if self.backend == "torch" and choose_backend(backend, self.device) == "onnx":
             self._use_onnxruntime(weights, strict=backend == "onnx")
+        self._loaded = (self.generator, self.backend)  # what realism 1 (or none) runs
         # Checked on the configured task: an option may set the channel counts (the paired task's do).
         config, task = self.generator.config, self.task
         if config.in_channels != task.in_channels or config.out_channels != task.out_channels:
@@ -127,6 +146,40 @@ class Translator:
         self.max_side: int | None = max_side or None
         # Half precision only where it is fast and exact enough: on CUDA. The CPU stays fp32.
         self.precision = "bf16" if self.device.type == "cuda" else "fp32"
+        if realism is not None:
+            self._set_realism(realism, baseline)
+
+    def realism_pair(self, baseline: str | Path | None = None) -> Any:
+        """The :class:`~img2img.realism.RealismPair` of this cGAN and its baseline, read once per Translator;
+        a WeightsError says why when the two are not a fine-tuned pair."""
+        from .realism import RealismPair, baseline_beside
+
+        if self._pair is None:
+            if self.weights.suffix == ".onnx":
+                raise ConfigError(f"realism interpolates .safetensors weights; {self.weights} is an ONNX export")
+            path = Path(baseline) if baseline else baseline_beside(self.weights, self.task.name)
+            if not path.is_file():
+                how = "pass --baseline FILE (baseline=PATH in Python)" if not baseline else "check the path"
+                raise WeightsError(f"realism needs the MSE baseline the cGAN was fine-tuned from: {path} not found; "
+                                   f"{how}")
+            self._pair = RealismPair(self.weights, path, self.device)
+        return self._pair
+
+    def at_realism(self, a: float, baseline: str | Path | None = None) -> "Translator":
+        """This Translator at realism ``a`` (a light copy sharing everything but the generator): a = 1 is
+        this cGAN as loaded, other values its interpolation with the baseline, made once per a and cached."""
+        self.realism_pair(baseline)  # loaded here, so that every view of this Translator shares it
+        view = copy.copy(self)
+        view._set_realism(a, baseline)
+        return view
+
+    def _set_realism(self, a: float, baseline: str | Path | None) -> None:
+        from .realism import check_realism
+
+        a = check_realism(a)
+        pair = self.realism_pair(baseline)  # checks the pair even at a = 1: a refused pair never half works
+        self.generator, self.backend = (pair.generator(a), "torch") if a != 1.0 else self._loaded
+        self.realism = a
 
     def _use_onnxruntime(self, weights: Path, strict: bool) -> None:
         """Swap the torch generator for its ONNX export (cached per weights file). Under ``auto`` a failed

@@ -1,8 +1,13 @@
 """Inference weights: a generator's tensors in ``.safetensors`` with everything needed to rebuild it in the
-metadata (architecture config, task, model kind, training size and step). Loading never unpickles."""
+metadata (architecture config, task, model kind, training size and step). Loading never unpickles.
+
+Every file also names itself: ``id``, a hash of its tensors when first written (a conversion such as the
+fp16 shipping copy keeps it), and a run fine-tuned with ``--init F`` records F's id as ``init_id``. The two
+say which cGAN was fine-tuned from which baseline, the pairs that :mod:`img2img.realism` interpolates."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,6 +24,7 @@ from .errors import ConfigError, WeightsError
 from .models import build_generator
 
 FORMAT = "img2img.generator/1"
+ID_KEY, INIT_ID_KEY = "id", "init_id"  # metadata: this file's content id, and the id of the weights it started from
 
 
 @dataclass
@@ -44,7 +50,11 @@ def save_generator(
     dtype: torch.dtype | None = None,
     extra: dict[str, str] | None = None,
 ) -> Path:
-    """Write the generator atomically. ``dtype=torch.float16`` halves the file for shipping."""
+    """Write the generator atomically. ``dtype=torch.float16`` halves the file for shipping.
+
+    The file's ``id`` is the hash of the tensors written, unless ``extra`` carries one: a conversion of the same
+    weights (to fp16 for shipping) keeps its source's id, so a cGAN fine-tuned from the source still pairs with
+    the converted file."""
     tensors = {k: v.detach().to("cpu", dtype or v.dtype).contiguous() for k, v in generator.state_dict().items()
                if v.is_floating_point()}
     tensors.update({k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items() if not v.is_floating_point()})
@@ -58,6 +68,7 @@ def save_generator(
         "task_options": json.dumps(task_options or {}),
         **(extra or {}),
     }
+    metadata.setdefault(ID_KEY, content_id(tensors))
     path = Path(path)
     # Serialise in memory and write with Python: safetensors' save_file drops write errors (measured: no
     # error writing to /dev/full), which would let a disk-full run replace good weights with a torn file.
@@ -133,6 +144,35 @@ def load_generator(
         raise WeightsError(f"{path} is truncated or corrupt ({exc})") from exc
     generator.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
     return generator.to(device).eval(), info
+
+
+def content_id(tensors: dict[str, torch.Tensor]) -> str:
+    """A short hash of named tensors (names, dtypes, shapes and bytes): a weights file's ``id``."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:20]
+
+
+def weights_id(path: str | Path) -> str:
+    """The ``id`` in a weights file's metadata; for a file written before ids, the hash of its tensors."""
+    info = read_info(Path(path))
+    if ID_KEY in info.extra:
+        return info.extra[ID_KEY]
+    try:
+        return content_id(load_file(str(path)))
+    except (SafetensorError, OSError) as exc:
+        raise WeightsError(f"{path} is truncated or corrupt ({exc})") from exc
+
+
+def init_origin(init: str | Path | None) -> dict[str, str]:
+    """The metadata a run fine-tuned from ``init`` records: ``{"init_id": id}`` (empty for a run from scratch,
+    or when the init file is gone, e.g. a resume elsewhere: the origin is then unknown, never guessed)."""
+    if not init or not Path(init).is_file():
+        return {}
+    return {INIT_ID_KEY: weights_id(init)}
 
 
 def adopt_init(cfg: Any) -> None:

@@ -33,7 +33,7 @@ from img2img.engine.precision import resolve_precision  # noqa: E402
 from img2img.evaluate import evaluate  # noqa: E402
 from img2img.models import count_parameters  # noqa: E402
 from img2img.plugins import load_plugins  # noqa: E402
-from img2img.weights import load_generator, read_info, save_generator  # noqa: E402
+from img2img.weights import ID_KEY, INIT_ID_KEY, load_generator, read_info, save_generator, weights_id  # noqa: E402
 from img2img_plugins.sketch2photo.human_sketches import human_sketch_pairs, link_pairs  # noqa: E402
 
 DATA_TERMS = {
@@ -123,7 +123,10 @@ def prepare(task: str, model: str, runs: Path, last: bool = False, pick: Path | 
             "write": {"task": task, "out": out, "generator": generator, "info": info, "recipe": recipe,
                       "extra": {"data": _data_metadata(config["data"]), "val_fraction": str(config["val_fraction"]),
                                 "training_seconds": f"{seconds:.0f}", "hardware": hardware(config),
-                                "train_config": json.dumps(config, sort_keys=True)}}}
+                                "train_config": json.dumps(config, sort_keys=True)}
+                      # The fp16 copy is the same model: it keeps the run file's id, and a fine-tune's origin, so
+                      # a cGAN fine-tuned from this file still pairs with the shipped one (img2img.realism).
+                      | {ID_KEY: weights_id(source)} | {k: v for k, v in info.extra.items() if k == INIT_ID_KEY}}}
 
 
 def write(prepared: dict) -> None:

@@ -90,6 +90,37 @@ def test_predict_folder_skips_unreadable_and_refuses_overwrite(trained, tmp_path
     assert_one_line_error(code, err, "exists; use --force")
 
 
+def test_predict_realism_walks_from_the_baseline_to_its_fine_tuned_cgan(trained, tmp_path, capsys):
+    base = tmp_path / "base"
+    assert main(["train", "--task", "uncrop", "--model", "regression", "--steps", "2", "--out", str(base), *TINY]) == 0
+    tuned = tmp_path / "tuned"
+    assert main(["train", "--task", "uncrop", "--steps", "2", "--init", str(base / "uncrop-regression.safetensors"),
+                 "--out", str(tuned), *TINY]) == 0
+    capsys.readouterr()
+    Image.new("RGB", (40, 30), (200, 40, 40)).save(tmp_path / "in.png")
+    cgan, regression = str(tuned / "uncrop-cgan.safetensors"), str(base / "uncrop-regression.safetensors")
+    predict = ["predict", "--task", "uncrop", "--input", str(tmp_path / "in.png"), "--backend", "torch"]
+    pictures = {}
+    for a in ("0", "0.5", "1"):
+        code, out, _ = run(capsys, *predict, "--weights", cgan, "--baseline", regression, "--realism", a,
+                           "--output", str(tmp_path / f"a{a}.png"))
+        assert code == 0 and f"at realism {float(a):g}" in out
+        pictures[a] = Image.open(tmp_path / f"a{a}.png").tobytes()
+    for model, weights in (("regression", regression), ("cgan", cgan)):
+        assert run(capsys, *predict, "--weights", weights, "--output", str(tmp_path / f"{model}.png"))[0] == 0
+    assert pictures["0"] == Image.open(tmp_path / "regression.png").tobytes()
+    assert pictures["1"] == Image.open(tmp_path / "cgan.png").tobytes()
+    assert pictures["0.5"] not in (pictures["0"], pictures["1"])
+    # Refused in one line: a cGAN trained from scratch, a value out of range, a baseline without --realism.
+    code, _, err = run(capsys, *predict, "--weights", str(trained / "uncrop-cgan.safetensors"), "--baseline",
+                       regression, "--realism", "0.5", "--output", str(tmp_path / "x.png"))
+    assert_one_line_error(code, err, "not fine-tuned from a baseline")
+    code, _, err = run(capsys, *predict, "--weights", cgan, "--realism", "2", "--output", str(tmp_path / "x.png"))
+    assert_one_line_error(code, err, "realism must be from 0")
+    code, _, err = run(capsys, *predict, "--weights", cgan, "--baseline", regression, "--output", str(tmp_path / "x.png"))
+    assert_one_line_error(code, err, "give --realism A too")
+
+
 def test_tasks_lists_uncrop(capsys):
     code, out, _ = run(capsys, "tasks")
     assert code == 0 and any(line.split()[0] == "uncrop" for line in out.splitlines())

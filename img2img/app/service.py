@@ -5,6 +5,7 @@ and runs the cGAN beside its MSE baseline. The UI (:mod:`img2img.app.ui`) only w
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 import threading
@@ -23,6 +24,7 @@ from ..errors import Img2ImgError, WeightsError
 from ..inference import Translator, default_weights_dir, default_weights_path
 from ..models import sample_latent
 from ..plugins import PluginHost, load_plugins
+from ..realism import check_pair, check_realism
 from ..seeding import make_generator
 from ..task import Task
 
@@ -192,6 +194,7 @@ class AppService:
         self.max_pixels = max_pixels
         self.backend = backend  # auto: ONNX Runtime on the CPU when installed (see inference.choose_backend)
         self._models: dict[str, _Models] = {}
+        self._realism: dict[str, str | None] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -228,6 +231,22 @@ class AppService:
             lines.append(f"    img2img train --task {task}{data} --model {model} --out {run}"
                          f" && cp {run}/{path.name} {self.weights_dir}/")
         return "\n".join(lines)
+
+    def realism_problem(self, task: str) -> str | None:
+        """None when the task's two weights files are a fine-tuned pair (the realism slider works), else why
+        not, in one line. Read from the metadata only, once per task."""
+        if task not in self._realism:
+            paths = [self.weights_path(task, model) for model in MODELS]
+            if not all(p.is_file() for p in paths):
+                self._realism[task] = "it needs both the cGAN and the MSE baseline's weights"
+            else:
+                try:
+                    check_pair(*paths)
+                    self._realism[task] = None
+                except Img2ImgError as exc:
+                    self._realism[task] = str(exc).replace("realism needs a cGAN fine-tuned from its MSE baseline: ",
+                                                           "it needs a cGAN fine-tuned from its MSE baseline; ")
+        return self._realism[task]
 
     def models(self, task: str) -> _Models:
         """Both Translators of a task, loaded on first use and then kept (one lock per task)."""
@@ -267,6 +286,8 @@ class AppService:
         for model in MODELS:
             path = self.weights_path(task_name, model)
             found[model] = Translator(task, path, device=self.device, backend=self.backend) if path.is_file() else None
+        if self.realism_problem(task_name) is None:  # read the pair now: moving the slider then reads no file
+            found["cgan"].realism_pair(self.weights_path(task_name, "regression"))
         return _Models(**found)
 
     # -- inputs ----------------------------------------------------------------------------------
@@ -290,9 +311,11 @@ class AppService:
     # -- generate --------------------------------------------------------------------------------
     def generate(self, task: str, image: ImageInput, seed: int = 0, k: int = 4, noise_scale: float = 1.0,
                  controls: Mapping[str, Any] | None = None, seed_b: int | None = None,
-                 interpolation_steps: int = INTERPOLATION_STEPS) -> GenerateResult:
+                 interpolation_steps: int = INTERPOLATION_STEPS, realism: float = 1.0) -> GenerateResult:
         """K cGAN samples, the MSE baseline and a latent walk from ``seed`` to ``seed_b`` for one input.
 
+        ``realism`` (a fine-tuned pair only): the samples and the walk come from the generator at a, between
+        the baseline (0) and the cGAN (1); interpolated once per a and kept, no file is read again.
         Raises :class:`~img2img.errors.Img2ImgError` subclasses with a message meant for the user.
         """
         seed, k, noise_scale = _check_numbers(seed, k, noise_scale)
@@ -303,7 +326,10 @@ class AppService:
         samples: list[Image.Image] = []
         interpolation: list[Image.Image] = []
         baseline = None
-        cgan, regression = models.cgan, models.regression
+        cgan, regression = self._at_realism(task, models.cgan, realism), models.regression
+        if cgan is not None and cgan.realism is not None and cgan.realism != 1.0:
+            notes.append(f"realism {cgan.realism:g}: the samples come from the generator {cgan.realism:g} of the "
+                         "way from the MSE baseline (0) to the cGAN (1)")
         # The two models run back to back on the same y, so their times and answers compare fairly.
         if cgan is not None:
             if not cgan.stochastic:
@@ -324,7 +350,7 @@ class AppService:
 
     def latent_walk(self, task: str, image: ImageInput, seed: int = 0, seed_b: int | None = None, k: int = 4,
                     noise_scale: float = 1.0, controls: Mapping[str, Any] | None = None,
-                    steps: int = INTERPOLATION_STEPS) -> tuple[list[Image.Image], float]:
+                    steps: int = INTERPOLATION_STEPS, realism: float = 1.0) -> tuple[list[Image.Image], float]:
         """Only the latent walk of :meth:`generate` (frames, ms): the UI asks for it after the samples are
         shown, because seven more cGAN passes cost more than the samples and the baseline together.
 
@@ -334,10 +360,37 @@ class AppService:
         seed, k, noise_scale = _check_numbers(seed, k, noise_scale)
         end = seed + 1 if seed_b is None else _check_numbers(seed_b, 1, 1.0)[0]
         models, _, y, _ = self._prepare(task, image, controls)
-        cgan = models.cgan
+        cgan = self._at_realism(task, models.cgan, realism)
         if cgan is None or not cgan.stochastic or steps < 2:
             return [], 0.0
         return self._walk_frames(cgan, y, k, seed, end, steps, noise_scale)
+
+    def preview(self, task: str, image: ImageInput, seed: int = 0, controls: Mapping[str, Any] | None = None,
+                realism: float = 1.0) -> tuple[Image.Image, float]:
+        """One sample (the seed's first) with the generator at the model's own training size, for a live
+        preview while drawing: (image at the input's size, ms of the model pass). The lead model is the cGAN at
+        ``realism``, or the baseline when only it is there."""
+        seed = _check_numbers(seed, 1, 1.0)[0]
+        models, lead, y, _ = self._prepare(task, image, controls)
+        model = self._at_realism(task, models.cgan, realism) or lead
+        quick = copy.copy(model)  # a light view: the same generator, working at the training size
+        quick.max_side = min(model.max_side or model.info.train_size, model.info.train_size)
+        out, ms = self._timed(lambda: quick.sample(y, 1, seed))
+        return tensor_to_pil(out[0]), ms
+
+    def _at_realism(self, task: str, cgan: Translator | None, realism: Any) -> Translator | None:
+        """The cGAN at realism ``a`` (itself at 1); an InputError with the reason when the pair does not allow
+        another value."""
+        try:
+            a = check_realism(realism)
+        except Img2ImgError as exc:
+            raise InputError(str(exc)) from exc
+        if cgan is None or a == 1.0:
+            return cgan
+        problem = self.realism_problem(task)
+        if problem:
+            raise InputError(f"realism is fixed at 1 for task '{task}': {problem}")
+        return cgan.at_realism(a, self.weights_path(task, "regression"))
 
     def _prepare(self, task: str, image: ImageInput, controls: Mapping[str, Any] | None
                  ) -> tuple[_Models, Translator, torch.Tensor, list[str]]:

@@ -25,7 +25,7 @@ from PIL import Image  # noqa: E402
 from ..errors import Img2ImgError  # noqa: E402
 from ..plugins import PluginHost  # noqa: E402
 from ..task import Control, Task  # noqa: E402
-from .service import MAX_SAMPLES, AppService, frames_strip  # noqa: E402
+from .service import MAX_SAMPLES, AppService, InputError, frames_strip  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,11 @@ def _task_tab(service: AppService, task: Task) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=320):
             inputs = _input_widgets(task)
+            preview = None
+            if len(inputs) == 2:  # a canvas: one sample follows the drawing, stroke by stroke
+                preview = gr.Image(label="Live preview: the seed's first sample at the model's size, after each "
+                                   "stroke (Generate gives K samples, the baseline and the walk)", format="png",
+                                   interactive=False, height=220, elem_id=f"preview-{name}")
             controls = [_control_widget(c) for c in task.app.controls]
             with gr.Row():
                 seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=SEED_RANGE - 1,
@@ -112,6 +117,7 @@ def _task_tab(service: AppService, task: Task) -> None:
             with gr.Row():
                 k = gr.Slider(1, MAX_SAMPLES, value=4, step=1, label="K (cGAN samples)")
                 noise = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Noise scale (0 = mode)")
+            realism = _realism_widgets(service, name)
             with gr.Row():
                 generate = gr.Button("Generate", variant="primary", elem_id=f"generate-{name}")
                 resample = gr.Button("New samples", elem_id=f"resample-{name}")
@@ -132,8 +138,8 @@ def _task_tab(service: AppService, task: Task) -> None:
                             format="png", interactive=False, height=180, elem_id=f"walk-{name}")
             walk_status = gr.Markdown(elem_classes="img2img-status", elem_id=f"walk-status-{name}")
 
-    run, walk_run = _runner(service, task, has_canvas=len(inputs) == 2)
-    event_inputs = [*inputs, *controls, seed, seed_b, k, noise]
+    run, walk_run, preview_run = _runner(service, task, has_canvas=len(inputs) == 2)
+    event_inputs = [*inputs, *controls, seed, seed_b, k, noise, realism]
     outputs = [samples, baseline, compare, condition, status]
     walk_outputs = [walk, walk_status]
     generate.click(run, event_inputs, outputs, api_name=f"generate_{name}", concurrency_id="model").success(
@@ -141,6 +147,24 @@ def _task_tab(service: AppService, task: Task) -> None:
     resample.click(_new_seeds, None, [seed, seed_b], api_visibility="private").then(
         run, event_inputs, outputs, api_visibility="private", concurrency_id="model").success(
         walk_run, event_inputs, walk_outputs, api_visibility="private", concurrency_id="model")
+    if preview is not None:
+        # always_last: while one preview runs, only the newest stroke waits (older ones are dropped in the
+        # browser), so quick strokes never pile up. Its own queue: a preview never waits behind a Generate.
+        inputs[0].change(preview_run, [inputs[0], *controls, seed, realism], preview, api_name=f"preview_{name}",
+                         trigger_mode="always_last", show_progress="hidden", concurrency_id=f"preview-{name}")
+
+
+def _realism_widgets(service: AppService, name: str) -> gr.Slider:
+    """The realism slider, shown only when the tab's cGAN was fine-tuned from its baseline; its info line says
+    what it does, or why it is not there."""
+    problem = service.realism_problem(name)
+    slider = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Realism (0 = MSE baseline, 1 = cGAN)",
+                       visible=problem is None, elem_id=f"realism-{name}")
+    text = ("**Realism:** the generator between the MSE baseline (0: the blurry mean) and the cGAN (1: sharp "
+            "samples), by interpolating their weights." if problem is None else
+            f"**Realism slider:** not shown: {html.escape(problem)}")
+    gr.Markdown(text, elem_classes="img2img-status", elem_id=f"realism-info-{name}")
+    return slider
 
 
 def _input_widgets(task: Task) -> list[gr.components.Component]:
@@ -220,10 +244,11 @@ def _new_seeds() -> tuple[int, int]:
     return seed, seed + 1
 
 
-def _runner(service: AppService, task: Task, has_canvas: bool) -> tuple[Callable[..., tuple], Callable[..., tuple]]:
-    """The two handlers of a tab: ``generate`` (samples, baseline, slider, condition, status) and ``walk``
-    (the latent-walk strip and its time), which the UI chains after generate so the first answer is not
-    kept waiting for seven more cGAN passes."""
+def _runner(service: AppService, task: Task, has_canvas: bool
+            ) -> tuple[Callable[..., tuple], Callable[..., tuple], Callable[..., str | None]]:
+    """The handlers of a tab: ``generate`` (samples, baseline, slider, condition, status), ``walk`` (the
+    latent-walk strip and its time), which the UI chains after generate so the first answer is not kept waiting
+    for seven more cGAN passes, and ``preview`` (a canvas tab's one quick sample while drawing)."""
     names = [c.name for c in task.app.controls]
     blank = task.app.palette[0][1] if task.app.input_kind == "paint" else None  # a paint canvas's empty fill
 
@@ -232,6 +257,10 @@ def _runner(service: AppService, task: Task, has_canvas: bool) -> tuple[Callable
         drawn = values_.pop(0) if has_canvas else None
         uploaded = values_.pop(0)
         controls = dict(zip(names, values_[: len(names)]))
+        if has_canvas and drawn is None and uploaded is None:
+            # Gradio (6.x) sends an empty canvas to an event fired while the canvas's always_last preview is
+            # still pending (measured: a click within a preview's run after a stroke); a retry a moment later works.
+            raise InputError("the canvas was busy with its live preview: click Generate again")
         image = service.choose_input(drawn, uploaded, blank) if has_canvas else uploaded
         return image, controls, values_[len(names):]
 
@@ -246,9 +275,9 @@ def _runner(service: AppService, task: Task, has_canvas: bool) -> tuple[Callable
 
     def run(*values: Any) -> tuple:
         def work() -> tuple:
-            image, controls, (seed, seed_b, k, noise) = parse(values)
+            image, controls, (seed, seed_b, k, noise, realism) = parse(values)
             result = service.generate(task.name, image, seed=seed, k=k, noise_scale=noise, controls=controls,
-                                      seed_b=seed_b, interpolation_steps=0)
+                                      seed_b=seed_b, interpolation_steps=0, realism=realism)
             samples = [_cached_png(p) for p in result.samples]
             baseline = _cached_png(result.baseline)
             first = samples[0] if samples else None
@@ -258,25 +287,44 @@ def _runner(service: AppService, task: Task, has_canvas: bool) -> tuple[Callable
 
     def walk(*values: Any) -> tuple:
         def work() -> tuple:
-            image, controls, (seed, seed_b, k, noise) = parse(values)
+            image, controls, (seed, seed_b, k, noise, realism) = parse(values)
             frames, ms = service.latent_walk(task.name, image, seed=seed, seed_b=seed_b, k=k, noise_scale=noise,
-                                             controls=controls)
+                                             controls=controls, realism=realism)
             if not frames:
                 return None, "No latent walk: this task has no cGAN that takes noise."
             text = f"Latent walk from seed {int(seed)} to {int(seed_b)}: {len(frames)} frames in {ms:.0f} ms"
             return _cached_png(frames_strip(frames)), text
         return guarded(work)
 
+    def preview(*values: Any) -> str | None:
+        """One quick sample of the canvas, or nothing: while drawing, an empty canvas or an error is not worth
+        a message (Generate gives those)."""
+        drawn, *rest = values
+        controls, (seed, realism) = dict(zip(names, rest[: len(names)])), rest[len(names):]
+        try:
+            image = service.choose_input(drawn, None, blank)
+            picture, _ = service.preview(task.name, image, seed=seed, controls=controls, realism=realism)
+        except Img2ImgError:
+            return None
+        except Exception:  # a bug: logged, the canvas goes on
+            log.exception("preview failed for task %s", task.name)
+            return None
+        return _cached_png(picture)
+
     # gradio_client names API parameters after the signature; *values alone would show param_0, param_1...
-    fixed = ["seed", "seed_b", "k", "noise_scale"]
+    fixed = ["seed", "seed_b", "k", "noise_scale", "realism"]
     params = (["sketch"] if has_canvas else []) + ["image"]
-    params += [n if n.isidentifier() and n not in fixed + params else f"control_{i}" for i, n in enumerate(names)]
+    controls_ = [n if n.isidentifier() and n not in fixed + params else f"control_{i}" for i, n in enumerate(names)]
+    params += controls_
     signature = inspect.Signature(
         [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in params + fixed])
     for handler, prefix in ((run, "generate"), (walk, "walk")):
         handler.__name__ = f"{prefix}_{task.name}"
         handler.__signature__ = signature  # type: ignore[attr-defined]
-    return run, walk
+    preview.__name__ = f"preview_{task.name}"
+    preview.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in ["sketch", *controls_, "seed", "realism"]])
+    return run, walk, preview
 
 
 def _cached_png(image: Image.Image | None) -> str | None:

@@ -291,11 +291,13 @@ class Trainer:
         # Where the data came from lets `img2img eval` tell the training folder (validation split only) from others.
         folders = [str(Path(d).expanduser().resolve()) for d in data_folders(self.cfg.data)]
         data = json.dumps(folders) if len(folders) > 1 else "".join(folders)  # one folder: a plain path, as ever
+        from ..weights import init_origin  # a fine-tune records its start's id (init_id): realism pairs by it
+
         save_generator(self.out / f"{self.task.name}-{self.cfg.model}{'-best' if best else ''}.safetensors", self.ema.model,
                        task=self.task.name, model=self.cfg.model, train_size=self.cfg.size, step=self.step,
                        task_options=self.task.options, extra={"data": data, "val_fraction": str(self.cfg.val_fraction),
                                                               "train_config": json.dumps(self.cfg.to_dict(), sort_keys=True)}
-                       | (best or {}))
+                       | init_origin(self.cfg.init) | (best or {}))
 
     def _load_state(self, state: dict[str, Any]) -> None:
         self.G.load_state_dict(state["G"])

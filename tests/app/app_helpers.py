@@ -37,6 +37,24 @@ def tiny_weights(tmp_path_factory, host) -> Path:
     return _WEIGHTS["dir"]
 
 
+def pair_weights(tmp_path_factory, host, task: str = "restore") -> Path:
+    """:func:`tiny_weights` for every task, but ``task``'s cGAN fine-tuned (2 steps) from its regression
+    baseline: a fine-tuned pair, so that tab shows the realism slider."""
+    from img2img.engine.trainer import Trainer
+
+    if "pair" not in _WEIGHTS:
+        source = tiny_weights(tmp_path_factory, host)
+        weights = tmp_path_factory.mktemp("pair-weights")
+        for path in source.glob("*.safetensors"):
+            shutil.copy(path, weights / path.name)
+        baseline = weights / f"{task}-regression.safetensors"
+        cfg = tiny_config(task=task, model="cgan", steps=2, checkpoint_every=1000, log_every=1000, init=str(baseline))
+        tuned = Trainer(cfg, host.get(task), tmp_path_factory.mktemp(f"run-{task}-tuned"), progress=False).fit()
+        shutil.copy(tuned, weights / f"{task}-cgan.safetensors")
+        _WEIGHTS["pair"] = weights
+    return _WEIGHTS["pair"]
+
+
 def _tiny_pairs(tmp_path_factory) -> Path:
     from img2img_plugins.facades.palette import draw_facade
     from paired_data import picture, write_aligned

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import img2img  # noqa: E402
-from app_helpers import TASKS, pixel_std, start_app, tiny_weights  # noqa: E402
+from app_helpers import TASKS, pair_weights, pixel_std, start_app, tiny_weights  # noqa: E402
 from img2img.plugins import load_plugins  # noqa: E402
 
 # gradio's queue uses pandas options that pandas 3 deprecates; not ours to fix.
@@ -81,7 +81,9 @@ def test_every_task_has_a_named_endpoint(client):
     assert {f"/{e}_{t}" for t in (*TASKS, "invert-test") for e in ("generate", "walk")} <= set(endpoints)
     for endpoint in ("/generate_uncrop", "/walk_uncrop"):
         names = [p["parameter_name"] for p in endpoints[endpoint]["parameters"]]
-        assert names == ["image", "sides", "amount", "seed", "seed_b", "k", "noise_scale"]
+        assert names == ["image", "sides", "amount", "seed", "seed_b", "k", "noise_scale", "realism"]
+    names = [p["parameter_name"] for p in endpoints["/preview_sketch2photo"]["parameters"]]
+    assert names == ["sketch", "seed", "realism"]
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -123,3 +125,47 @@ def test_unreadable_upload_is_a_message(client, tmp_path):
     junk.write_bytes(b"definitely not a png")
     with pytest.raises(gradio_client.exceptions.AppError, match="(?i)cannot read|not a recognised"):
         _call(client, "restore", junk)
+
+
+# -- realism and the live preview ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def pair_client(tmp_path_factory, host, app_url):
+    """An app whose restore weights are a fine-tuned pair (the other tasks' are not)."""
+    import os
+    from pathlib import Path
+
+    weights = pair_weights(tmp_path_factory, host)
+    # The same gradio cache folder as the first app: both serve from this process, which has one.
+    demo, url = start_app(weights, load_plugins(allow=list(TASKS)), Path(os.environ["GRADIO_TEMP_DIR"]))
+    yield gradio_client.Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("pair-downloads")))
+    demo.close()
+
+
+def test_realism_parameter_moves_from_the_baseline_to_the_cgan(pair_client, example_files):
+    answers = {a: _call(pair_client, "restore", example_files["restore"], k=1, realism=a) for a in (0.0, 0.5, 1.0)}
+    samples = {a: _pixels(answer[0][0]["image"]) for a, answer in answers.items()}
+    assert np.abs(samples[0.0] - _pixels(answers[0.0][1])).max() <= 1  # at 0: the baseline's answer
+    assert not np.array_equal(samples[0.5], samples[0.0]) and not np.array_equal(samples[0.5], samples[1.0])
+    assert "realism 0.5" in answers[0.5][4]
+    plain = _call(pair_client, "restore", example_files["restore"], k=1)  # realism left out: 1, the cGAN
+    assert np.array_equal(_pixels(plain[0][0]["image"]), samples[1.0])
+
+
+def test_realism_on_a_tab_without_a_pair_is_a_message(pair_client, example_files):
+    with pytest.raises(gradio_client.exceptions.AppError, match="realism is fixed at 1 for task .*uncrop.*not fine-tuned from a baseline"):
+        _call(pair_client, "uncrop", example_files["uncrop"], k=1, realism=0.5)
+
+
+def test_preview_endpoint_answers_a_drawing_with_one_picture(client, tmp_path):
+    drawn = Image.new("RGB", (256, 256), "white")
+    drawn.paste((0, 0, 0), (60, 120, 200, 124))
+    drawn.save(tmp_path / "sketch.png")
+    sketch = {"background": gradio_client.handle_file(str(tmp_path / "sketch.png")), "layers": [],
+              "composite": gradio_client.handle_file(str(tmp_path / "sketch.png"))}
+    picture = client.predict(sketch=sketch, seed=0, api_name="/preview_sketch2photo")
+    assert Image.open(picture).size == (256, 256) and pixel_std(picture) > 0
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (256, 256), "white").save(blank)
+    empty = {"background": gradio_client.handle_file(str(blank)), "layers": [],
+             "composite": gradio_client.handle_file(str(blank))}
+    assert client.predict(sketch=empty, seed=0, api_name="/preview_sketch2photo") is None  # no toast, no picture

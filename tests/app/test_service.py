@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app_helpers import TASKS, pixel_std, tiny_weights as _tiny_weights
+from app_helpers import TASKS, pair_weights, pixel_std, tiny_weights as _tiny_weights
 from img2img.app.service import (
     MAX_PIXELS,
     AppService,
@@ -251,3 +251,60 @@ def test_latent_walk_alone_equals_the_walk_generate_makes(service):
         assert np.array_equal(np.asarray(mine), np.asarray(theirs))
     skipped = service.generate("uncrop", image, seed=4, k=3, interpolation_steps=0)
     assert skipped.interpolation == [] and "interpolation" not in skipped.timings_ms
+
+
+# -- realism and the live preview ---------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def paired(tmp_path_factory, host) -> AppService:
+    """restore's cGAN fine-tuned from its baseline (a pair); the other tasks trained from scratch."""
+    return AppService(host, pair_weights(tmp_path_factory, host), device="cpu")
+
+
+def test_realism_runs_only_for_a_fine_tuned_pair_and_says_why_not(paired):
+    assert paired.realism_problem("restore") is None
+    assert "not fine-tuned from a baseline" in paired.realism_problem("uncrop")
+    image = paired.examples("uncrop")[0]
+    assert paired.generate("uncrop", image, k=1, interpolation_steps=0, realism=1).samples  # 1: as ever
+    with pytest.raises(InputError, match="realism is fixed at 1 for task 'uncrop'.*not fine-tuned"):
+        paired.generate("uncrop", image, k=1, realism=0.5)
+    with pytest.raises(InputError, match="realism must be"):
+        paired.generate("restore", paired.examples("restore")[0], realism=1.5)
+
+
+def test_realism_ends_are_the_baseline_and_the_cgan_and_switching_reads_no_file(paired, monkeypatch):
+    image = paired.examples("restore")[0]
+    at = {a: paired.generate("restore", image, seed=2, k=2, interpolation_steps=0, realism=a) for a in (0, 0.5, 1)}
+    # At 0 the samples are the baseline's answer (to ONNX Runtime's rounding: the baseline may run with it).
+    assert np.abs(np.asarray(at[0].samples[0], np.int16) - np.asarray(at[0].baseline, np.int16)).max() <= 1
+    plain = paired.generate("restore", image, seed=2, k=2, interpolation_steps=0)
+    assert [p.tobytes() for p in at[1].samples] == [p.tobytes() for p in plain.samples]
+    assert at[0.5].samples[0].tobytes() not in (at[0].samples[0].tobytes(), at[1].samples[0].tobytes())
+    assert any("realism 0.5" in note for note in at[0.5].notes)
+    # Moving the slider reads no file: the pair was read when the task's models loaded.
+    monkeypatch.setattr("img2img.weights.load_file", lambda *a, **k: pytest.fail("a weights file was read"))
+    monkeypatch.setattr("img2img.weights.safe_open", lambda *a, **k: pytest.fail("a weights file was read"))
+    for a in (0.25, 0.75, 0.25):
+        paired.generate("restore", image, k=1, interpolation_steps=0, realism=a)
+    frames, _ = paired.latent_walk("restore", image, realism=0.25)
+    assert frames == []  # a cGAN fine-tuned from a baseline has its nz: 0 here, so no walk
+
+
+def test_preview_is_one_sample_at_the_models_size_shown_at_the_input_size(service):
+    drawn = Image.new("RGB", (256, 256), "white")
+    drawn.paste((0, 0, 0), (60, 60, 200, 64))
+    picture, ms = service.preview("sketch2photo", drawn, seed=5)
+    assert picture.size == (256, 256) and ms > 0
+    cgan = service.models("sketch2photo").cgan
+    runs = []
+    original = type(cgan.generator).__call__
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(type(cgan.generator), "__call__", lambda g, y, z=None: runs.append(tuple(y.shape)) or original(g, y, z))
+    try:
+        again, _ = service.preview("sketch2photo", drawn, seed=5)
+    finally:
+        monkeypatch.undo()
+    train = cgan.info.train_size
+    assert runs == [(1, 1, train, train)]  # one sample, at the training size
+    assert again.tobytes() == picture.tobytes()  # a fixed seed: the same drawing gives the same preview
+    with pytest.raises(Img2ImgError, match="sketch is empty"):
+        service.preview("sketch2photo", Image.new("RGB", (256, 256), "white"))

@@ -1,0 +1,140 @@
+"""Realism a = 0..1: the weight interpolation between a cGAN and the MSE baseline it was fine-tuned from."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from safetensors import safe_open
+
+from conftest import tiny_config
+from img2img import load_model
+from img2img.engine.trainer import Trainer
+from img2img.errors import ConfigError, WeightsError
+from img2img.inference import Translator
+from img2img.realism import RealismPair, check_pair, load_pair, realism_generator
+from img2img.weights import ID_KEY, INIT_ID_KEY, content_id, load_generator, read_info, save_generator, weights_id
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory, host) -> dict[str, Path]:
+    """A tiny fine-tuned pair in one folder (as shipped: TASK-regression beside TASK-cgan), and a cGAN of the
+    same architecture trained from scratch."""
+    task = host.get("uncrop")
+    runs = tmp_path_factory.mktemp("runs")
+    baseline = Trainer(tiny_config(model="regression", steps=2), task, runs / "regression", progress=False).fit()
+    tuned = Trainer(tiny_config(model="cgan", steps=3, init=str(baseline)), task, runs / "cgan", progress=False).fit()
+    scratch = Trainer(tiny_config(model="cgan", steps=2, generator__nz=0), task, runs / "scratch", progress=False).fit()
+    folder = tmp_path_factory.mktemp("weights")
+    shutil.copy(baseline, folder / "uncrop-regression.safetensors")
+    shutil.copy(tuned, folder / "uncrop-cgan.safetensors")
+    return {"dir": folder, "cgan": folder / "uncrop-cgan.safetensors",
+            "baseline": folder / "uncrop-regression.safetensors", "scratch": scratch}
+
+
+@pytest.fixture
+def picture() -> Image.Image:
+    image = Image.new("RGB", (48, 40), (40, 120, 200))
+    image.paste((230, 200, 60), (10, 8, 30, 30))
+    return image
+
+
+def _pixels(translator: Translator, picture: Image.Image, k: int = 2) -> list[bytes]:
+    return [p.tobytes() for p in translator.translate_pil(picture, samples=k, seed=3, sides="left+right")]
+
+
+def test_every_file_carries_an_id_and_a_fine_tune_its_origin(pair, tmp_path):
+    base, tuned = read_info(pair["baseline"]), read_info(pair["cgan"])
+    generator, _ = load_generator(pair["baseline"])
+    assert base.extra[ID_KEY] == content_id({k: v for k, v in generator.state_dict().items()})
+    assert tuned.extra[INIT_ID_KEY] == base.extra[ID_KEY] and INIT_ID_KEY not in base.extra
+    assert INIT_ID_KEY not in read_info(pair["scratch"]).extra
+    # The fp16 shipping copy (scripts/ship_weights.py passes the metadata on) is the same model: same id.
+    half = save_generator(tmp_path / "half.safetensors", generator, task=base.task, model=base.model,
+                          train_size=base.train_size, step=base.step, dtype=torch.float16, extra=base.extra)
+    assert weights_id(half) == base.extra[ID_KEY]
+    # A file written before ids: its id is the hash of its tensors, computed on demand.
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(str(pair["baseline"]), framework="pt") as f:
+        legacy = {k: v for k, v in f.metadata().items() if k != ID_KEY}
+    save_file(load_file(str(pair["baseline"])), str(tmp_path / "legacy.safetensors"), metadata=legacy)
+    assert weights_id(tmp_path / "legacy.safetensors") == base.extra[ID_KEY]
+
+
+def test_a_1_is_the_cgan_and_a_0_the_baseline_pixel_for_pixel(pair, host, picture):
+    task = host.get("uncrop")
+    today = Translator(task, pair["cgan"])  # the default backend (ONNX Runtime where installed)
+    at_one = Translator(task, pair["cgan"], realism=1)
+    assert at_one.backend == today.backend and _pixels(at_one, picture) == _pixels(today, picture)
+    baseline = Translator(task, pair["baseline"], backend="torch")
+    at_zero = Translator(task, pair["cgan"], realism=0.0)
+    assert at_zero.backend == "torch" and at_zero.realism == 0.0
+    assert _pixels(at_zero, picture, 1) == _pixels(baseline, picture, 1)
+    # Between the two, a third answer, exactly the interpolated weights run by a plain generator.
+    half = Translator(task, pair["cgan"], realism=0.5)
+    assert _pixels(half, picture, 1) not in (_pixels(at_zero, picture, 1), _pixels(at_one, picture, 1))
+    g0, _ = load_generator(pair["baseline"])
+    g1, _ = load_generator(pair["cgan"])
+    expected = {k: 0.5 * v0 + 0.5 * g1.state_dict()[k] for k, v0 in g0.state_dict().items()}
+    g1.load_state_dict(expected)
+    y = torch.rand(1, 4, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(half.generator(y), g1(y), atol=1e-5)
+
+
+def test_load_model_and_translate_take_realism(pair, picture):
+    model = load_model("uncrop", weights=pair["cgan"], realism=0.25)
+    assert model.realism == 0.25 and model.backend == "torch"
+    explicit = load_model("uncrop", weights=pair["cgan"], realism=0.25, baseline=pair["baseline"])
+    assert _pixels(model, picture, 1) == _pixels(explicit, picture, 1)
+    assert load_model("uncrop", weights=pair["cgan"]).realism is None
+
+
+def test_interpolation_happens_once_per_a_and_switching_reads_no_file(pair, host, monkeypatch):
+    pairing = RealismPair(pair["cgan"], pair["baseline"], cached=2)
+    first = pairing.generator(0.3)
+    monkeypatch.setattr("img2img.realism.load_generator", lambda *a, **k: pytest.fail("a file was read again"))
+    monkeypatch.setattr("img2img.weights.load_file", lambda *a, **k: pytest.fail("a file was read again"))
+    assert pairing.generator(0.3) is first
+    pairing.generator(0.6)
+    pairing.generator(0.9)  # the cache keeps two: 0.3 is dropped, 0.9 and 0.6 stay
+    assert pairing.generator(0.6) is pairing.generator(0.6) and pairing.generator(0.3) is not first
+    # The one-line entry point for eval: the pair is shared while the files are unchanged.
+    monkeypatch.undo()
+    assert realism_generator(pair["cgan"], pair["baseline"], 0.5) is realism_generator(pair["cgan"], pair["baseline"], 0.5)
+    assert load_pair(pair["cgan"], pair["baseline"]) is load_pair(pair["cgan"], pair["baseline"])
+    # A Translator's view at another a shares the loaded pair; back at 1 it is the cGAN as loaded.
+    cgan = Translator(host.get("uncrop"), pair["cgan"], backend="torch")
+    view = cgan.at_realism(0.4)
+    assert view.realism == 0.4 and cgan.realism is None and view.generator is not cgan.generator
+    assert view.at_realism(1).generator is cgan.generator and cgan.at_realism(0.4).generator is view.generator
+
+
+def test_files_that_are_not_a_fine_tuned_pair_are_refused_with_the_reason(pair, host, tmp_path):
+    with pytest.raises(WeightsError, match="not fine-tuned from a baseline"):
+        check_pair(pair["scratch"], pair["baseline"])
+    with pytest.raises(WeightsError, match="is a regression model, not a cGAN"):
+        check_pair(pair["baseline"], pair["baseline"])
+    with pytest.raises(WeightsError, match="not the MSE baseline"):
+        check_pair(pair["cgan"], pair["cgan"])
+    other = tmp_path / "other-regression.safetensors"
+    generator, info = load_generator(pair["baseline"])
+    with torch.no_grad():
+        next(generator.parameters()).add_(1.0)
+    save_generator(other, generator, task=info.task, model="regression", train_size=info.train_size, step=2)
+    with pytest.raises(WeightsError, match=r"fine-tuned from other weights \(id .*\), not from other-regression"):
+        check_pair(pair["cgan"], other)
+    lonely = tmp_path / "lonely"
+    lonely.mkdir()
+    shutil.copy(pair["cgan"], lonely / "uncrop-cgan.safetensors")
+    with pytest.raises(WeightsError, match="uncrop-regression.safetensors not found; pass --baseline FILE"):
+        Translator(host.get("uncrop"), lonely / "uncrop-cgan.safetensors", realism=0.5)
+    for bad in (-0.1, 1.5, float("nan"), "much"):
+        with pytest.raises(ConfigError, match="realism must be"):
+            Translator(host.get("uncrop"), pair["cgan"], realism=bad)
+    with pytest.raises(ConfigError, match="runs with torch"):
+        Translator(host.get("uncrop"), pair["cgan"], realism=0.5, backend="onnx")
