@@ -79,7 +79,20 @@ def test_a_1_is_the_cgan_and_a_0_the_baseline_pixel_for_pixel(pair, host, pictur
     assert _pixels(half, picture, 1) not in (_pixels(at_zero, picture, 1), _pixels(at_one, picture, 1))
     g0, _ = load_generator(pair["baseline"])
     g1, _ = load_generator(pair["cgan"])
-    expected = {k: 0.5 * v0 + 0.5 * g1.state_dict()[k] for k, v0 in g0.state_dict().items()}
+    # The baseline's missing latent paths count as zero: z input channels (the cGAN gained them, zero-started, when
+    # it was fine-tuned from the baseline), FiLM maps and noise strengths.
+    base = g0.state_dict()
+
+    def baseline_value(key: str, like: torch.Tensor) -> torch.Tensor:
+        if key not in base:
+            return torch.zeros_like(like)
+        value = base[key]
+        if value.shape != like.shape:  # z concatenated after the features: extra input channels at the end
+            value = torch.cat([value, value.new_zeros((value.shape[0], like.shape[1] - value.shape[1],
+                                                       *value.shape[2:]))], dim=1)
+        return value
+
+    expected = {k: 0.5 * baseline_value(k, v1) + 0.5 * v1 for k, v1 in g1.state_dict().items()}
     g1.load_state_dict(expected)
     y = torch.rand(1, 4, 32, 32) * 2 - 1
     with torch.no_grad():
