@@ -219,13 +219,17 @@ def _checked(samples: int, limit: int | None, batch_size: int, size: int | None,
 
 
 def _translators(task: Task, paths: dict[str, Path], device: str, native: bool,
-                 task_options: dict[str, Any]) -> tuple[Translator, Translator]:
+                 task_options: dict[str, Any], realism: float | None = None) -> tuple[Translator, Translator]:
     """The cGAN's and the regression's Translators. Each configures the task once: the options its weights
-    record, ``task_options`` on top (a bad one fails there, in one line)."""
+    record, ``task_options`` on top (a bad one fails there, in one line). ``realism``: the cGAN interpolated with
+    the regression file it was fine-tuned from (refused in one line when the two are not such a pair)."""
     # At native size the generator runs at full resolution, as `predict --max-side 0` does: evaluating a
     # downscaled-then-upscaled output would measure the working scale, not the photo's.
     translators = {name: Translator(task, path, device=device, max_side=0 if native else "auto",
-                                    task_options=task_options) for name, path in paths.items()}
+                                    task_options=task_options, **(
+                                        {"realism": realism, "baseline": paths["regression"]}
+                                        if name == "cgan" and realism is not None else {}))
+                   for name, path in paths.items()}
     for name, translator in translators.items():
         if translator.model != name:
             raise WeightsError(f"{paths[name]} holds a {translator.model} model; pass it as --{translator.model}")
@@ -255,6 +259,7 @@ def evaluate(
     progress: bool = False,
     max_side: int | None = None,
     task_options: dict[str, Any] | None = None,
+    realism: float | None = None,
 ) -> EvalReport:
     """Evaluate a task's cGAN and regression on a folder's validation split or on all of its images.
 
@@ -269,6 +274,8 @@ def evaluate(
     without targets (each made into a condition by the task's ``prepare_input``, as ``predict`` does), and
     ``limit`` also caps the photos. ``task_options``: options of the task to override for this evaluation
     (on top of those the weights record), e.g. ``{"mask": "palette"}`` to score uncrop on one-side 50% masks.
+    ``realism``: score the cGAN at realism a (its weights interpolated with the regression's, see
+    :mod:`img2img.realism`); :func:`evaluate_realism` scores several values of a.
     """
     start = time.perf_counter()
     if isinstance(task, str):
@@ -281,7 +288,7 @@ def evaluate(
              "regression": resolve_weights(task.name, "regression", regression, weights_dir)}
     # A bad --fid-weights file should fail before minutes of generation, not after.
     extractor = load_feature_extractor(fid_weights) if fid_weights is not None else None
-    gan, reg = _translators(task, paths, device, native, task_options)
+    gan, reg = _translators(task, paths, device, native, task_options, realism)
     size = gan.info.train_size if size is None else size
     networks = perceptual_networks(gan.device)  # (LPIPS, Lite0), or why they are unavailable
     perceptual_note, networks = (networks, None) if isinstance(networks, str) else ("", networks)
@@ -312,3 +319,15 @@ def evaluate(
         reference=str(reference) if reference is not None else None, max_side=cap,
         scaled_down=scored.scaled_down, swd_crop=swd_crop, task_options=task_options,
     )
+
+
+def evaluate_realism(task: Task | str, values: list[float], **kwargs: Any) -> tuple[list[dict[str, Any]], EvalReport]:
+    """Score the cGAN at each realism a in ``values`` on the same inputs (same images, conditions and latents):
+    the points of the perception-distortion curve (:mod:`img2img.metrics.tradeoff`), each the cGAN's scores
+    plus ``realism``, and the last report (for its caption: images, split, weights)."""
+    points, report = [], None
+    for a in values:
+        report = evaluate(task, **kwargs, realism=a)
+        points.append({"realism": a} | report.models["cgan"])
+    assert report is not None
+    return points, report

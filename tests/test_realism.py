@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -151,3 +152,40 @@ def test_files_that_are_not_a_fine_tuned_pair_are_refused_with_the_reason(pair, 
             Translator(host.get("uncrop"), pair["cgan"], realism=bad)
     with pytest.raises(ConfigError, match="runs with torch"):
         Translator(host.get("uncrop"), pair["cgan"], realism=0.5, backend="onnx")
+
+
+def test_eval_realism_draws_the_perception_distortion_curve(pair, tmp_path, capsys):
+    from img2img.cli import main
+
+    out = tmp_path / "curve" / "uncrop-realism.json"
+    argv = ["eval", "--task", "uncrop", "--cgan", str(pair["cgan"]), "--regression", str(pair["baseline"]),
+            "--limit", "4", "--samples", "2", "--quiet", "--realism", "0,0.5,1", "--json", str(out)]
+    assert main(argv) == 0
+    report = json.loads(out.read_text())
+    assert [p["realism"] for p in report["points"]] == [0.0, 0.5, 1.0]
+    assert out.with_suffix(".png").is_file() and Image.open(out.with_suffix(".png")).size[0] > 400
+    table = capsys.readouterr().out
+    assert "| a |" in table and "| 0.5 |" in table
+    # a = 0 is the baseline: the same PSNR as the regression scored on the same inputs by a plain eval.
+    plain = tmp_path / "plain.json"
+    assert main(argv[:-4] + ["--json", str(plain)]) == 0
+    regression = json.loads(plain.read_text())["models"]["regression"]
+    assert report["points"][0]["psnr"] == pytest.approx(regression["psnr"], abs=1e-6)
+    cgan = json.loads(plain.read_text())["models"]["cgan"]
+    assert report["points"][-1]["psnr"] == pytest.approx(cgan["psnr"], abs=1e-6)  # a = 1 is the cGAN
+
+
+def test_eval_realism_refuses_in_one_line(pair, capsys):
+    from img2img.cli import main
+
+    base = ["eval", "--task", "uncrop", "--cgan", str(pair["cgan"]), "--regression", str(pair["baseline"]),
+            "--limit", "2", "--quiet"]
+    for extra, message in ((["--realism", "0,1"], "add --json"), (["--realism", "0,2"], "from 0"),
+                           (["--realism", "0.5,0.5", "--json", "x.json"], "twice")):
+        assert main(base + extra) != 0
+        assert message in capsys.readouterr().err
+    scratch = ["eval", "--task", "uncrop", "--cgan", str(pair["scratch"]), "--regression", str(pair["baseline"]),
+               "--limit", "2", "--quiet", "--realism", "0.5"]
+    assert main(scratch) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fine-tuned" in err[0]
