@@ -274,9 +274,7 @@ def evaluate(
     without targets (each made into a condition by the task's ``prepare_input``, as ``predict`` does), and
     ``limit`` also caps the photos. ``task_options``: options of the task to override for this evaluation
     (on top of those the weights record), e.g. ``{"mask": "palette"}`` to score uncrop on one-side 50% masks.
-    ``realism``: score the cGAN at realism a (its weights interpolated with the regression's, see
-    :mod:`img2img.realism`); :func:`evaluate_realism` scores several values of a.
-    """
+    ``realism``: the cGAN at realism a (:mod:`img2img.realism`; several: :func:`evaluate_realism`)."""
     start = time.perf_counter()
     if isinstance(task, str):
         from .plugins import load_plugins
