@@ -16,7 +16,7 @@ images: up to ``val_images`` of the validation split, spread over it, each with 
 - with ``val_native`` = N > 0: ``val/native_psnr``, ``val/native_sharpness`` and (with the extra)
   ``val/native_lpips`` on N whole validation images at their own size (longest side capped at eval's 1024),
   one at a time, each with its fixed condition and latent: eval's ``--size 0`` in small. A 128 px crop
-  cannot show a restorer's halo along a 481 px edge (restore, session 17: the crops preferred the run the
+  cannot show a restorer's halo along a 481 px edge (on restore, the crops once preferred the run the
   native-size eval rejected).
 
 The ``best`` weights file follows one measure (:func:`best_measure`), by default (``val_best: auto``)
