@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, Img2ImgError
 
 EXIT_USER_ERROR = 2
 EVAL_DEFAULT_LIMIT = 100  # 100 images at 128 px: ~1-3 minutes on a 2-core CPU (12,800 SWD patches per level)
@@ -352,7 +352,3 @@ def cmd_new_task(args: argparse.Namespace) -> int:
     print(f"  pytest {target / 'tests'}        # the conformance kit (img2img.testing.check_task)")
     print(f"  img2img train --task {names.task} --size 64 --steps 200")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,9 +3,7 @@ each with the one ``validate`` that checks its values."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import typing
 from dataclasses import asdict, dataclass, field
 from typing import Any
 

@@ -285,8 +285,9 @@ def test_realism_ends_are_the_baseline_and_the_cgan_and_switching_reads_no_file(
     monkeypatch.setattr("img2img.weights.safe_open", lambda *a, **k: pytest.fail("a weights file was read"))
     for a in (0.25, 0.75, 0.25):
         paired.generate("restore", image, k=1, interpolation_steps=0, realism=a)
+    # A cGAN fine-tuned from its baseline gains a latent (zero-started), so the walk exists at every realism.
     frames, _ = paired.latent_walk("restore", image, realism=0.25)
-    assert frames == []  # a cGAN fine-tuned from a baseline has its nz: 0 here, so no walk
+    assert len(frames) > 1
 
 
 def test_preview_is_one_sample_at_the_models_size_shown_at_the_input_size(service):

@@ -166,7 +166,7 @@ def test_reweighted_draws_a_folder_weight_times_per_pass(tmp_path: Path) -> None
 
 
 def test_weighted_data_entries_reach_the_training_split_only(tmp_path: Path) -> None:
-    from img2img.config import ConfigError as Err
+    from img2img.errors import ConfigError as Err
     from img2img.config import data_entries, data_folders
     from img2img_plugins.uncrop import UncropTask
 
