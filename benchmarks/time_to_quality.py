@@ -23,7 +23,8 @@ Recipes (``--recipe`` adds or replaces one, as a JSON object of config overrides
   so that the comparison is about the priors);
 - ``default``: the engine's defaults as they are now (``TrainConfig()``), i.e. the recipe a user gets;
 - ``lite0``: the default recipe with the ImageNet EfficientNet-Lite0 encoder (``generator.encoder=lite0``,
-  encoder at ``optim.encoder_lr_mult`` x the learning rate; the U-Net's context blocks off);
+  encoder at ``optim.encoder_lr_mult`` x the learning rate; the U-Net's context blocks off; latent FiLM on, as
+  instance norm erases a concatenated z);
 - ``lite0-nogan``: the same generator trained first as the regression baseline (MSE only) for
   ``baseline_fraction`` of the budget, then as the cGAN started from that baseline's EMA weights (``--init``:
   ESRGAN's start from its PSNR model, DeOldify's "NoGAN"). The baseline's minutes count in the budget, so the
@@ -75,8 +76,8 @@ RECIPES: dict[str, dict[str, Any]] = {
     "pix2pix": {"loss": {"l1_weight": 100.0, "adversarial_weight": 1.0, "perceptual_weight": 0.0,
                          "feature_matching_weight": 0.0}, "discriminator": {"kind": "patch"}},
     "default": {},
-    "lite0": {"generator": {"encoder": "lite0", "context_blocks": 0}},
-    "lite0-nogan": {"generator": {"encoder": "lite0", "context_blocks": 0}, "baseline_fraction": 0.5},
+    "lite0": {"generator": {"encoder": "lite0", "context_blocks": 0, "film": True}},
+    "lite0-nogan": {"generator": {"encoder": "lite0", "context_blocks": 0, "film": True}, "baseline_fraction": 0.5},
 }
 # Recipe keys that are the benchmark's schedule, not config overrides.
 SCHEDULE_KEYS = ("baseline_fraction",)

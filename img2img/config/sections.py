@@ -308,6 +308,12 @@ class TrainConfig:
         self.discriminator.validate()
         self.loss.validate()
         self.optim.validate()
+        g = self.generator
+        if self.model == "cgan" and g.encoder == "lite0" and g.nz and g.norm == "instance" and not (g.film or g.noise):
+            # z is concatenated before each decoder conv; instance norm then removes the per-channel constant it
+            # adds (measured: samples of a trained restore model differed by 3e-4, the U-Net's by 1e-2).
+            raise ConfigError("generator.encoder=lite0 gives z to instance-normalised decoder levels, which erase a "
+                              "constant input: set generator.film=true (or generator.noise=true) so samples differ")
         pairs = self.generator.nz > 0 and self.loss.mode_seeking_weight > 0
         if self.model == "cgan" and self.loss.reconstruction == "best_of_pair" and not pairs:
             raise ConfigError("loss.reconstruction=best_of_pair needs the mode-seeking pairs: generator.nz > 0 and "

@@ -51,6 +51,7 @@ def settle_config(cfg: TrainConfig, state: dict[str, Any] | None = None) -> Trai
     cfg = copy.deepcopy(cfg)
     if state is None:
         adopt_init(cfg)  # fine-tuning: the init weights fix the generator's architecture
+        cfg.validate()  # what the run adopted (a latent gained from a baseline) obeys the same rules
     else:
         cfg = _merge_resumed_config(TrainConfig.from_dict(state["config"]), cfg)
     settle_recipe(cfg)  # "auto" priors -> what this run trains with, once (saved in config and checkpoints)

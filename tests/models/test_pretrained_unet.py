@@ -62,6 +62,16 @@ def test_factory_picks_the_generator_and_the_config_says_which() -> None:
 def test_config_validation() -> None:
     lite0_config().validate()
     lite0_config(depth=5).validate()
+    # A concatenated z is a per-channel constant that instance norm removes: a cGAN's latent needs FiLM or noise.
+    run = TrainConfig()
+    run.generator = lite0_config()
+    with pytest.raises(ConfigError, match="generator.film=true"):
+        run.validate()
+    for fix in ({"film": True}, {"noise": True}, {"nz": 0}, {"norm": "batch"}):
+        run.generator = lite0_config(**fix)
+        run.validate()
+    run.model, run.generator = "regression", lite0_config()
+    run.validate()
     with pytest.raises(ConfigError, match="generator.encoder"):
         GeneratorConfig(encoder="vgg").validate()
     with pytest.raises(ConfigError, match="depth"):
@@ -202,6 +212,7 @@ def test_onnx_export_matches_torch(tmp_path) -> None:
 def _lite0_run(**overrides) -> TrainConfig:
     cfg = tiny_config(**overrides)
     cfg.generator.encoder = "lite0"
+    cfg.generator.film = cfg.model == "cgan"
     cfg.optim.encoder_lr_mult = 0.1
     return cfg
 
