@@ -327,10 +327,11 @@ def _show_task(name: str, rows: list[dict], as_json: bool) -> int:
 # -- app -----------------------------------------------------------------------------------------------
 def cmd_app(args: argparse.Namespace) -> int:
     # gradio is an optional extra, imported by the app's ui only: every other command works without it.
-    try:
-        from ..app.ui import main as serve
-    except ImportError as exc:
-        raise Img2ImgError("the app needs gradio: pip install 'img2img[app]'") from exc
+    from ..app import gradio_missing
+
+    if (missing := gradio_missing()) is not None:
+        raise Img2ImgError(missing)
+    from ..app.ui import main as serve
 
     if not 0 < args.port < 65536:
         raise ConfigError(f"--port must be between 1 and 65535, got {args.port}")
