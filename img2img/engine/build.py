@@ -66,8 +66,11 @@ def networks(cfg: TrainConfig, task: Task, dist: Dist, device: torch.device, fre
     whose G starts from ``cfg.init`` when given (a resumed run has its own weights in the checkpoint)."""
     is_gan = cfg.model == "cgan"
     depth = cfg.generator.depth or int(math.log2(cfg.size))
-    gen_cfg = replace(cfg.generator, in_channels=task.in_channels, out_channels=task.out_channels,
-                      depth=depth, nz=cfg.generator.nz if is_gan else 0)
+    # The regression baseline has no latent, so none of the paths that act on one (FiLM, noise inputs): a cGAN
+    # config's generator section trains its baseline as is.
+    latent = {} if is_gan else {"nz": 0, "film": False, "noise": False}
+    gen_cfg = replace(cfg.generator, in_channels=task.in_channels, out_channels=task.out_channels, depth=depth,
+                      **latent)
     # Only a run from scratch reads the ImageNet weights of a pretrained encoder; --init and resume bring their own.
     G = dist.sync_batchnorm(build_generator(gen_cfg, size=cfg.size, pretrained=fresh and not cfg.init), device).to(device)
     if cfg.init and fresh:

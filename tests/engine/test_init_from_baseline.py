@@ -48,3 +48,12 @@ def test_a_deterministic_cgan_may_still_start_from_the_baseline(uncrop, tmp_path
     baseline = Trainer(tiny_config(model="regression", steps=2), uncrop, tmp_path / "base", progress=False).fit()
     tuned = Trainer(tiny_config(steps=2, init=str(baseline), generator__nz=0), uncrop, tmp_path / "t", progress=False)
     assert tuned.G.nz == 0
+
+
+@pytest.mark.parametrize("encoder", ["unet", "lite0"])
+def test_a_cgan_config_trains_its_baseline_without_latent_paths(uncrop, tmp_path, encoder):
+    cfg = tiny_config(model="regression", steps=1, generator__encoder=encoder, generator__noise=True,
+                      generator__film=True)
+    trainer = Trainer(cfg, uncrop, tmp_path / "base", progress=False)
+    assert trainer.G.nz == 0 and trainer.G.noise is None and trainer.G.film is None
+    trainer.fit()
