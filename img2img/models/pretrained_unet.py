@@ -49,7 +49,7 @@ from ..features.weights import lite0_state
 from .film import LatentFiLM
 from .init import init_weights
 from .noise import NoiseInjection
-from .unet import _pad_to_multiple, make_norm
+from .unet import _pad_to_multiple, latent_input, make_norm
 
 # Blocks whose outputs end a resolution: strides 2, 4, 8, 16, 32 (16, 24, 40, 112, 320 channels).
 SKIP_BLOCKS = (0, 2, 4, 10, 15)
@@ -238,7 +238,7 @@ class Lite0UNetGenerator(nn.Module):
 
     def forward(self, y: Tensor, z: Tensor | None = None) -> Tensor:
         height, width = y.shape[-2:]
-        latent = self._latent(y, z)
+        latent = latent_input(y, z, self.nz)
         h, (top, left) = _pad_to_multiple(y, self.multiple)
         return self.run_padded(h, latent)[:, :, top : top + height, left : left + width]
 
@@ -261,12 +261,3 @@ class Lite0UNetGenerator(nn.Module):
         if self.clip:
             return h.clamp(-1.0, 1.0)
         return torch.tanh(h)
-
-    def _latent(self, y: Tensor, z: Tensor | None) -> Tensor | None:
-        if self.nz == 0:
-            return None
-        if z is None:
-            return y.new_zeros((y.shape[0], self.nz))  # the mean of the prior: the deterministic sample
-        if z.dim() != 2 or z.shape[0] != y.shape[0] or z.shape[1] != self.nz:
-            raise ValueError(f"z must have shape ({y.shape[0]}, {self.nz}), got {tuple(z.shape)}")
-        return z.to(device=y.device, dtype=y.dtype)

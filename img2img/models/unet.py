@@ -246,7 +246,7 @@ class UNetGenerator(nn.Module):
 
     def forward(self, y: Tensor, z: Tensor | None = None) -> Tensor:
         height, width = y.shape[-2:]
-        latent = self._latent(y, z)
+        latent = latent_input(y, z, self.nz)
         h, (top, left) = _pad_to_multiple(y, self.multiple)
         return self.run_padded(h, latent)[:, :, top : top + height, left : left + width]
 
@@ -274,15 +274,16 @@ class UNetGenerator(nn.Module):
             return h.clamp(-1.0, 1.0)
         return h
 
-    def _latent(self, y: Tensor, z: Tensor | None) -> Tensor | None:
-        if self.nz == 0:
-            return None
-        if z is None:
-            # The mean of the prior: a deterministic "most typical" sample.
-            return y.new_zeros((y.shape[0], self.nz))
-        if z.dim() != 2 or z.shape[0] != y.shape[0] or z.shape[1] != self.nz:
-            raise ValueError(f"z must have shape ({y.shape[0]}, {self.nz}), got {tuple(z.shape)}")
-        return z.to(device=y.device, dtype=y.dtype)
+def latent_input(y: Tensor, z: Tensor | None, nz: int) -> Tensor | None:
+    """The latent a generator with latent size ``nz`` runs on for conditions ``y``: None without one, the mean of
+    the prior (zeros: the deterministic "most typical" sample) when ``z`` is None, else ``z`` checked."""
+    if nz == 0:
+        return None
+    if z is None:
+        return y.new_zeros((y.shape[0], nz))
+    if z.dim() != 2 or z.shape[0] != y.shape[0] or z.shape[1] != nz:
+        raise ValueError(f"z must have shape ({y.shape[0]}, {nz}), got {tuple(z.shape)}")
+    return z.to(device=y.device, dtype=y.dtype)
 
 
 def _pad_to_multiple(x: Tensor, multiple: int) -> tuple[Tensor, tuple[int, int]]:
