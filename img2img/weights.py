@@ -180,7 +180,8 @@ def adopt_init(cfg: Any) -> None:
     config replaces ``cfg.generator``; the task must be the run's, and a regression baseline (no latent input)
     cannot start from a cGAN generator. A cGAN may start from a baseline's weights (ESRGAN's recipe, DeOldify's
     NoGAN): it then gains the run's latent input (``generator.nz``; 0 keeps it deterministic), whose weights
-    :func:`load_init` starts at zero, so the fine-tune begins as exactly the baseline at every z."""
+    :func:`load_init` starts small (:data:`LATENT_START`), so the fine-tune begins as the baseline to within a few
+    grey levels at every z."""
     if not cfg.init:
         return
     info = read_info(Path(cfg.init))
@@ -217,21 +218,29 @@ def load_init(generator: nn.Module, path: str | Path) -> None:
                                                      for option in ("noise", "film"))]
         if missing or unexpected:
             raise RuntimeError(f"missing {missing}, unexpected {unexpected}")
-        if not source.nz and getattr(generator, "nz", 0):  # a baseline: its missing latent paths start at zero
+        if not source.nz and getattr(generator, "nz", 0):  # a baseline: its missing latent paths start small
             with torch.no_grad():
                 for key, tensor in generator.state_dict().items():
                     if key.startswith(("film.", "noise.")):
-                        tensor.zero_()
+                        tensor.mul_(LATENT_START)
     except RuntimeError as exc:  # a --set generator.* after adopt_init, or channels the task changed
         raise WeightsError(f"init weights {path} do not fit this run's generator ({str(exc).splitlines()[0]})") from exc
+
+
+# A cGAN started from its baseline gains latent paths (z input channels, FiLM maps, noise strengths) at this
+# fraction of their usual initial scale. At exactly zero every z gives the same output, and then nothing moves
+# them: the mode-seeking term's L1 distance has a zero gradient at equal samples and the adversarial gradient on a
+# z weight averages out over z. Samples that differ a little from the first step give mode seeking a handle; the
+# fine-tune still starts as the baseline to within a few grey levels.
+LATENT_START = 0.05
 
 
 def _with_latent_inputs(source: nn.Module, generator: nn.Module) -> dict[str, torch.Tensor]:
     """``source``'s state dict for ``generator``, which has a latent input ``source`` lacks (a cGAN started from its
     baseline): every layer that concatenates z after its features takes ``generator.nz`` more input channels,
-    given zero weights (and :func:`load_init` zeroes the FiLM maps and noise strengths), so the fine-tune starts as
-    exactly the baseline at every z. Other shapes pass unchanged
-    (and fail in ``load_state_dict`` when they differ)."""
+    whose weights are the generator's own initial ones x :data:`LATENT_START` (and :func:`load_init` scales the FiLM
+    maps and noise strengths the same way). Other shapes pass unchanged (and fail in ``load_state_dict`` when they
+    differ)."""
     state = source.state_dict()
     added = int(getattr(generator, "nz", 0)) - int(getattr(source, "nz", 0))
     if int(getattr(source, "nz", 0)) or added <= 0:
@@ -241,7 +250,7 @@ def _with_latent_inputs(source: nn.Module, generator: nn.Module) -> dict[str, to
         want = target.get(key)
         if (want is not None and tensor.dim() == 4 and want.dim() == 4 and want.shape[1] == tensor.shape[1] + added
                 and want.shape[0] == tensor.shape[0] and want.shape[2:] == tensor.shape[2:]):
-            state[key] = torch.cat([tensor, tensor.new_zeros((tensor.shape[0], added, *tensor.shape[2:]))], dim=1)
+            state[key] = torch.cat([tensor, want[:, tensor.shape[1]:] * LATENT_START], dim=1)
     return state
 
 
