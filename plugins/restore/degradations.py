@@ -127,7 +127,7 @@ class DegradationStage:
     jpeg_quality: tuple[float, float] = (30.0, 95.0)
     camera_noise_prob: float = 0.0
     camera_shot: tuple[float, float] = (2e-4, 5e-3)
-    camera_chroma: tuple[float, float] = (0.25, 1.0)
+    camera_chroma: tuple[float, float] = (0.15, 0.6)
     camera_grain: tuple[float, float] = (0.4, 0.8)
     camera_chroma_grain: tuple[float, float] = (1.0, 2.0)
 
@@ -220,8 +220,8 @@ class DegradationConfig:
         the presets sit lower: light [1e-4, 1.5e-3] (daylight, about 1-5 levels), medium [2e-4, 5e-3] (up to
         indoor light, 2-9 levels), heavy [5e-4, 1.2e-2] (Brooks' top: night shots, 4-14 levels, in the range
         of the Gaussian sigmas Real-ESRGAN and BSRGAN draw).  Chroma relative to luma: phones suppress chroma
-        noise hardest, so light keeps it low and heavy lets the blotches reach the luma grain's strength and
-        beyond.  Probabilities: light 0.3, medium 0.5, heavy 0.5, so that Real-ESRGAN's i.i.d. noise still
+        noise hardest: light 0.1-0.4, medium 0.15-0.6, and only heavy lets the blotches reach the luma grain's
+        strength (a contact sheet with chroma as strong as luma at medium showed colour confetti no phone makes).  Probabilities: light 0.3, medium 0.5, heavy 0.5, so that Real-ESRGAN's i.i.d. noise still
         trains the restorer on the other half (scans, screenshots, old uploads).
         """
         if severity == "medium":
@@ -241,7 +241,7 @@ class DegradationConfig:
                     jpeg_quality=(60.0, 95.0),
                     camera_noise_prob=0.3,
                     camera_shot=(1e-4, 1.5e-3),
-                    camera_chroma=(0.1, 0.6),
+                    camera_chroma=(0.1, 0.4),
                 ),
                 second_order=False,
             )
@@ -257,7 +257,7 @@ class DegradationConfig:
                     jpeg_quality=(15.0, 90.0),
                     camera_noise_prob=0.5,
                     camera_shot=(5e-4, 1.2e-2),
-                    camera_chroma=(0.3, 1.5),
+                    camera_chroma=(0.25, 1.0),
                     camera_chroma_grain=(1.0, 3.0),
                 ),
                 second=DegradationStage(
