@@ -27,7 +27,7 @@ DAMAGE = ("light", "medium", "heavy")  # what the app's 'degrade it first' offer
 # blurred clean photos to a sharpness ratio of 0.09 (baseline) and 0.62 (cGAN)); this mix teaches it to leave one.
 MIX = {"clean": 0.15, "light": 0.35, "medium": 0.5}
 SEVERITIES = ("clean", *DAMAGE, "mixed")
-SWITCHES = ("blur", "resize", "noise", "jpeg", "second_order")
+SWITCHES = ("blur", "resize", "noise", "jpeg", "second_order", "camera_noise")
 
 
 def gradient_loss(fake: Tensor, real: Tensor, y: Tensor) -> Tensor:
@@ -86,9 +86,12 @@ class RestoreTask(img2img.Task):
                        "the rest as 35:50), to teach a restorer harder to leave a clean photo alone",
         "blur": "true/false: blur (Gaussian, generalised Gaussian, plateau and sinc kernels)",
         "resize": "true/false: down- and up-scaling",
-        "noise": "true/false: Gaussian and Poisson noise",
+        "noise": "true/false: all noise (Gaussian, Poisson and camera)",
         "jpeg": "true/false: JPEG compression",
         "second_order": "true/false: a second pass of all of it (medium and heavy)",
+        "camera_noise": "true/false: a phone camera's noise for some photos instead of Gaussian/Poisson noise: "
+                        "stronger in the shadows, 1-2 px grain, colour blotches (light, medium and heavy; false: "
+                        "the plain Real-ESRGAN noise)",
     }
     app = AppHints(
         input_kind="upload",
@@ -150,9 +153,11 @@ class RestoreTask(img2img.Task):
 
     def examples(self) -> list[Tensor]:
         # Damaged versions of the code-drawn scenes, so clicking an example shows a restoration at once
-        # (a clean example would need 'degrade it first'). Fixed seeds: the same damage every time.
-        return [self.prepare_input(scene, degrade_first=True, severity="medium", seed=i)
-                for i, scene in enumerate(super().examples())]
+        # (a clean example would need 'degrade it first'). Fixed seeds: the same damage every time. Without camera
+        # noise: the examples stay the pictures they were before it existed, and its grain on a smooth drawn
+        # scene adds detail where an example should show detail lost.
+        config = replace(self.degradation("medium"), camera_noise=False)
+        return [degrade(scene, make_generator(i, scene.device), config) for i, scene in enumerate(super().examples())]
 
     def loss_terms(self) -> list[LossTerm]:
         # cGAN only: the regression baseline stays a pure MSE model, the E[x|y] estimator it stands for.

@@ -145,7 +145,11 @@ def test_odd_sizes_and_batch_of_one(n: int, h: int, w: int) -> None:
 
 
 def test_severity_presets_and_errors() -> None:
-    assert DegradationConfig.for_severity("medium") == DegradationConfig()
+    # medium is Real-ESRGAN's model plus camera noise in the first pass; DegradationConfig() is Real-ESRGAN's alone.
+    medium = DegradationConfig.for_severity("medium")
+    assert medium == DegradationConfig(first=medium.first) and medium.first.camera_noise_prob > 0
+    assert dataclasses.replace(medium.first, camera_noise_prob=0.0) == DegradationConfig().first
+    assert DegradationConfig().first.camera_noise_prob == 0.0 and medium.second.camera_noise_prob == 0.0
     assert not DegradationConfig.for_severity("light").second_order
     x = _images()
     assert torch.allclose(degrade(x, _gen(0), DegradationConfig.for_severity("clean")), x, atol=1e-6)
