@@ -27,7 +27,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 import torch  # noqa: E402
 
-from img2img.config import TrainConfig, apply_dict, data_folders, load_config_file  # noqa: E402
+from img2img.config import TrainConfig, apply_dict, data_folders, load_config_file, task_config  # noqa: E402
 from img2img.engine.trainer import Trainer  # noqa: E402
 from img2img.plugins import load_plugins  # noqa: E402
 
@@ -58,12 +58,11 @@ def main() -> None:
     rows = []
     configs = []
     for path in args.config:
-        cfg = TrainConfig()
-        apply_dict(cfg, load_config_file(path))
-        configs.append((Path(path).stem, cfg))
+        file_cfg = load_config_file(path)
+        configs.append((Path(path).stem, task_config(host.get(file_cfg.get("task", TrainConfig().task)), file_cfg)))
     for name in () if args.config else ("sketch2photo", "restore", "uncrop"):
         data = Path(args.data_root) / REAL[name]
-        configs.append((name, TrainConfig(task=name, data=str(data) if data.is_dir() else None)))
+        configs.append((name, task_config(host.get(name), {"data": str(data) if data.is_dir() else None})))
     for label, cfg in configs:
         name = cfg.task
         apply_dict(cfg, {"size": args.size, "batch_size": args.batch, "num_workers": args.workers, "steps": 10**6,

@@ -21,7 +21,7 @@ Recipes (``--recipe`` adds or replaces one, as a JSON object of config overrides
 
 - ``pix2pix``: L1 x 100 + the PatchGAN, no pretrained priors (and the mode-seeking term both recipes keep,
   so that the comparison is about the priors);
-- ``default``: the engine's defaults as they are now (``TrainConfig()``), i.e. the recipe a user gets;
+- ``default``: the config as it is (the engine's and the task's defaults under the file), i.e. the recipe a user gets;
 - ``lite0``: the default recipe with the ImageNet EfficientNet-Lite0 encoder (``generator.encoder=lite0``,
   encoder at ``optim.encoder_lr_mult`` x the learning rate; the U-Net's context blocks off; latent FiLM on, as
   instance norm erases a concatenated z);
@@ -161,7 +161,7 @@ def train_arm(args: argparse.Namespace, overrides: dict[str, Any]) -> dict[str, 
     from the baseline's EMA weights, on one clock."""
     import torch
 
-    from img2img.config import TrainConfig, apply_dict, load_config_file
+    from img2img.config import TrainConfig, apply_dict, load_config_file, task_config
     from img2img.engine.trainer import Trainer
     from img2img.plugins import load_plugins
 
@@ -172,8 +172,8 @@ def train_arm(args: argparse.Namespace, overrides: dict[str, Any]) -> dict[str, 
         raise SystemExit(f"time_to_quality: baseline_fraction must be in [0, 1), got {baseline_fraction}")
 
     def config(**extra: Any) -> TrainConfig:
-        cfg = TrainConfig()
-        apply_dict(cfg, load_config_file(args.config))
+        file_cfg = load_config_file(args.config)
+        cfg = task_config(load_plugins().get(file_cfg.get("task", TrainConfig().task)), file_cfg)  # + its defaults
         apply_dict(cfg, overrides)
         apply_dict(cfg, {"threads": args.threads, "val_images": args.val_images, "steps": 10**6, "epochs": None}
                    | ({"data": list(args.data)} if args.data else {}) | extra)

@@ -75,6 +75,15 @@ class RestoreTask(img2img.Task):
     in_channels = 3
     out_channels = 3
     default_options = {"severity": "medium", "crops": "rescaled", "clean_share": MIX["clean"], **{s: True for s in SWITCHES}}
+    # The shipped model's recipe (weights/configs/restore-*.json add only data, length and bookkeeping), so that
+    # ``img2img train --task restore --data DIR`` trains it on a user's photos: the ImageNet EfficientNet-Lite0
+    # encoder (it knows what sky, skin and foliage look like, so it does not paint texture over smooth areas) under
+    # a residual decoder that starts as the identity; latent FiLM, as instance norm erases a concatenated z. It
+    # trains on every damage level ("mixed", the app's and eval's "medium" is one of them) from crops at the
+    # photos' own scale where they are large enough ("auto").
+    defaults = {"generator.encoder": "lite0", "generator.film": True, "generator.ngf": 32, "generator.max_mult": 4,
+                "generator.nz": 8, "generator.upsample": "resize", "generator.residual": True,
+                "discriminator.ndf": 32, "task_options.severity": "mixed", "task_options.crops": "auto"}
     option_help = {
         "crops": "rescaled: each training photo first shrunk to about the training size, then cropped (pix2pix; "
                  "default); native: crops cut from each photo at its own scale, the scale eval --size 0 meets; "

@@ -84,6 +84,14 @@ class UncropTask(img2img.Task):
     in_channels = 4
     out_channels = 3
     default_options = {"mask": "mixed", "band_min": 0.04, "band_max": 0.25, "zoom": 1.0}
+    # The shipped model's recipe (weights/configs/uncrop-*.json add only data, length and bookkeeping), so that
+    # ``img2img train --task uncrop --data DIR`` trains it on a user's photos. A fill needs context from across the
+    # picture: four Fourier context blocks (LaMa's FFC) at the bottleneck see all of it in one layer; noise inputs
+    # give the cGAN's fill texture somewhere to come from. The regression baseline builds the same generator
+    # without its latent paths (nz 0, no noise inputs).
+    defaults = {"generator.ngf": 32, "generator.max_mult": 4, "generator.nz": 8, "generator.upsample": "resize",
+                "generator.context_blocks": 4, "generator.context_kind": "fourier", "generator.noise": True,
+                "discriminator.ndf": 32}
     option_help = {
         "mask": f"masks to train and evaluate on: {', '.join(MASK_KINDS)} (palette: one side extended by 50%; "
                 "bands: thin bands on one or more sides; mixed: either, per image)",
