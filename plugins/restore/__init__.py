@@ -80,10 +80,17 @@ class RestoreTask(img2img.Task):
     # encoder (it knows what sky, skin and foliage look like, so it does not paint texture over smooth areas) under
     # a residual decoder that starts as the identity; latent FiLM, as instance norm erases a concatenated z. It
     # trains on every damage level ("mixed", the app's and eval's "medium" is one of them) from crops at the
-    # photos' own scale where they are large enough ("auto").
+    # photos' own scale where they are large enough ("auto"), a quarter of them undamaged (so a clean photo comes
+    # back as it was). The cGAN's losses are those that added detail as a fine-tune of a restorer
+    # (docs/experiments.md): L1 x 30 without mode seeking (a restorer should be faithful, not varied), a pixel
+    # PatchGAN beside the projected discriminator, the spectral term for detail and the overshoot term against
+    # rings; the checkpoint is picked by LPIPS, as KID follows invented texture.
     defaults = {"generator.encoder": "lite0", "generator.film": True, "generator.ngf": 32, "generator.max_mult": 4,
                 "generator.nz": 8, "generator.upsample": "resize", "generator.residual": True,
-                "discriminator.ndf": 32, "task_options.severity": "mixed", "task_options.crops": "auto"}
+                "discriminator.ndf": 32, "discriminator.kind": "both", "loss.l1_weight": 30.0,
+                "loss.mode_seeking_weight": 0.0, "loss.spectral_weight": 4.0, "loss.task_weights.overshoot": 500.0,
+                "val_best": "lpips", "task_options.severity": "mixed", "task_options.crops": "auto",
+                "task_options.clean_share": 0.25}
     option_help = {
         "crops": "rescaled: each training photo first shrunk to about the training size, then cropped (pix2pix; "
                  "default); native: crops cut from each photo at its own scale, the scale eval --size 0 meets; "
