@@ -196,7 +196,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                   max_side=args.max_side, task_options=task_options)
     if realism is not None and len(realism) > 1:
         return _eval_realism_curve(task, realism, kwargs, args)
-    report = evaluate(task, **kwargs, grid=args.grid, realism=realism[0] if realism else None)
+    report = evaluate(task, **kwargs, grid=args.grid, grid_crop=args.grid_crop,
+                      grid_crop_at=args.grid_crop_at or "center", realism=realism[0] if realism else None)
     print(report.table())
     if args.json_out:
         out = Path(args.json_out)
@@ -232,6 +233,9 @@ def _eval_realism_curve(task: Any, values: list[float], kwargs: dict[str, Any], 
         raise ConfigError("--realism with several values writes its curve beside the JSON report: add --json OUT.json")
     if args.grid:
         raise ConfigError("--grid shows one model's samples: use it with a single --realism value")
+    if args.grid_crop is not None or args.grid_crop_at is not None:
+        raise ConfigError("--grid-crop and --grid-crop-at cut the tiles of --grid: use them with a single "
+                          "--realism value")
     out = Path(args.json_out)
     picture = out.with_suffix(".png")
     points, report = evaluate_realism(task, values, **kwargs)

@@ -118,7 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", dest="json_out", metavar="OUT", help="also write the full report as JSON")
     evaluate.add_argument("--grid", metavar="OUT.png",
                           help="comparison grid: condition | regression | cgan samples | target, one input per row "
-                               "(at --size 0: the central training-size square of each image)")
+                               "(at --size 0: the central training-size square of each image, or see --grid-crop)")
+    evaluate.add_argument("--grid-crop", type=int, metavar="PX",
+                          help="with --size 0: each grid tile is a PX x PX window of its image at native scale, never "
+                               "resampled (an image smaller than PX is shown whole)")
+    evaluate.add_argument("--grid-crop-at", choices=("center", "detail"),
+                          help="where the --grid-crop window lies: center (default), or detail: where the target has "
+                               "the most fine detail (Laplacian energy)")
     evaluate.add_argument("--reference", metavar="PHOTOS",
                           help="folder of real photos: --data then holds inputs without targets (e.g. hand-drawn "
                                "sketches); realism and diversity are measured, paired metrics are n/a")

@@ -60,9 +60,15 @@ class EvalReport:
     scaled_down: int = 0
     swd_crop: int | None = None
     task_options: dict[str, Any] = field(default_factory=dict)  # options overridden for this evaluation
+    # What the grid's tiles show when they are not the default ones (``--grid-crop``): the window side, how it
+    # was placed ("center" / "detail") and each row's window (image, top, left, height, width) at native scale.
+    grid_crop: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.grid_crop is None:  # only a grid crop adds the key: every other report keeps its exact layout
+            del data["grid_crop"]
+        return data
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
