@@ -94,8 +94,11 @@ def generator_terms(cfg: TrainConfig, task: Task, discriminator: nn.Module | Non
     if is_gan and loss.perceptual_weight is None:
         raise ValueError("loss.perceptual_weight 'auto' is resolved by img2img.engine.settle.settle_config first")
     check_term_names(task)  # every term of the task, whichever model it is for: the names are the engine's
-    task_terms = [t for t in task.loss_terms() if cfg.model in t.models]
-    unknown = set(loss.task_weights) - {t.name for t in task_terms}
+    all_terms = task.loss_terms()
+    task_terms = [t for t in all_terms if cfg.model in t.models]
+    # A weight for the other model's term is not a typo: a task's recipe (its defaults) serves both models, as the
+    # cGAN-only engine weights (l1_weight ...) do, and the regression baseline leaves it aside.
+    unknown = set(loss.task_weights) - {t.name for t in all_terms}
     if unknown:
         raise ConfigError(f"loss.task_weights names unknown terms {sorted(unknown)} of task '{task.name}' (its {cfg.model} terms: {', '.join(t.name for t in task_terms) or 'none'})")
     if not is_gan:

@@ -8,6 +8,7 @@ import torch
 import img2img
 from conftest import tiny_config
 from img2img.engine.settle import settle_config
+from img2img.errors import ConfigError
 from img2img.losses import Outputs, describe, evaluate, generator_terms, l1_loss
 
 CPU = torch.device("cpu")
@@ -39,6 +40,10 @@ def test_the_baseline_is_mse_and_the_tasks_regression_terms(cached_uncrop):
     assert [(t.name, t.weight) for t in terms] == [("mse", 1.0), ("edges", 2.0)]
     assert describe(terms) == "MSE, edges x 2"
     assert [t.name for t in _terms(task, loss__task_weights={"gan_only": 0.5})][-1] == "gan_only"
+    # One recipe serves both models: the baseline leaves a weight of the cGAN's term aside (a typo still fails)
+    assert [t.name for t in _terms(task, model="regression", loss__task_weights={"gan_only": 0.5})] == ["mse", "edges"]
+    with pytest.raises(ConfigError, match="unknown terms"):
+        _terms(task, model="regression", loss__task_weights={"gan_olny": 0.5})
 
 
 def test_evaluate_gives_the_reconstruction_side_the_best_of_each_pair(cached_uncrop):
