@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
+from img2img.config import TrainConfig  # noqa: E402
 from img2img.errors import Img2ImgError, WeightsError  # noqa: E402
 from img2img.weights import read_info  # noqa: E402
 
@@ -64,7 +65,18 @@ def load_recipe(name: str, recipes: Path = RECIPES) -> list[dict[str, Any]]:
         until, steps = stage.get("until"), stage["config"].get("steps")
         if until is not None and not (isinstance(until, int) and isinstance(steps, int) and 0 < until <= steps):
             raise RecipeError(f"{path}: stage {i} ('{stage['name']}'): until must be a step in 1..steps, got {until}")
+        # A stage records its run's whole config as it was; keys added to the engine since keep the engine's
+        # defaults (the behaviour the run had), not the task's current recipe, which `img2img train` would put under
+        # a config file.
+        stage["config"] = _complete(TrainConfig().to_dict(), stage["config"])
     return stages
+
+
+def _complete(defaults: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    out = dict(defaults)
+    for key, value in config.items():
+        out[key] = _complete(defaults[key], value) if isinstance(value, dict) and isinstance(defaults.get(key), dict) else value
+    return out
 
 
 def plan(name: str, runs: Path, stages: list[dict[str, Any]], python: str = sys.executable) -> list[dict[str, Any]]:
