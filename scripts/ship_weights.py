@@ -1,14 +1,14 @@
 """Copy trained generators into weights/ as fp16 .safetensors and write their model cards.
 
-    .venv/bin/python scripts/ship_weights.py sketch2photo [restore uncrop facades] [--runs ../runs] [--keep MODEL]
+    .venv/bin/python scripts/ship_weights.py sketch2photo [restore uncrop facades] [--runs runs] [--keep MODEL]
 
-For each task it takes ``RUNS/TASK-cgan`` and ``RUNS/TASK-regression`` (trained with
-``scripts/train_shipped.sh``, which links the last stage of a recipe there; ``--keep MODEL`` leaves that
-model's file and card row as they are and needs no run for it), writes ``weights/TASK-{cgan,regression}.safetensors``,
-``weights/TASK.md`` (the model card: facts read from the runs + ``img2img eval`` on the validation split of
-the real data, and its hand-written sections carried over) and
-``weights/recipes/TASK-MODEL.json`` (how the file was made: a run from scratch starts a new recipe, a fine-tune
-of the shipped file adds a stage).
+For each task it takes ``RUNS/TASK-cgan`` and ``RUNS/TASK-regression``: the run folders that
+``img2img train --config weights/configs/TASK-MODEL.json`` writes (baseline first where the cGAN starts from it).
+A run whose recipe is not its shipped config's is refused: the card gives that one command, and it must be true.
+``--keep MODEL`` leaves that model's file and card row as they are and needs no run for it. It writes
+``weights/TASK-{cgan,regression}.safetensors`` and ``weights/TASK.md`` (the model card: facts read from the runs +
+``img2img eval`` on the validation split of the real data, and its hand-written sections carried over); a shipped
+model's old fine-tune chain (``weights/recipes/TASK-MODEL.json``) is retired with it.
 No image derived from the datasets is written into the repository: the card holds numbers only.
 """
 
@@ -41,7 +41,13 @@ DATA_TERMS = {
                             "academic, non-commercial use",
     "bsds500": "Berkeley BSDS500 (Arbelaez et al., TPAMI 2011); free for non-commercial research and education",
     "facades": "CMP Facade Database (Tylecek & Sara, GCPR 2013) via pix2pix; research use with citation",
+    "landscapes": "4999 Flickr landscape photos of Kaggle's \"I'm Something of a Painter Myself\" (CycleGAN's photo "
+                  "domain), 256 px; no licence is stated: research use only",
+    "shoev2_photos": "QMUL-Shoe-V2 gallery photos (Yu et al., CVPR 2016); academic research use",
 }
+# Keys of a run's config that change no weight: a run that differs from its shipped config only in these is still
+# a run of that config's command.
+BOOKKEEPING = {"device", "threads", "num_workers", "tensorboard"}
 
 
 def _log_records(log: Path) -> list[dict]:
@@ -88,39 +94,62 @@ def _data_metadata(data: str | list[str]) -> str:
 EVAL_SIZE = {"restore": 0}
 
 
-def prepare(task: str, model: str, runs: Path, last: bool = False, pick: Path | None = None) -> dict:
+def shipped_config(task: str, model: str) -> dict:
+    """What ``img2img train --config weights/configs/TASK-MODEL.json`` trains: that file under the task's recipe."""
+    plugin = load_plugins().get(task)
+    cfg = task_config(plugin, load_config_file(ROOT / "weights" / "configs" / f"{task}-{model}.json"))
+    return cfg.to_dict()
+
+
+def recipe_differences(run_config: dict, shipped: dict, prefix: str = "") -> list[str]:
+    """The keys (dotted) where a run's config.json differs from its shipped config, bookkeeping aside."""
+    out = []
+    for key in sorted(set(run_config) | set(shipped)):
+        if not prefix and key in BOOKKEEPING:
+            continue
+        a, b = run_config.get(key), shipped.get(key)
+        if isinstance(a, dict) and isinstance(b, dict) and key != "task_options":
+            out += recipe_differences(a, b, f"{prefix}{key}.")
+        elif key == "task_options":
+            if {k: v for k, v in (a or {}).items() if k in (b or {})} != (b or {}):
+                out.append(prefix + key)
+        elif a != b:
+            out.append(prefix + key)
+    return out
+
+
+def prepare(task: str, model: str, runs: Path, last: bool = False, pick: Path | None = None,
+            picked_as: str | None = None) -> dict:
     """Read and check what shipping one run's generator would write, writing nothing (:func:`write` does, once
     both models are prepared, so an error in either leaves weights/ as it was): its ``best`` file (best
-    validation score) unless ``last`` or the run has none, else the final one; or ``pick``, a copy of the run's
-    weights file taken at an earlier checkpoint and chosen by ``img2img eval`` (the card says its step and that
-    eval chose it)."""
+    validation score) unless ``last`` or the run has none, else the final one; or ``pick``, a weights file of the
+    run taken at an earlier checkpoint and chosen by ``img2img eval``, or (``picked_as``) the file a cGAN was
+    fine-tuned from."""
     run = runs / f"{task}-{model}"
     best = run / f"{task}-{model}-best.safetensors"
     source = pick or (best if best.is_file() and not last else run / f"{task}-{model}.safetensors")
     generator, info = load_generator(source, expected_task=task)
     config = json.loads((run / "config.json").read_text())
+    differs = recipe_differences(config, shipped_config(task, model))
+    if differs:
+        raise SystemExit(f"{run}: not a run of weights/configs/{task}-{model}.json (differs in {', '.join(differs)}); "
+                         "the card's command would not make it")
     records = _log_records(run / "log.jsonl")
     run_steps = int(records[-1]["step"]) if records else 0
     if pick and (info.model != model or not 0 < info.step <= run_steps):
         raise SystemExit(f"--pick {model}={pick}: a {info.model} at step {info.step}, not a checkpoint of {run} "
                          f"(steps 1-{run_steps})")
     seconds = training_seconds(records, info.step if pick else None)
-    picked = f"step {info.step}, by eval" if pick else "best validation score" if source == best else "last step"
-    # A fine-tuned run (`train --init`): its steps and time count from those weights, which may be the very file
-    # about to be replaced, so their step is read first.
+    picked = picked_as or (f"step {info.step}, by eval" if pick else
+                           "best validation score" if source == best else "last step")
     init = config.get("init")
     init_path = Path(init) if init and Path(init).is_absolute() else ROOT / str(init)
     init_step = read_info(init_path).step if init and init_path.is_file() else None
     out = ROOT / "weights" / f"{task}-{model}.safetensors"
-    current = json.loads(recipe_file(task, model).read_text("utf-8")) if recipe_file(task, model).is_file() else None
-    chained = bool(init) and init_path.resolve() == out.resolve()
-    recipe = next_recipe(current, config, info.step, run.resolve(), chained)
-    # The card shows a runs-folder start (a train_shipped.sh stage) as a path from the repository, like the rest.
-    shown_init = os.path.relpath(init, ROOT) if init and Path(init).is_absolute() else init
     return {"model": model, "file": out.name, "mb": None, "params": count_parameters(generator),
             "steps": info.step, "hours": seconds / 3600, "config": config,
-            "picked": picked, "run_steps": run_steps, "init": shown_init, "init_step": init_step,
-            "write": {"task": task, "out": out, "generator": generator, "info": info, "recipe": recipe,
+            "picked": picked, "run_steps": run_steps, "init": init, "init_step": init_step, "init_path": init_path,
+            "write": {"task": task, "out": out, "generator": generator, "info": info,
                       "extra": {"data": _data_metadata(config["data"]), "val_fraction": str(config["val_fraction"]),
                                 "training_seconds": f"{seconds:.0f}", "hardware": hardware(config),
                                 "train_config": json.dumps(config, sort_keys=True)}
@@ -130,36 +159,14 @@ def prepare(task: str, model: str, runs: Path, last: bool = False, pick: Path | 
 
 
 def write(prepared: dict) -> None:
-    """Write what :func:`prepare` read: the fp16 weights file and the recipe; fills in the file's size."""
+    """Write what :func:`prepare` read: the fp16 weights file (its size filled in); the model's old fine-tune chain
+    in weights/recipes, if any, is retired: the file now comes from one command."""
     w = prepared.pop("write")
     info = w["info"]
     save_generator(w["out"], w["generator"], task=w["task"], model=prepared["model"], train_size=info.train_size,
                    step=info.step, task_options=info.task_options, dtype=torch.float16, extra=w["extra"])
-    path = recipe_file(w["task"], prepared["model"])
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(w["recipe"], indent=1) + "\n", "utf-8")
+    recipe_file(w["task"], prepared["model"]).unlink(missing_ok=True)
     prepared["mb"] = w["out"].stat().st_size / 2**20
-
-
-def next_recipe(current: dict | None, config: dict, step: int, folder: Path, chained: bool) -> dict:
-    """weights/recipes/TASK-MODEL.json after shipping ``step`` of the run in ``folder`` (its ``config``): the
-    last stage of the current recipe re-made by scripts/train_shipped.sh (``RUNS/NAME.stages/K-STAGE``) keeps
-    the recipe; a fine-tune of the shipped file (``chained``) adds a stage to it; a run from scratch starts a
-    new one. A fine-tune of some other file cannot be chained: its recipe would not say how that file was made."""
-    run = folder.name
-    if current and folder.parent.name.endswith(".stages") and \
-            run == f"{len(current['stages'])}-{current['stages'][-1]['name']}":
-        return current
-    if config.get("init") and not (chained and current):
-        raise SystemExit(f"{run}: a fine-tune of {config['init']}, not of the shipped file (or no recipe for it): "
-                         f"weights/recipes cannot say how its start was made; ship that start first")
-    schedule_end = config["steps"] if config.get("epochs") is None else None
-    stage = {"name": run, "commit": None, "until": None if step == schedule_end else step,
-             "evidence": f"shipped by scripts/ship_weights.py from the run folder {run} (its config.json), step {step}",
-             "config": {**config, "init": None}}
-    stages = (current["stages"] if config.get("init") else []) + [stage]
-    about = current.get("about", "") if current and config.get("init") else ""
-    return {"about": about, "stages": stages}
 
 
 def kept(task: str, model: str) -> dict:
@@ -203,11 +210,33 @@ PRETRAINED = ("LPIPS (AlexNet v0.1 heads on torchvision's ImageNet AlexNet; pack
               "inherit whatever restrictions ImageNet's terms place on you")
 
 
-def recipe_sentence(task: str) -> str:
-    return (f"`scripts/train_shipped.sh {task}-cgan` (and `{task}-regression`) trains the shipped recipe again, stage "
-            f"after stage, each resumable: `weights/recipes/{task}-cgan.json` and `weights/recipes/{task}-regression.json` "
-            "list the runs (a from-scratch run, then fine-tunes with `train --init`), each with its full config and the "
-            "step its weights were taken at.")
+def recipe_sentence(task: str, model: str) -> str:
+    """A kept model still made by a chain of fine-tunes (weights/recipes; retired when the model is retrained)."""
+    return (f"The {model} file was made by a chain of runs: `weights/recipes/{task}-{model}.json` lists them (a "
+            "from-scratch run, then fine-tunes with `train --init`), each with its full config and the step its "
+            f"weights were taken at; `scripts/train_shipped.sh {task}-{model}` replays it.")
+
+
+def commands(task: str, shipped: list[dict]) -> list[str]:
+    """The Training procedure's commands: one per model trained by its shipped config (the baseline first where
+    the cGAN starts from it), each with what it cost; a kept model's fine-tune chain in a sentence."""
+    made = [s for s in shipped if "row" not in s]
+    made.sort(key=lambda s: s["model"] != "regression")  # a cGAN may start from the baseline: that one first
+    width = max((len(f"weights/configs/{task}-{s['model']}.json") for s in made), default=0)
+    lines = []
+    if made:
+        lines += ["Each shipped file is trained from scratch by one command (the task's built-in recipe under its "
+                  "config, which adds the data, the length and the bookkeeping):", "", "```bash"]
+        for s in made:
+            config = f"weights/configs/{task}-{s['model']}.json"
+            start = "; starts from the baseline's file (init)" if s["init"] else ""
+            lines.append(f"img2img train --config {config:<{width}}  # {s['config']['steps']} steps, "
+                         f"{s['hours']:.1f} h on {short_hardware(s['config'])}{start}")
+        lines += ["```"]
+    for s in shipped:
+        if "row" in s and recipe_file(task, s["model"]).is_file():
+            lines += ["", recipe_sentence(task, s["model"])]
+    return lines
 
 
 def _losses(config: dict) -> str:
@@ -234,7 +263,10 @@ def _architecture(config: dict) -> str:
                                     ("residual output", g.get("residual"))) if on]
     if g.get("context_blocks"):
         extras.append(f"{g['context_blocks']} {g.get('context_kind', 'dilated')} context blocks")
-    return (f"pix2pix U-Net, ngf {g.get('ngf', 64)}, latent nz {g.get('nz', 8)}"
+    body = ("U-Net around the ImageNet EfficientNet-Lite0 encoder (frozen BatchNorm, the encoder at "
+            f"{config.get('optim', {}).get('encoder_lr_mult', 0.1):g}x the learning rate), decoder"
+            if g.get("encoder") == "lite0" else "pix2pix U-Net,")
+    return (f"{body} ngf {g.get('ngf', 64)}, latent nz {g.get('nz', 8)}"
             + (f", {', '.join(extras)}" if extras else "") + f", trained at {config.get('size', 128)} px")
 
 
@@ -260,19 +292,23 @@ def card(task: str, shipped: list[dict], table: str, data: str, eval_command: st
         details.append(f"| {s['model']} | `{s['file']}` | {s['mb']:.1f} MB (fp16) | {s['params'] / 1e6:.2f} M "
                        f"| {s['steps']} / {s['run_steps']} of {s['config']['steps']} | {s['picked']} "
                        f"| {s['config']['batch_size']} | {s['hours']:.1f} h | {short_hardware(s['config'])} |")
-    details += ["", f"cGAN: {_architecture(gan)}. Losses: {_losses(gan)}. The baseline is the same U-Net with "
-                "nz = 0, trained with MSE alone.", "", f"Pretrained networks: {PRETRAINED}."]
+    details += ["", f"cGAN: {_architecture(gan)}. Losses: {_losses(gan)}. The baseline is the same generator without "
+                "its latent paths (nz = 0), trained with MSE alone.", "", f"Pretrained networks: {PRETRAINED}."]
     tuned = []
     for s in shipped:
         tuned += s.get("tuned", [])
         if s["init"]:
             trained = f", trained {s['init_step']} steps" if s["init_step"] is not None else ""
-            tuned.append(f"{_fine_tune_sentence(s['model'])} (`--init {s['init']}`: the weights in that file when "
-                         f"it started{trained}); its steps and wall time count from there.")
-    procedure = [recipe_sentence(task)] + [line for t in tuned for line in ("", t)]
-    terms = DATA_TERMS.get(dataset, "see its README")
-    training_data = [f"`{data}` ({terms}); validation = {gan['val_fraction']:.0%} of the files, chosen by a hash of "
-                     "the file name. No dataset image is stored in this repository."]
+            tuned.append(f"{_fine_tune_sentence(s['model'])} of the baseline (`init`: `{s['init']}`, the weights "
+                         f"the baseline's command wrote{trained}); its steps and wall time count from there. A cGAN "
+                         "fine-tuned from its baseline can be interpolated with it: `--realism A` (0 = the baseline, "
+                         "1 = the cGAN).")
+    procedure = commands(task, shipped) + [line for t in tuned for line in ("", t)]
+    folders = data_folders(gan["data"]) if gan.get("data") else [data]
+    named = [(folder, next((k for k in DATA_TERMS if k in folder), dataset)) for folder in folders]
+    training_data = [f"`{folder}` ({DATA_TERMS.get(name, 'see its README')})" for folder, name in named]
+    training_data = ["; ".join(training_data) + f"; validation = {gan['val_fraction']:.0%} of each folder's files, "
+                     "chosen by a hash of the file name. No dataset image is stored in this repository."]
     evaluation = [f"`{eval_command}` (8 cGAN samples per input):", "", table] + (["", extra.rstrip()] if extra else [])
     body = {"Model details": "\n".join(details), "Training data": "\n".join(training_data),
             "Training procedure": "\n".join(procedure), "Evaluation": "\n".join(evaluation)}
@@ -349,7 +385,7 @@ def kept_notes(path: Path) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("tasks", nargs="+")
-    parser.add_argument("--runs", default=str(ROOT.parent / "runs"))
+    parser.add_argument("--runs", default=str(ROOT / "runs"), help="where the runs are (default: train's runs/)")
     parser.add_argument("--limit", type=int, default=200, help="validation images to evaluate")
     parser.add_argument("--last", action="store_true", help="ship each run's final weights, not its best")
     parser.add_argument("--keep", choices=("cgan", "regression"), action="append", default=[],
@@ -364,9 +400,19 @@ def main() -> None:
     if set(picks) - {"cgan", "regression"}:
         parser.error("--pick expects cgan=FILE or regression=FILE")
     for task in args.tasks:
-        shipped = [kept(task, model) if model in args.keep else
-                   prepare(task, model, Path(args.runs), args.last, Path(picks[model]) if model in picks else None)
-                   for model in ("cgan", "regression")]
+        runs = Path(args.runs)
+        gan = kept(task, "cgan") if "cgan" in args.keep else \
+            prepare(task, "cgan", runs, args.last, Path(picks["cgan"]) if "cgan" in picks else None)
+        # A cGAN fine-tuned from its baseline ships beside the very file it started from (what --realism pairs).
+        start = gan.get("init_path")
+        paired = start is not None and start.resolve().parent == (runs / f"{task}-regression").resolve()
+        if paired and "regression" in picks:
+            parser.error(f"{task}: the baseline ships as the file its cGAN started from ({gan['init']}), not a pick")
+        base = kept(task, "regression") if "regression" in args.keep else \
+            prepare(task, "regression", runs, args.last,
+                    start if paired else Path(picks["regression"]) if "regression" in picks else None,
+                    "the cGAN's starting point" if paired else None)
+        shipped = [gan, base]
         for model in shipped:  # both checked: now write
             if "write" in model:
                 write(model)

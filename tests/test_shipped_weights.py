@@ -84,41 +84,34 @@ def test_shipped_configs_are_the_task_recipe_and_the_baseline_keeps_the_cgans_ge
     assert vars(gan.generator) | latent == vars(reg.generator) | latent
 
 
-def test_card_says_when_a_run_is_a_fine_tune():
+def test_card_gives_one_command_per_model_baseline_first_with_its_cost():
     ship_weights = _ship_weights_module()
     config = {"val_fraction": 0.1, "steps": 2500, "batch_size": 4, "data": "DIR", "model": "cgan"}
     row = {"file": "x.safetensors", "mb": 4.8, "params": 2.5e6, "steps": 2500, "run_steps": 2500, "hours": 0.7,
            "picked": "last step", "config": config, "init": None, "init_step": None}
-    tuned = {**row, "model": "cgan", "init": "weights/x-cgan.safetensors", "init_step": 6000}
-    text = ship_weights.card("x", [tuned, {**row, "model": "regression", "config": {**config, "model": "regression"}}],
-                             "TABLE", "DIR", "img2img eval")
-    assert "The cgan run is a fine-tune (`--init weights/x-cgan.safetensors`" in text and "trained 6000 steps" in text
-    assert "regression run is a fine-tune" not in text
+    tuned = {**row, "model": "cgan", "init": "runs/x-regression/x-regression.safetensors", "init_step": 4000}
+    base = {**row, "model": "regression", "hours": 0.4, "config": {**config, "model": "regression", "steps": 4000}}
+    text = ship_weights.card("x", [tuned, base], "TABLE", "DIR", "img2img eval")
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("img2img train --config"))
+    assert lines[first].startswith("img2img train --config weights/configs/x-regression.json")
+    assert "# 4000 steps, 0.4 h on a " in lines[first]
+    assert lines[first + 1].startswith("img2img train --config weights/configs/x-cgan.json")
+    assert "# 2500 steps, 0.7 h on a " in lines[first + 1] and "starts from the baseline's file" in lines[first + 1]
+    assert "The cgan run is a fine-tune of the baseline" in text and "trained 4000 steps" in text
+    assert "regression run is a fine-tune" not in text and "weights/recipes" not in text
 
 
-def test_shipping_a_run_writes_its_recipe():
+def test_shipping_refuses_a_run_that_is_not_its_configs_command():
     ship_weights = _ship_weights_module()
-    from pathlib import Path
-
-    runs = Path("runs")
-    scratch = {"steps": 8000, "epochs": None, "init": None, "model": "cgan", "task": "x"}
-    first = ship_weights.next_recipe(None, scratch, 4000, runs / "x-scratch", chained=False)
-    assert [(s["name"], s["until"]) for s in first["stages"]] == [("x-scratch", 4000)]  # stopped before its end
-    tune = {**scratch, "steps": 3000, "init": "weights/x-cgan.safetensors"}
-    second = ship_weights.next_recipe(first, tune, 3000, runs / "x-tune", chained=True)
-    assert [(s["name"], s["until"]) for s in second["stages"]] == [("x-scratch", 4000), ("x-tune", None)]
-    assert second["stages"][1]["config"]["init"] is None and second["stages"][1]["config"]["steps"] == 3000
-    again = ship_weights.next_recipe(second, scratch, 8000, runs / "x-new", chained=False)  # from scratch: a new chain
-    assert [(s["name"], s["until"]) for s in again["stages"]] == [("x-new", None)]
-    with pytest.raises(SystemExit, match="not of the shipped file"):
-        ship_weights.next_recipe(second, {**tune, "init": "../runs/elsewhere.safetensors"}, 3000, runs / "x-odd",
-                                 chained=False)
-    # scripts/train_shipped.sh re-made the recipe: its last stage starts from stage 1's file in the runs folder,
-    # not from the shipped file, and shipping it keeps the recipe as it is
-    remade = {**tune, "init": "runs/x-cgan.stages/1-x-scratch/x-cgan.safetensors"}
-    assert ship_weights.next_recipe(second, remade, 3000, runs / "x-cgan.stages" / "2-x-tune", chained=False) == second
-    with pytest.raises(SystemExit, match="not of the shipped file"):  # a stage that is not the recipe's last
-        ship_weights.next_recipe(second, remade, 3000, runs / "x-cgan.stages" / "1-x-scratch", chained=False)
+    shipped = ship_weights.shipped_config("restore", "cgan")
+    assert ship_weights.recipe_differences(dict(shipped), shipped) == []
+    assert ship_weights.recipe_differences({**shipped, "threads": 2, "device": "cpu"}, shipped) == []  # bookkeeping
+    odd = {**shipped, "steps": 10, "loss": {**shipped["loss"], "l1_weight": 1.0}}
+    assert ship_weights.recipe_differences(odd, shipped) == ["loss.l1_weight", "steps"]
+    # the run records every task option; only those the shipped config sets must agree
+    options = {**shipped, "task_options": {**shipped["task_options"], "blur": True}}
+    assert ship_weights.recipe_differences(options, shipped) == []
 
 
 def _ship_weights_module():
@@ -184,6 +177,8 @@ def test_shipping_checks_both_models_before_writing_either(tmp_path, monkeypatch
     for model in ("cgan", "regression"):
         Trainer(tiny_config(steps=2, model=model), cached_uncrop, runs / f"uncrop-{model}", progress=False).fit()
     monkeypatch.setattr(ship_weights, "ROOT", root)
+    monkeypatch.setattr(ship_weights, "shipped_config", lambda task, model: {})  # tiny runs stand for the real ones
+    monkeypatch.setattr(ship_weights, "recipe_differences", lambda run, shipped: [])
     wrong = runs / "uncrop-cgan" / "uncrop-cgan.safetensors"  # a cGAN file picked for the baseline
     monkeypatch.setattr(sys, "argv", ["ship_weights.py", "uncrop", "--runs", str(runs), "--pick", f"regression={wrong}"])
     with pytest.raises(SystemExit, match="--pick regression=.*a cgan at step 2"):
@@ -193,7 +188,10 @@ def test_shipping_checks_both_models_before_writing_either(tmp_path, monkeypatch
 
 def test_what_a_shipped_file_records_of_its_run(tmp_path, monkeypatch, cached_uncrop):
     # The whole training config goes into the file's metadata (losses, optimiser, steps, init), so a weights
-    # file says how it was trained without its card; the card names a runs-folder start relative to the repo.
+    # file says how it was trained without its card. A cGAN started from its baseline ships beside the very file
+    # it started from, and shipping retires the model's old fine-tune chain.
+    import sys
+
     from conftest import tiny_config
 
     from img2img.engine.trainer import Trainer
@@ -201,20 +199,28 @@ def test_what_a_shipped_file_records_of_its_run(tmp_path, monkeypatch, cached_un
     ship_weights = _ship_weights_module()
     root = tmp_path / "repo"
     (root / "weights" / "recipes").mkdir(parents=True)
-    recipe = {"about": "", "stages": [{"name": "start"}, {"name": "tune"}]}
-    (root / "weights" / "recipes" / "uncrop-cgan.json").write_text(json.dumps(recipe))
-    runs, stages = tmp_path / "runs", tmp_path / "runs" / "uncrop-cgan.stages"
-    start = Trainer(tiny_config(steps=2), cached_uncrop, stages / "1-start", progress=False).fit()
-    Trainer(tiny_config(steps=2, init=str(start)), cached_uncrop, stages / "2-tune", progress=False).fit()
-    (runs / "uncrop-cgan").symlink_to(stages / "2-tune")  # as scripts/train_shipped.sh links a recipe's result
+    (root / "weights" / "recipes" / "uncrop-cgan.json").write_text(json.dumps({"about": "", "stages": []}))
+    runs = tmp_path / "runs"
+    base = Trainer(tiny_config(model="regression", steps=2), cached_uncrop, runs / "uncrop-regression",
+                   progress=False).fit()
+    Trainer(tiny_config(steps=2, init=str(base)), cached_uncrop, runs / "uncrop-cgan", progress=False).fit()
     monkeypatch.setattr(ship_weights, "ROOT", root)
-    prepared = ship_weights.prepare("uncrop", "cgan", runs)  # the recipe's last stage, re-made ...
-    assert prepared["init"] == "../runs/uncrop-cgan.stages/1-start/uncrop-cgan.safetensors"
-    assert prepared["init_step"] == 2
-    assert json.loads(read_info(start).extra["train_config"])["steps"] == 2  # every run's file records it too
-    assert not (root / "weights" / "uncrop-cgan.safetensors").exists()  # ... prepared, nothing written yet
+    monkeypatch.setattr(ship_weights, "shipped_config", lambda task, model: {})  # tiny runs stand for the real ones
+    monkeypatch.setattr(ship_weights, "recipe_differences", lambda run, shipped: [])
+    prepared = ship_weights.prepare("uncrop", "cgan", runs)
+    assert prepared["init"] == str(base) and prepared["init_step"] == 2
+    assert not (root / "weights" / "uncrop-cgan.safetensors").exists()  # prepared, nothing written yet
     ship_weights.write(prepared)
     info = read_info(root / "weights" / "uncrop-cgan.safetensors")
     config = json.loads(info.extra["train_config"])
-    assert config["init"] == str(start) and config["steps"] == 2 and config["loss"]["l1_weight"] == 100.0
-    assert prepared["mb"] > 0 and (root / "weights" / "recipes" / "uncrop-cgan.json").is_file()
+    assert config["init"] == str(base) and config["steps"] == 2 and config["loss"]["l1_weight"] == 100.0
+    assert prepared["mb"] > 0 and not (root / "weights" / "recipes" / "uncrop-cgan.json").exists()
+    # main(): the baseline shipped is the cGAN's start, even where the run kept a better-scoring file
+    (runs / "uncrop-regression" / "uncrop-regression-best.safetensors").write_bytes(b"not the start")
+    monkeypatch.setattr(ship_weights, "data_folders", lambda data: ["DIR"])  # tiny runs train on procedural scenes
+    monkeypatch.setattr(ship_weights, "evaluate", lambda *a, **k: (_ for _ in ()).throw(SystemExit("evaluated")))
+    monkeypatch.setattr(sys, "argv", ["ship_weights.py", "uncrop", "--runs", str(runs)])
+    with pytest.raises(SystemExit, match="evaluated"):
+        ship_weights.main()
+    shipped = read_info(root / "weights" / "uncrop-regression.safetensors")
+    assert shipped.extra["id"] == read_info(base).extra["id"]
