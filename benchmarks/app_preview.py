@@ -1,22 +1,31 @@
-"""The live preview while drawing: mouse-up to a changed preview image, and what quick strokes leave queued.
+"""The app's latencies: the realism switch on the server, and the live preview from mouse-up in a browser.
 
-Starts the app (shipped weights or --weights-dir), warms it up as `img2img app` does, and drives Debian's
-Chromium with Playwright on the sketch2photo canvas. Part 1 draws --strokes strokes one at a time and prints,
-for each, the time from mouse-up to a new preview image on the page and the server's preview() time. Part 2
-draws 10 strokes without waiting and prints how many preview requests the browser sent, how many ran, and
-the most that were ever waiting (sent, not yet started) at once. Then realism: the server time of generate()
-at a = 1 and at a new a (only when the sketch2photo weights are a fine-tuned pair). Needs Chromium and
-playwright; not part of run_all.py.
+Starts the app (shipped weights or --weights-dir), warms it up as `img2img app` does, and measures, in one run:
 
-    .venv/bin/python benchmarks/app_preview.py [--strokes 8] [--weights-dir weights]
+1. Server, realism (sketch2photo): generate() (K = 4, no walk) at a = 1 (a normal generate), at one fixed a = 0.5
+   (the interpolated generator, torch, no switch) and at a new a every call (0.3, 0.6, 0.3, ... : each call
+   rewrites the weights), and the weight switch alone. When the weights given are not a fine-tuned pair, a
+   stand-in pair is made in a temporary folder from them: the cGAN's architecture with the baseline copied in
+   (load_init, as a fine-tune starts) plus a small perturbation, saved with the baseline's id as its origin.
+   Sizes and times are those of a shipped pair; its outputs mean nothing.
+2. Browser: drives Debian's Chromium with Playwright on the sketch2photo canvas. --strokes strokes one at a time,
+   each: mouse-up to a new preview image on the page, and the server's preview() time. Then 10 strokes without
+   waiting: how many preview requests the browser sent, how many ran, and the most ever waiting at once.
+
+The machine may be shared, so every time is also given as a ratio to the normal generate of the same run.
+Needs Chromium and playwright; not part of run_all.py.
+
+    .venv/bin/python benchmarks/app_preview.py [--strokes 8] [--repeats 7] [--weights-dir weights]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,6 +41,10 @@ from test_browser import CHROMIUM, CHROMIUM_ARGS, _draw  # noqa: E402
 torch.set_num_threads(THREADS)  # the tests' conftest pins one thread; the app as users run it does not
 
 from img2img.app import build_app  # noqa: E402
+from img2img.app.ui import launch  # noqa: E402
+from img2img.inference import default_weights_dir  # noqa: E402
+from img2img.realism import check_pair  # noqa: E402
+from img2img.weights import INIT_ID_KEY, load_generator, load_init, read_info, save_generator, weights_id  # noqa: E402
 
 TASK = "sketch2photo"
 
@@ -41,17 +54,58 @@ def _stroke(i: int) -> list[tuple[float, float]]:
     return [(-0.25, y), (-0.05, y + 0.02), (0.15, y), (0.25, y + 0.03)]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--strokes", type=int, default=8)
-    parser.add_argument("--weights-dir", default=None)
-    parser.add_argument("--port", type=int, default=7881)
-    args = parser.parse_args()
-    if not CHROMIUM.exists():
-        print(f"app_preview: {CHROMIUM} is missing (apt-get install -y --no-install-recommends chromium)")
-        return 2
+def stand_in_pair(weights_dir: Path, folder: Path) -> Path:
+    """``weights_dir`` copied into ``folder`` with TASK's cGAN replaced by one 'fine-tuned' from its baseline."""
+    for path in weights_dir.glob("*.safetensors"):
+        shutil.copy(path, folder / path.name)
+    cgan, baseline = folder / f"{TASK}-cgan.safetensors", folder / f"{TASK}-regression.safetensors"
+    base, base_info = load_generator(baseline)  # written again: its metadata then names every option, as a new file's
+    save_generator(baseline, base, task=base_info.task, model=base_info.model, train_size=base_info.train_size,
+                   step=base_info.step, task_options=base_info.task_options,
+                   extra={k: v for k, v in base_info.extra.items() if k != "id"})
+    generator, info = load_generator(cgan)
+    load_init(generator, baseline)
+    with torch.no_grad():
+        gen = torch.Generator().manual_seed(0)
+        for tensor in generator.state_dict().values():
+            if tensor.is_floating_point():
+                tensor.add_(0.01 * tensor.std().nan_to_num() * torch.randn(tensor.shape, generator=gen))
+    extra = {k: v for k, v in info.extra.items() if k != "id"} | {INIT_ID_KEY: weights_id(baseline)}
+    save_generator(cgan, generator, task=info.task, model=info.model, train_size=info.train_size, step=info.step,
+                   task_options=info.task_options, extra=extra)
+    check_pair(cgan, baseline)
+    return folder
 
-    demo = build_app(weights_dir=args.weights_dir)
+
+def _ms(run) -> float:
+    start = time.perf_counter()
+    run()
+    return (time.perf_counter() - start) * 1000
+
+
+def server_realism(service, repeats: int) -> dict[str, float]:
+    example = service.examples(TASK)[0]
+
+    def generate(a: float) -> None:
+        service.generate(TASK, example, k=4, interpolation_steps=0, realism=a)
+
+    generate(0.5)  # the first interpolated run: the pair is read at load, this is torch's first call at that size
+    normal = [_ms(lambda: generate(1.0)) for _ in range(repeats)]
+    fixed = [_ms(lambda: generate(0.5)) for _ in range(repeats)]
+    switching = [_ms(lambda i=i: generate(0.3 if i % 2 == 0 else 0.6)) for i in range(repeats)]
+    pair = service.models(TASK).cgan.realism_pair()
+    views = (pair.generator(0.3), pair.generator(0.6))
+
+    def write(a: float) -> None:
+        with pair._lock:
+            pair._write(a)
+
+    switch = [_ms(lambda i=i: write(views[i % 2].realism)) for i in range(repeats)]
+    return {"normal": statistics.median(normal), "fixed": statistics.median(fixed),
+            "switching": statistics.median(switching), "switch": statistics.median(switch)}
+
+
+def browser_preview(demo, strokes: int, port: int) -> tuple[list[float], list[float], tuple[int, int, int]]:
     service = demo.img2img_service
     starts: list[float] = []
     server_ms: list[float] = []
@@ -66,62 +120,95 @@ def main() -> int:
             server_ms.append((time.perf_counter() - start) * 1000)
 
     service.preview = timed_preview
-    print("warm-up:", service.warm_up().get(TASK))
-    demo.queue().launch(server_name="127.0.0.1", server_port=args.port, prevent_thread_lock=True, quiet=True)
+    launch(demo, port=port, block=False, quiet=True)
     waits: list[float] = []
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            joins: list[float] = []
-            page.on("request", lambda r: joins.append(time.perf_counter()) if "queue/join" in r.url else None)
-            page.goto(f"http://127.0.0.1:{args.port}")
-            page.get_by_role("tab", name=TASK).click()
-            canvas = page.locator(f"#canvas-{TASK}")
-            canvas.get_by_role("button", name="Brush", exact=True).click()
-            board = canvas.locator("canvas").first
-            image = page.locator(f"#preview-{TASK} img")
-            print(f"load average before: {os.getloadavg()[0]:.2f}")
-            print("stroke  mouse-up to new preview ms  server preview() ms")
-            for i in range(args.strokes):
-                before = image.get_attribute("src") if image.count() else ""
-                server_ms.clear()
-                _draw(page, board, [_stroke(i)])  # ends with mouse-up and a 0.1 s pause
-                up = time.perf_counter() - 0.1
-                page.wait_for_function(f"(b) => {{ const i = document.querySelector('#preview-{TASK} img');"
-                                       " return i && i.src !== b; }", arg=before, timeout=30_000)
-                shown = (time.perf_counter() - up) * 1000
-                waits.append(shown)
-                print(f"{i:6d}  {shown:26.0f}  {' '.join(f'{ms:.0f}' for ms in server_ms)}")
-            time.sleep(1.0)
-            joins.clear()
-            starts.clear()
-            box = board.bounding_box()
-            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-            for i in range(10):  # quick strokes: no pause between them
-                points = [(cx + dx * box["width"], cy + (dy + 0.1) * box["height"]) for dx, dy in _stroke(i)]
-                page.mouse.move(*points[0])
-                page.mouse.down()
-                for x, y in points[1:]:
-                    page.mouse.move(x, y, steps=2)
-                page.mouse.up()
-            time.sleep(3.0)
-            waiting = max((sum(j <= t for j in joins) - sum(s <= t for s in starts) for t in joins), default=0)
-            print(f"10 quick strokes: {len(joins)} preview requests sent, {len(starts)} run, at most "
-                  f"{max(0, waiting)} waiting at once")
-            browser.close()
-    finally:
-        demo.close()
-    if waits:
-        print(f"median mouse-up to new preview (strokes 2..): {statistics.median(waits[1:] or waits):.0f} ms")
-    if service.realism_problem(TASK) is None:
-        example = service.examples(TASK)[0]
-        for label, a in (("a = 1", 1.0), ("a = 1 again", 1.0), ("new a = 0.35", 0.35), ("a = 0.35 again", 0.35)):
-            start = time.perf_counter()
-            service.generate(TASK, example, k=4, interpolation_steps=0, realism=a)
-            print(f"generate() {label}: {(time.perf_counter() - start) * 1000:.0f} ms")
-    else:
-        print(f"realism: {service.realism_problem(TASK)}")
+    servers: list[float] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        joins: list[float] = []
+        page.on("request", lambda r: joins.append(time.perf_counter())
+                if "queue/join" in r.url or "/run/" in r.url else None)
+        page.goto(f"http://127.0.0.1:{port}")
+        page.get_by_role("tab", name=TASK).click()
+        canvas = page.locator(f"#canvas-{TASK}")
+        canvas.get_by_role("button", name="Brush", exact=True).click()
+        board = canvas.locator("canvas").first
+        image = page.locator(f"#preview-{TASK} img")
+        print(f"load average before the browser part: {os.getloadavg()[0]:.2f}")
+        print("stroke  mouse-up to new preview ms  server preview() ms")
+        for i in range(strokes):
+            before = image.get_attribute("src") if image.count() else ""
+            server_ms.clear()
+            _draw(page, board, [_stroke(i)])  # ends with mouse-up and a 0.1 s pause
+            up = time.perf_counter() - 0.1
+            page.wait_for_function(f"(b) => {{ const i = document.querySelector('#preview-{TASK} img');"
+                                   " return i && i.src !== b; }", arg=before, timeout=30_000)
+            shown = (time.perf_counter() - up) * 1000
+            waits.append(shown)
+            servers += server_ms
+            print(f"{i:6d}  {shown:26.0f}  {' '.join(f'{ms:.0f}' for ms in server_ms)}")
+            time.sleep(0.5)
+        time.sleep(1.0)
+        joins.clear()
+        starts.clear()
+        box = board.bounding_box()
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        for i in range(10):  # quick strokes: no pause between them
+            points = [(cx + dx * box["width"], cy + (dy + 0.1) * box["height"]) for dx, dy in _stroke(i)]
+            page.mouse.move(*points[0])
+            page.mouse.down()
+            for x, y in points[1:]:
+                page.mouse.move(x, y, steps=2)
+            page.mouse.up()
+        time.sleep(4.0)
+        waiting = max((sum(j <= t for j in joins) - sum(s <= t for s in starts) for t in joins), default=0)
+        browser.close()
+    return waits, servers, (len(joins), len(starts), max(0, waiting))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--strokes", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--weights-dir", default=None)
+    parser.add_argument("--port", type=int, default=7881)
+    args = parser.parse_args()
+    if not CHROMIUM.exists():
+        print(f"app_preview: {CHROMIUM} is missing (apt-get install -y --no-install-recommends chromium)")
+        return 2
+    weights = Path(args.weights_dir or default_weights_dir())
+    with tempfile.TemporaryDirectory(prefix="app-preview-") as tmp:
+        try:
+            check_pair(weights / f"{TASK}-cgan.safetensors", weights / f"{TASK}-regression.safetensors")
+        except Exception as exc:  # noqa: BLE001 - any reason: use a stand-in pair of the same size
+            print(f"{TASK}: not a fine-tuned pair ({exc}); a stand-in pair is made from these weights")
+            weights = stand_in_pair(weights, Path(tmp))
+        demo = build_app(weights_dir=weights)
+        service = demo.img2img_service
+        print(f"{TASK}: {read_info(weights / f'{TASK}-cgan.safetensors').train_size} px training size; "
+              f"device {service.device_label}; warm-up: {service.warm_up().get(TASK)}")
+        print(f"load average: {os.getloadavg()[0]:.2f}")
+        times = server_realism(service, args.repeats)
+        normal = times["normal"]
+        print(f"server generate() K=4, medians of {args.repeats}:")
+        print(f"  a = 1 (a normal generate)          {normal:7.0f} ms")
+        print(f"  a = 0.5 every time (no switch)     {times['fixed']:7.0f} ms  ({times['fixed'] / normal:.2f}x normal)")
+        print(f"  a new a every call (switching)     {times['switching']:7.0f} ms  "
+              f"({times['switching'] / normal:.2f}x normal)")
+        print(f"  realism switch beyond a generate at a fixed a: {times['switching'] - times['fixed']:+.0f} ms; "
+              f"the weight write alone: {times['switch']:.1f} ms")
+        try:
+            waits, servers, (sent, ran, waiting) = browser_preview(demo, args.strokes, args.port)
+        finally:
+            demo.close()
+    later = waits[1:] or waits
+    print(f"10 quick strokes: {sent} preview requests sent, {ran} run, at most {waiting} waiting at once")
+    if later:
+        shown = statistics.median(later)
+        print(f"median mouse-up to new preview (strokes 2..): {shown:.0f} ms ({shown / normal:.2f}x a normal "
+              f"generate); median server preview(): {statistics.median(servers):.0f} ms "
+              f"({statistics.median(servers) / normal:.2f}x)")
     return 0
 
 

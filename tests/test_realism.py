@@ -189,3 +189,109 @@ def test_eval_realism_refuses_in_one_line(pair, capsys):
     assert main(scratch) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "fine-tuned" in err[0]
+
+
+# -- the in-place working generator ------------------------------------------------------------------------------
+
+
+def _deepcopy_reference(pair: dict[str, Path], values: tuple[float, ...]) -> dict[float, torch.nn.Module]:
+    """The interpolation as first built (a deepcopy of the folded cGAN per a, its tensors set to lerp(baseline,
+    cGAN, a)): what the in-place path must match."""
+    import copy
+
+    from img2img.models.unet import fold_resize_upsampling
+    from img2img.weights import load_init
+
+    cgan, _ = load_generator(pair["cgan"])
+    zero = copy.deepcopy(cgan)
+    with torch.no_grad():
+        for tensor in zero.state_dict().values():
+            tensor.zero_()
+    load_init(zero, pair["baseline"])
+    for module in (cgan, zero):
+        fold_resize_upsampling(module)
+        module.eval()
+    start, end = zero.state_dict(), cgan.state_dict()
+    models = {}
+    for a in values:
+        model = copy.deepcopy(cgan)
+        with torch.no_grad():
+            for name, tensor in model.state_dict().items():
+                if tensor.is_floating_point():
+                    tensor.copy_(torch.lerp(start[name], end[name], a))
+        models[a] = model
+    return models
+
+
+def _inputs(pairing: RealismPair) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(0)
+    return torch.rand(2, 4, 32, 32, generator=gen) * 2 - 1, torch.randn(2, pairing.nz, generator=gen)
+
+
+def test_in_place_interpolation_matches_a_copy_per_a_and_its_ends_are_exact(pair, monkeypatch):
+    values = (0.0, 0.1, 0.35, 0.5, 0.8, 1.0)
+    reference = _deepcopy_reference(pair, values)
+    pairing = RealismPair(pair["cgan"], pair["baseline"])
+    y, z = _inputs(pairing)
+    # After construction no module is copied again: a switch only rewrites tensors.
+    monkeypatch.setattr("img2img.realism.copy.deepcopy", lambda *a, **k: pytest.fail("a generator was copied"))
+    with torch.inference_mode():
+        expected = {a: reference[a](y, z) for a in values}
+        # Back and forth, each a several times, in an order that switches at every call.
+        for a in (0.35, 1.0, 0.1, 0.0, 0.8, 0.5, 0.35, 0.0, 1.0, 0.8):
+            out = pairing.generator(a)(y, z)
+            if a in (0.0, 1.0):
+                assert torch.equal(out, expected[a]), f"a = {a} is not exactly its end"
+            else:
+                assert torch.allclose(out, expected[a], atol=1e-6, rtol=0), f"a = {a}"
+    # The weights themselves: lerp's, and the ends bit for bit.
+    for a in values:
+        mine = pairing.generator(a).state_dict()
+        theirs = {k: v for k, v in reference[a].state_dict().items() if v.is_floating_point()}
+        assert mine.keys() == theirs.keys()
+        for name, tensor in mine.items():
+            assert torch.equal(tensor, theirs[name]) if a in (0.0, 1.0) else torch.allclose(tensor, theirs[name],
+                                                                                            atol=1e-7, rtol=0)
+    # a = 1 is the cGAN as loaded and folded, a = 0 the baseline in its architecture (the Translator's own checks
+    # against the baseline's file are in test_a_1_is_the_cgan_and_a_0_the_baseline_pixel_for_pixel).
+    calls = pairing.switches
+    pairing.generator(0.5)(y, z)
+    pairing.generator(0.5)(y, z)
+    assert pairing.switches == calls + 1  # the same a twice writes once
+
+
+def test_two_threads_at_two_values_of_a_each_see_their_own(pair):
+    import threading
+
+    pairing = RealismPair(pair["cgan"], pair["baseline"])
+    y, z = _inputs(pairing)
+    values = (0.2, 0.9)
+    with torch.inference_mode():
+        sequential = {a: pairing.generator(a)(y, z) for a in values}
+    results: dict[float, list[torch.Tensor]] = {a: [] for a in values}
+    start = threading.Barrier(len(values))
+
+    def worker(a: float) -> None:
+        start.wait()
+        view = pairing.generator(a)
+        with torch.inference_mode():
+            for _ in range(15):
+                results[a].append(view(y, z))
+
+    threads = [threading.Thread(target=worker, args=(a,)) for a in values]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for a in values:
+        assert len(results[a]) == 15 and all(torch.equal(out, sequential[a]) for out in results[a]), f"a = {a}"
+
+
+def test_translators_at_two_values_of_a_share_one_pair_and_stay_apart(pair, host, picture):
+    cgan = Translator(host.get("uncrop"), pair["cgan"], backend="torch")
+    low, high = cgan.at_realism(0.2), cgan.at_realism(0.7)
+    assert low.realism_pair() is high.realism_pair()
+    first = (_pixels(low, picture, 1), _pixels(high, picture, 1))
+    assert first[0] != first[1]
+    assert (_pixels(low, picture, 1), _pixels(high, picture, 1)) == first  # alternating gives the same answers
+    assert _pixels(cgan.at_realism(1), picture) == _pixels(cgan, picture)

@@ -34,6 +34,38 @@ CSS = """
 .img2img-warning pre { white-space: pre-wrap; }
 .img2img-status { min-height: 2.5rem; }
 """
+# The canvas's change event waits on HTMLCanvasElement.toBlob three times per stroke (background, layer and
+# composite, PNG-encoded in the browser and sent to the server). Chromium encodes toBlob in an idle period, and a
+# canvas that has just been drawn on keeps its render loop busy, so each waited ~0.7-1.2 s (measured on a 2-core
+# CPU: most of the ~1.8 s from mouse-up to the live preview). Encoding at once with the synchronous toDataURL gives
+# the same PNG in a few ms for a 256 px canvas; big canvases (and anything that fails) keep the browser's own.
+HEAD = """<script>
+(() => {
+  const proto = HTMLCanvasElement.prototype;
+  if (proto.img2imgToBlob) return;
+  const idle = proto.toBlob;
+  proto.img2imgToBlob = idle;
+  proto.toBlob = function (callback, type, quality) {
+    if (this.width * this.height > 1048576) return idle.call(this, callback, type, quality);
+    let blob;
+    try {
+      const url = this.toDataURL(type, quality);
+      const comma = url.indexOf(",");
+      const bytes = atob(url.slice(comma + 1));
+      const data = new Uint8Array(bytes.length);
+      for (let i = 0; i < bytes.length; i++) data[i] = bytes.charCodeAt(i);
+      blob = new Blob([data], {type: url.slice(5, url.indexOf(";"))});
+    } catch (error) {
+      return idle.call(this, callback, type, quality);
+    }
+    setTimeout(() => callback(blob), 0);
+  };
+})();
+</script>"""
+# The drawing widget's box (px): the 256 px canvas with its border and toolbar, no wider. The editor redraws its
+# whole box in software WebGL on a machine without a GPU, about once per frame while a stroke settles, and the
+# stroke's export to the server waits on those frames: a 478 x 418 box took ~300 ms a frame on a loaded 2-core CPU.
+CANVAS_BOX = (340, 340)
 SEED_RANGE = 2**31  # seeds travel through JavaScript numbers; stay far below 2**53
 # Uploads above this are refused by the server (HTTP 413) before they reach a handler or fill the disk; a
 # 20 MB PNG is already far more than the ABSURD_PIXELS cap of the service lets through.
@@ -91,7 +123,8 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, sh
            block: bool = True, quiet: bool = False, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> str:
     """Serve ``demo`` (localhost only unless ``host`` says otherwise) and return its URL."""
     _, url, _ = demo.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=not block,
-                            quiet=quiet, css=CSS, footer_links=["api"], max_file_size=max_upload_bytes)
+                            quiet=quiet, css=CSS, head=HEAD, footer_links=["api"],
+                            max_file_size=max_upload_bytes)
     return url
 
 
@@ -149,9 +182,10 @@ def _task_tab(service: AppService, task: Task) -> None:
         walk_run, event_inputs, walk_outputs, api_visibility="private", concurrency_id="model")
     if preview is not None:
         # always_last: while one preview runs, only the newest stroke waits (older ones are dropped in the
-        # browser), so quick strokes never pile up. Its own queue: a preview never waits behind a Generate.
+        # browser), so quick strokes never pile up. Not queued: a plain request, no join and event stream (one
+        # round trip less), and a preview never waits behind a Generate.
         inputs[0].change(preview_run, [inputs[0], *controls, seed, realism], preview, api_name=f"preview_{name}",
-                         trigger_mode="always_last", show_progress="hidden", concurrency_id=f"preview-{name}")
+                         trigger_mode="always_last", show_progress="hidden", queue=False)
 
 
 def _realism_widgets(service: AppService, name: str) -> gr.Slider:
@@ -179,7 +213,8 @@ def _input_widgets(task: Task) -> list[gr.components.Component]:
                 canvas = _paint_canvas(task)
             else:
                 canvas = gr.Sketchpad(label=task.app.input_label, type="pil", image_mode="RGB", format="png",
-                                      canvas_size=(256, 256), height=420, elem_id=f"canvas-{task.name}",
+                                      canvas_size=(256, 256), width=CANVAS_BOX[0], height=CANVAS_BOX[1],
+                                      elem_id=f"canvas-{task.name}",
                                       brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=2))
         with gr.Tab("Upload"):
             upload = UploadImage(label="Or upload a drawing (used when the canvas is empty)", type="filepath",
@@ -195,8 +230,8 @@ def _paint_canvas(task: Task) -> gr.Sketchpad:
     fill = palette[0][1]
     blank = Image.new("RGB", (256, 256), fill)
     canvas = gr.Sketchpad(blank, label=task.app.input_label, type="pil", image_mode="RGB", format="png",
-                          canvas_size=(256, 256), height=420, elem_id=f"canvas-{task.name}",
-                          brush=gr.Brush(colors=[colour for _, colour in palette], color_mode="fixed",
+                          canvas_size=(256, 256), width=CANVAS_BOX[0], height=CANVAS_BOX[1],
+                          elem_id=f"canvas-{task.name}", brush=gr.Brush(colors=[colour for _, colour in palette], color_mode="fixed",
                                          default_color=palette[min(1, len(palette) - 1)][1], default_size=12))
     swatches = " ".join(
         f'<span style="white-space:nowrap"><span style="display:inline-block;width:0.9em;height:0.9em;'
