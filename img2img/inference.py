@@ -137,6 +137,8 @@ class Translator:
             raise WeightsError(f"{weights} maps {config.in_channels} to {config.out_channels} channels; "
                                f"task '{task.name}' maps {task.in_channels} to {task.out_channels}")
         self.weights = weights
+        # The task's working size bounds its chosen side; a size the caller gives bounds the longest (--max-side).
+        self.work_side = self.task.work_side if max_side == "auto" else "longest"
         if max_side == "auto":
             scale = self.task.work_scale
             max_side = round(scale * self.info.train_size) if scale else None
@@ -222,11 +224,12 @@ class Translator:
         return self.task.compose(out, batch.float()).clamp(-1, 1)
 
     def work_size(self, height: int, width: int) -> tuple[int, int]:
-        """The (H, W) the generator runs at for a condition of this size (see ``max_side``)."""
-        longest = max(height, width)
-        if self.max_side is None or longest <= self.max_side:
+        """The (H, W) the generator runs at for a condition of this size: its ``work_side`` (longest or shortest)
+        at most ``max_side``; never upscaled."""
+        side = max(height, width) if self.work_side == "longest" else min(height, width)
+        if self.max_side is None or side <= self.max_side:
             return height, width
-        ratio = self.max_side / longest
+        ratio = self.max_side / side
         return max(1, round(height * ratio)), max(1, round(width * ratio))
 
     def condition(self, image: Tensor, **controls: Any) -> Tensor:

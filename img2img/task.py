@@ -173,6 +173,10 @@ class Task:
     # (right for pixel-level tasks such as restoration; wrong for fills that need context the receptive
     # field saw only at the training scale).
     work_scale: ClassVar[float | None] = None
+    # Which side ``work_scale`` bounds: "longest" (a canvas the size of the training crops, e.g. a sketch) or
+    # "shortest" (a photo whose training crops were cut after its shorter side was shrunk to about the training
+    # size: uncrop's wide canvases are then painted at the scale its training photos had, not at a thumbnail).
+    work_side: ClassVar[str] = "longest"
     # Training data: False (pix2pix) shrinks each photo to about the training size, then crops; True cuts the
     # crops from the photo at its own scale (no resizing), so a pixel-level task learns detail and damage at
     # the scale it meets them in use and in ``eval --size 0`` (restoration, like BasicSR/Real-ESRGAN). Applies

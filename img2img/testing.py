@@ -292,6 +292,8 @@ class _Checker(Checks):
         scale = getattr(task, "work_scale", None)
         if scale is not None and (not isinstance(scale, (int, float)) or isinstance(scale, bool) or scale <= 0):
             self.fail("work_scale", f"must be None or a positive number (x the training size), got {scale!r}")
+        if getattr(task, "work_side", "longest") not in ("longest", "shortest"):
+            self.fail("work_side", f"must be 'longest' or 'shortest', got {task.work_side!r}")
         with self.part("resize_condition"):
             size = (max(1, h // 2), max(1, w // 2))
             small = task.resize_condition(y, size)
