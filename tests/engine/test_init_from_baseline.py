@@ -1,5 +1,7 @@
 """A cGAN fine-tuned from its MSE baseline (ESRGAN's start from its PSNR model, DeOldify's NoGAN) gains a latent
-input whose weights start at zero: at step 0 every sample is the baseline's output, and the latent paths learn."""
+input whose weights start small (5% of their initial scale): at step 0 its samples are the baseline's output to
+within a few grey levels and yet differ from z to z (at exactly zero nothing would ever move them apart: the
+mode-seeking term's gradient vanishes at equal samples), and the latent paths learn."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ def uncrop(cached_uncrop):
 
 
 @pytest.mark.parametrize("encoder", ["unet", "lite0"])
-def test_cgan_from_baseline_gains_a_latent_that_starts_at_zero(uncrop, tmp_path, encoder):
+def test_cgan_from_baseline_gains_a_latent_that_starts_small(uncrop, tmp_path, encoder):
     base_cfg = tiny_config(model="regression", steps=2, generator__encoder=encoder)
     if encoder == "lite0":
         base_cfg.generator.depth = None
@@ -30,9 +32,11 @@ def test_cgan_from_baseline_gains_a_latent_that_starts_at_zero(uncrop, tmp_path,
     y = torch.rand(2, 4, 32, 32) * 2 - 1
     with torch.no_grad():
         expected = start.eval()(y)
-        for seed in range(2):
-            z = torch.randn(2, 4, generator=torch.Generator().manual_seed(seed))
-            assert torch.allclose(tuned.G.eval()(y, z), expected, atol=1e-5)
+        samples = [tuned.G.eval()(y, torch.randn(2, 4, generator=torch.Generator().manual_seed(seed)))
+                   for seed in range(2)]
+    for sample in samples:  # near the baseline: a few grey levels (of 255 over [-1, 1]) ...
+        assert (sample - expected).abs().mean() < 4 / 127.5
+    assert (samples[0] - samples[1]).abs().mean() > 1e-4  # ... but apart from each other
     before = {k: v.clone() for k, v in tuned.G.state_dict().items()}
     tuned.fit()
     after = tuned.G.state_dict()
@@ -40,7 +44,7 @@ def test_cgan_from_baseline_gains_a_latent_that_starts_at_zero(uncrop, tmp_path,
     grown = [k for k, v in after.items() if k in base and v.dim() == 4 and v.shape[1] > base[k].shape[1]]
     assert grown, "no layer took the latent as extra input channels"
     assert any(not torch.equal(before[k][:, -4:], after[k][:, -4:]) for k in grown)  # the z weights learn
-    for part in ("film.", "noise."):  # and so do the FiLM maps and noise strengths, from zero
+    for part in ("film.", "noise."):  # and so do the FiLM maps and noise strengths
         assert any(k.startswith(part) and not torch.equal(before[k], after[k]) for k in after)
 
 
