@@ -5,6 +5,8 @@ and runs the cGAN beside its MSE baseline. The UI (:mod:`img2img.app.ui`) only w
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import os
 import tempfile
@@ -34,6 +36,9 @@ ABSURD_PIXELS = 50_000_000  # refused before decoding: nobody means to upload a 
 MIN_SIDE = 16  # below this there is nothing for a U-Net to work with
 MAX_SAMPLES = 16
 INTERPOLATION_STEPS = 7
+# A canvas's data URL is base64 PNG of a few hundred pixels a side (a few KB for a drawing); anything near this
+# is not one, and is refused before it is decoded.
+MAX_DATA_URL_CHARS = 8 * 1024 * 1024
 
 ImageInput = Union[Image.Image, np.ndarray, str, os.PathLike, bytes, None]
 
@@ -150,6 +155,23 @@ def read_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> tuple[Image.
                      f"(the app works on at most {max_pixels:,} pixels)")
         image = image.resize(size, Image.Resampling.LANCZOS)
     return image, notes
+
+
+def decode_data_url(url: Any) -> bytes:
+    """The bytes of a base64 image data URL (``data:image/png;base64,...``), as the app's canvas sends them to
+    its live preview; :func:`read_image` then reads them like an upload. Only data URLs: a plain string would be
+    a path, and a path from a browser must never be opened. Raises :class:`InputError`."""
+    if not isinstance(url, str) or not url.startswith("data:image/"):
+        raise InputError("expected a drawing as an image data URL (data:image/png;base64,...)")
+    if len(url) > MAX_DATA_URL_CHARS:
+        raise InputError(f"the drawing's data URL has {len(url):,} characters; the limit is {MAX_DATA_URL_CHARS:,}")
+    head, _, body = url.partition(",")
+    if not head.endswith(";base64"):
+        raise InputError("expected a base64 image data URL (data:image/png;base64,...)")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InputError(f"cannot read the drawing's data URL: {exc}") from exc
 
 
 def pil_to_rgb(image: Image.Image) -> Image.Image:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import threading
 
@@ -14,7 +15,9 @@ from img2img.app.service import (
     MAX_PIXELS,
     AppService,
     InputError,
+    MAX_DATA_URL_CHARS,
     MissingWeightsError,
+    decode_data_url,
     has_ink,
     read_image,
 )
@@ -80,6 +83,20 @@ def test_rgba_and_arrays_become_rgb_on_white():
     assert image.mode == "RGB" and image.getpixel((5, 5)) == (255, 255, 255)
     array = np.zeros((20, 30, 3), dtype=np.uint8)
     assert read_image(array)[0].size == (30, 20)
+
+
+def test_a_canvas_data_url_reads_like_an_upload_and_nothing_else_is_taken_for_one():
+    drawn = Image.new("RGBA", (256, 256), (0, 0, 0, 0))
+    drawn.paste((0, 0, 0, 255), (40, 100, 220, 104))
+    url = "data:image/png;base64," + base64.b64encode(_png_bytes(drawn)).decode()
+    image, _ = read_image(decode_data_url(url))
+    assert image.mode == "RGB" and image.size == (256, 256) and has_ink(image)
+    assert image.getpixel((10, 10)) == (255, 255, 255)  # transparent paper is white
+    # A path (the server must never open a file a browser names), a non-image, junk base64, an absurd length.
+    for bad in ("/etc/passwd", "data:text/plain;base64,aGk=", "data:image/png,notbase64", "data:image/png;base64,@@",
+                "data:image/png;base64," + "A" * MAX_DATA_URL_CHARS, None, {"composite": None}):
+        with pytest.raises(InputError):
+            decode_data_url(bad)
 
 
 def test_has_ink_tells_a_drawing_from_an_empty_canvas():
