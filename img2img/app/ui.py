@@ -26,7 +26,7 @@ from PIL import Image  # noqa: E402
 from ..errors import Img2ImgError  # noqa: E402
 from ..plugins import PluginHost  # noqa: E402
 from ..task import Control, Task  # noqa: E402
-from .service import MAX_SAMPLES, AppService, decode_data_url, frames_strip, read_image  # noqa: E402
+from .service import MAX_SAMPLES, AppService, LatestOnly, decode_data_url, frames_strip, read_image  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,9 @@ CSS = """
 .img2img-status { min-height: 2.5rem; }
 .img2img-feed { display: none !important; }
 """
-# The canvas's change event waits on HTMLCanvasElement.toBlob three times per stroke (background, layer and
-# composite, PNG-encoded in the browser and sent to the server). Chromium encodes toBlob in an idle period, and a
+# The editor's export (its value for Generate; no longer run per stroke, see FEED_JS) waits on
+# HTMLCanvasElement.toBlob three times (background, layer and composite, PNG-encoded in the browser and sent to
+# the server). Chromium encodes toBlob in an idle period, and a
 # canvas that has just been drawn on keeps its render loop busy, so each waited ~0.7-1.2 s (measured on a 2-core
 # CPU: most of the ~1.8 s from mouse-up to the live preview). Encoding at once with the synchronous toDataURL gives
 # the same PNG in a few ms for a 256 px canvas; big canvases (and anything that fails) keep the browser's own.
@@ -74,46 +75,54 @@ HEAD = """<script>
     apps.add(app);
     if (previous) previous.call(this, app, version);
   };
-  // The picture an editor (found by its box element) holds, as a PNG data URL: its image container rendered
-  // to a width x height texture, as the editor's own export does (same call, same frame, alpha un-premultiplied
-  // like it), but one image read back at once instead of three encoded and uploaded. null when not found.
-  globalThis.img2imgDrawing = (box, width, height) => {
-    if (!box) return null;
+  // The Pixi app of the editor in `box` that the user sees: an ImageEditor makes two (the second, for cropping,
+  // stays hidden), in no fixed order. The canvas a gesture began on, when given, settles it.
+  const editorApp = (box, target) => {
+    let found = null;
     for (const app of apps) {
       const renderer = app.renderer;
       if (!renderer) { apps.delete(app); continue; }  // destroyed
-      if (!box.contains(renderer.canvas)) continue;
-      const image = app.stage.children.find((child) => child.sortableChildren);
-      if (!image) continue;
-      const frame = new app.screen.constructor(0, 0, width, height);
-      const out = renderer.extract.pixels({target: image, resolution: 1, frame});
-      const pixels = out.pixels;
-      if (renderer.gl) {
-        for (let i = 0; i < pixels.length; i += 4) {
-          const a = pixels[i + 3];
-          if (a === 0 || a === 255) continue;
-          const k = 255 / a;
-          pixels[i] *= k; pixels[i + 1] *= k; pixels[i + 2] *= k;
-        }
-      }
-      const canvas = document.createElement("canvas");
-      canvas.width = out.width;
-      canvas.height = out.height;
-      const context = canvas.getContext("2d");
-      const data = context.createImageData(out.width, out.height);
-      data.data.set(pixels);
-      context.putImageData(data, 0, 0);
-      return canvas.toDataURL("image/png");
+      const canvas = renderer.canvas;
+      if (!box || !box.contains(canvas)) continue;
+      if (canvas === target) return app;
+      if (canvas.offsetParent !== null && canvas.clientWidth > 0) found = found || app;
     }
-    return null;
+    return found;
+  };
+  // The picture an editor (found by its box element) holds, as a PNG data URL: its image container rendered
+  // to a width x height texture, as the editor's own export does (same call, same frame, alpha un-premultiplied
+  // like it), but one image read back at once instead of three encoded and uploaded. null when not found.
+  globalThis.img2imgDrawing = (box, width, height, target) => {
+    const app = editorApp(box, target);
+    const image = app && app.stage.children.find((child) => child.sortableChildren);
+    if (!image) return null;
+    const renderer = app.renderer;
+    const frame = new app.screen.constructor(0, 0, width, height);
+    const out = renderer.extract.pixels({target: image, resolution: 1, frame});
+    const pixels = out.pixels;
+    if (renderer.gl) {
+      for (let i = 0; i < pixels.length; i += 4) {
+        const a = pixels[i + 3];
+        if (a === 0 || a === 255) continue;
+        const k = 255 / a;
+        pixels[i] *= k; pixels[i + 1] *= k; pixels[i + 2] *= k;
+      }
+    }
+    const canvas = document.createElement("canvas");
+    canvas.width = out.width;
+    canvas.height = out.height;
+    const context = canvas.getContext("2d");
+    const data = context.createImageData(out.width, out.height);
+    data.data.set(pixels);
+    context.putImageData(data, 0, 0);
+    return canvas.toDataURL("image/png");
   };
   // After a stroke, show its final state once and stop the editor's render loop, which would otherwise redraw
   // the whole box for another 500 ms (software WebGL: ~50-150 ms a frame on a loaded 2-core CPU), holding up
   // the preview's request, its answer and the picture. Any pointer event on the canvas restarts the loop.
-  globalThis.img2imgSettle = (box) => {
-    for (const app of apps) {
-      if (app.renderer && box && box.contains(app.renderer.canvas)) { app.render(); app.ticker.stop(); }
-    }
+  globalThis.img2imgSettle = (box, target) => {
+    const app = editorApp(box, target);
+    if (app) { app.render(); app.ticker.stop(); }
   };
 })();
 </script>"""
@@ -127,11 +136,12 @@ FEED_JS = """
 const box = () => document.getElementById(%(box)s);
 // A changed picture after a gesture on the canvas itself is a stroke (a pan or a click changes nothing): only
 // then is the render loop stopped, so that a pan's animation is never cut short.
-const read = (stroke) => {
+const read = (target) => {
   try {
-    const url = globalThis.img2imgDrawing && globalThis.img2imgDrawing(box(), %(width)d, %(height)d);
+    const stroke = target && target.tagName === "CANVAS";
+    const url = globalThis.img2imgDrawing && globalThis.img2imgDrawing(box(), %(width)d, %(height)d, stroke ? target : null);
     if (url && url !== props.value) {
-      if (stroke) globalThis.img2imgSettle(box());
+      if (stroke) globalThis.img2imgSettle(box(), target);
       props.value = url;
     }
   } catch (error) {
@@ -142,12 +152,12 @@ let armed = null;  // what the gesture began on, when inside the editor's box
 document.addEventListener("pointerdown", (e) => { const b = box(); armed = b && b.contains(e.target) ? e.target : null; }, true);
 // Bubbling on window: after the editor's own pointerup (captured on window), which commits the stroke.
 window.addEventListener("pointerup", () => {
-  if (armed) { const stroke = armed.tagName === "CANVAS"; armed = null; read(stroke); }
+  if (armed) { const target = armed; armed = null; read(target); }
 });
 // A toolbar button (undo, redo, clear) acts on click, after pointerup.
 document.addEventListener("click", (e) => {
   const b = box();
-  if (b && b.contains(e.target) && e.target.tagName !== "CANVAS") setTimeout(() => read(false), 0);
+  if (b && b.contains(e.target) && e.target.tagName !== "CANVAS") setTimeout(() => read(null), 0);
 }, true);
 """
 # The drawing widget's box (px): the 256 px canvas with its border and toolbar, no wider. The editor redraws its
@@ -454,13 +464,19 @@ def _runner(service: AppService, task: Task, has_canvas: bool) -> tuple[Callable
             return None
         return _cached_png(picture)
 
-    def preview(*values: Any) -> tuple[str | None, Any]:
-        url, *rest = values
+    def preview(*values: Any) -> tuple[Any, Any]:
+        url, *rest, request = values
         try:
             drawn, _ = read_image(decode_data_url(url), service.max_pixels)
         except Img2ImgError:
             return None, gr.skip()  # not a drawing (an empty feed, a bad client): the state keeps the last one
-        return quick(drawn, rest), drawn
+        # The browser sends one request per stroke without waiting for the last: one preview runs per session,
+        # the newest stroke waits, and the strokes in between answer at once with no change.
+        session = getattr(request, "session_hash", None) or id(request)
+        picture = service.preview_gate.run((task.name, session), lambda: quick(drawn, rest))
+        if picture is LatestOnly.SUPERSEDED:
+            return gr.skip(), drawn
+        return picture, drawn
 
     def example_preview(*values: Any) -> str | None:
         drawn, *rest = values
@@ -482,7 +498,8 @@ def _runner(service: AppService, task: Task, has_canvas: bool) -> tuple[Callable
         handler.__name__ = f"{prefix}_{task.name}"
         handler.__signature__ = signature(params + fixed, hidden)  # type: ignore[attr-defined]
     preview.__name__ = f"preview_{task.name}"
-    preview.__signature__ = signature(["sketch", *controls_, "seed", "realism"])  # type: ignore[attr-defined]
+    preview.__signature__ = signature(["sketch", *controls_, "seed", "realism"], ["request"])  # type: ignore[attr-defined]
+    preview.__annotations__ = {"request": gr.Request}  # gradio passes the request (its session) to this parameter
     example_preview.__name__ = f"example_preview_{task.name}"
     example_preview.__signature__ = signature(["drawing", *controls_, "seed", "realism"])  # type: ignore[attr-defined]
     return run, walk, preview, example_preview

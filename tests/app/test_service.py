@@ -15,6 +15,7 @@ from img2img.app.service import (
     MAX_PIXELS,
     AppService,
     InputError,
+    LatestOnly,
     MAX_DATA_URL_CHARS,
     MissingWeightsError,
     decode_data_url,
@@ -326,3 +327,33 @@ def test_preview_is_one_sample_at_the_models_size_shown_at_the_input_size(servic
     assert again.tobytes() == picture.tobytes()  # a fixed seed: the same drawing gives the same preview
     with pytest.raises(Img2ImgError, match="sketch is empty"):
         service.preview("sketch2photo", Image.new("RGB", (256, 256), "white"))
+
+
+def test_latest_only_runs_one_call_per_key_and_lets_only_the_newest_wait():
+    """The live preview's gate: strokes 1..5 sent while stroke 0's preview runs: 0 and 5 run, 1..4 give way."""
+    gate = LatestOnly()
+    release, started, ran = threading.Event(), threading.Event(), []
+
+    def slow():
+        started.set()
+        release.wait(5)
+        ran.append(0)
+        return 0
+
+    answers = {}
+    first = threading.Thread(target=lambda: answers.setdefault(0, gate.run("tab", slow)))
+    first.start()
+    started.wait(5)
+    others = []
+    for i in range(1, 6):
+        others.append(threading.Thread(target=lambda i=i: answers.setdefault(i, gate.run("tab", lambda: ran.append(i) or i))))
+        others[-1].start()
+        while gate.waiting() != 1 or (i > 1 and gate.superseded < i - 1):
+            threading.Event().wait(0.001)
+    assert gate.run("another tab", lambda: "at once") == "at once"  # other keys do not wait
+    release.set()
+    for thread in [first, *others]:
+        thread.join(5)
+    assert ran == [0, 5] and answers[0] == 0 and answers[5] == 5
+    assert all(answers[i] is LatestOnly.SUPERSEDED for i in range(1, 5))
+    assert gate.peak_waiting == 1 and gate.superseded == 4 and gate.runs == 3 and gate.waiting() == 0

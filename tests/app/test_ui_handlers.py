@@ -58,7 +58,7 @@ def test_generate_with_an_empty_canvas_value_uses_the_drawing_the_preview_receiv
     """The race: a Generate click that reaches the server with an empty canvas value (Gradio could send one
     while a canvas event was still running) works on the user's drawing, not on nothing."""
     drawing = _drawing()
-    picture, kept = handlers["preview"](_data_url(drawing), 3, 1.0)
+    picture, kept = handlers["preview"](_data_url(drawing), 3, 1.0, None)
     assert picture is not None and np.array_equal(np.asarray(kept), np.asarray(drawing))
     direct = _generate(handlers["run"], _editor(drawing))
     for empty in (None, _editor(None)):
@@ -87,9 +87,9 @@ def test_generate_with_nothing_at_all_asks_for_a_drawing(handlers):
 
 def test_preview_of_a_non_drawing_keeps_the_state_and_shows_nothing(handlers):
     for junk in ("", "/etc/passwd", "data:image/png;base64,AAAA"):
-        picture, kept = handlers["preview"](junk, 0, 1.0)
+        picture, kept = handlers["preview"](junk, 0, 1.0, None)
         assert picture is None and isinstance(kept, type(gr.skip()))
-    blank, kept = handlers["preview"](_data_url(Image.new("RGB", (256, 256), "white")), 0, 1.0)
+    blank, kept = handlers["preview"](_data_url(Image.new("RGB", (256, 256), "white")), 0, 1.0, None)
     assert blank is None and kept is not None  # an empty canvas: no picture, but it is the drawing now
     assert handlers["example_preview"](_drawing(), 0, 1.0) is not None
     assert handlers["example_preview"](None, 0, 1.0) is None
