@@ -166,7 +166,8 @@ def browser_preview(demo, strokes: int, port: int) -> dict:
             server_ms.clear()
             finished.clear()
             _draw(page, board, [_stroke(i)])
-            page.wait_for_function("() => { const m = window.img2imgMarks; const up = m.map(x => x[0]).lastIndexOf('up');"
+            page.wait_for_function("() => { const m = window.img2imgMarks;"
+                                   " const up = m.map(x => x[0]).lastIndexOf('up');"
                                    " return up >= 0 && m.slice(up).some(x => x[0] === 'shown'); }", timeout=30_000)
             marks = page.evaluate("() => window.img2imgMarks")
             up = max(j for j, (name, _) in enumerate(marks) if name == "up")

@@ -139,7 +139,8 @@ const box = () => document.getElementById(%(box)s);
 const read = (target) => {
   try {
     const stroke = target && target.tagName === "CANVAS";
-    const url = globalThis.img2imgDrawing && globalThis.img2imgDrawing(box(), %(width)d, %(height)d, stroke ? target : null);
+    const draw = globalThis.img2imgDrawing;
+    const url = draw && draw(box(), %(width)d, %(height)d, stroke ? target : null);
     if (url && url !== props.value) {
       if (stroke) globalThis.img2imgSettle(box(), target);
       props.value = url;
@@ -149,16 +150,28 @@ const read = (target) => {
   }
 };
 let armed = null;  // what the gesture began on, when inside the editor's box
-document.addEventListener("pointerdown", (e) => { const b = box(); armed = b && b.contains(e.target) ? e.target : null; }, true);
-// Bubbling on window: after the editor's own pointerup (captured on window), which commits the stroke.
-window.addEventListener("pointerup", () => {
-  if (armed) { const target = armed; armed = null; read(target); }
-});
-// A toolbar button (undo, redo, clear) acts on click, after pointerup.
-document.addEventListener("click", (e) => {
-  const b = box();
-  if (b && b.contains(e.target) && e.target.tagName !== "CANVAS") setTimeout(() => read(null), 0);
-}, true);
+const listeners = [
+  [document, "pointerdown", (e) => {
+    const b = box();
+    armed = b && b.contains(e.target) ? e.target : null;
+  }, true],
+  // Bubbling on window: after the editor's own pointerup (captured on window), which commits the stroke.
+  [window, "pointerup", () => {
+    if (armed) { const target = armed; armed = null; read(target); }
+  }, false],
+  // A toolbar button (undo, redo, clear) acts on click, after pointerup.
+  [document, "click", (e) => {
+    const b = box();
+    if (b && b.contains(e.target) && e.target.tagName !== "CANVAS") setTimeout(() => read(null), 0);
+  }, true],
+];
+// Mounted again (a re-render): the listeners of the last mount go, so each gesture is read once.
+const feeds = globalThis.img2imgFeeds = globalThis.img2imgFeeds || {};
+for (const [target, type, listener, capture] of feeds[%(box)s] || []) {
+  target.removeEventListener(type, listener, capture);
+}
+feeds[%(box)s] = listeners;
+for (const [target, type, listener, capture] of listeners) target.addEventListener(type, listener, capture);
 """
 # The drawing widget's box (px): the 256 px canvas with its border and toolbar, no wider. The editor redraws its
 # whole box in software WebGL on a machine without a GPU, about once per frame while a stroke settles, and the
@@ -498,7 +511,8 @@ def _runner(service: AppService, task: Task, has_canvas: bool) -> tuple[Callable
         handler.__name__ = f"{prefix}_{task.name}"
         handler.__signature__ = signature(params + fixed, hidden)  # type: ignore[attr-defined]
     preview.__name__ = f"preview_{task.name}"
-    preview.__signature__ = signature(["sketch", *controls_, "seed", "realism"], ["request"])  # type: ignore[attr-defined]
+    preview.__signature__ = signature(  # type: ignore[attr-defined]
+        ["sketch", *controls_, "seed", "realism"], ["request"])
     preview.__annotations__ = {"request": gr.Request}  # gradio passes the request (its session) to this parameter
     example_preview.__name__ = f"example_preview_{task.name}"
     example_preview.__signature__ = signature(["drawing", *controls_, "seed", "realism"])  # type: ignore[attr-defined]

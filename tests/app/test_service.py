@@ -346,7 +346,8 @@ def test_latest_only_runs_one_call_per_key_and_lets_only_the_newest_wait():
     started.wait(5)
     others = []
     for i in range(1, 6):
-        others.append(threading.Thread(target=lambda i=i: answers.setdefault(i, gate.run("tab", lambda: ran.append(i) or i))))
+        call = (lambda i=i: answers.setdefault(i, gate.run("tab", lambda: ran.append(i) or i)))
+        others.append(threading.Thread(target=call))
         others[-1].start()
         while gate.waiting() != 1 or (i > 1 and gate.superseded < i - 1):
             threading.Event().wait(0.001)
