@@ -122,4 +122,5 @@ def thin_strokes(sketch: Tensor, max_iters: int = 10) -> Tensor:
             fg = fg & (1 - table[code.long()])  # a long index: a uint8 one would be taken for a mask
         if torch.equal(fg, before):
             break
-    return strokes_to_sketch(fg.reshape(shape).float()).to(sketch.dtype if sketch.is_floating_point() else torch.float32)
+    out = strokes_to_sketch(fg.reshape(shape).float())
+    return out.to(sketch.dtype if sketch.is_floating_point() else torch.float32)
