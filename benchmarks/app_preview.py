@@ -9,8 +9,13 @@ Starts the app (shipped weights or --weights-dir), warms it up as `img2img app` 
    (load_init, as a fine-tune starts) plus a small perturbation, saved with the baseline's id as its origin.
    Sizes and times are those of a shipped pair; its outputs mean nothing.
 2. Browser: drives Debian's Chromium with Playwright on the sketch2photo canvas. --strokes strokes one at a time,
-   each: mouse-up to a new preview image on the page, and the server's preview() time. Then 10 strokes without
-   waiting: how many preview requests the browser sent, how many ran, and the most ever waiting at once.
+   each: mouse-up to the new preview picture on the page (both marked in the page: pointerup, and the new
+   picture loaded), the server's preview() time (thinning, condition, one model pass), and the preview request's
+   server share (request sent to first byte back: gradio, the PNG decode, preview() and the PNG encode). The
+   preview reads the canvas itself (one PNG data URL into a hidden feed per stroke, see img2img.app.ui.FEED_JS);
+   the editor's own export runs only for Generate. Then 10 strokes without waiting: how many preview requests
+   the browser sent, how many ran the model, how many gave way to a newer stroke, and the most ever waiting at
+   once (the server's preview gate lets only the newest stroke wait).
 
 The machine may be shared, so every time is also given as a ratio to the normal generate of the same run.
 Needs Chromium and playwright; not part of run_all.py.
@@ -105,15 +110,30 @@ def server_realism(service, repeats: int) -> dict[str, float]:
             "switching": statistics.median(switching), "switch": statistics.median(switch)}
 
 
-def browser_preview(demo, strokes: int, port: int) -> tuple[list[float], list[float], tuple[int, int, int]]:
+# Marks in the page: pointerup, and each new preview picture once loaded (its src changes, then it loads).
+MARKS = """(task) => {
+  const marks = window.img2imgMarks = [];
+  window.addEventListener("pointerup", () => marks.push(["up", performance.now()]), true);
+  let src = null;
+  const check = () => {
+    const img = document.querySelector(`#preview-${task} img`);
+    if (!img || img.src === src) return;
+    src = img.src;
+    const done = () => marks.push(["shown", performance.now()]);
+    if (img.complete && img.naturalWidth) done(); else img.addEventListener("load", done, {once: true});
+  };
+  new MutationObserver(check).observe(document.body, {subtree: true, childList: true, attributes: true,
+                                                      attributeFilter: ["src"]});
+}"""
+
+
+def browser_preview(demo, strokes: int, port: int) -> dict:
     service = demo.img2img_service
-    starts: list[float] = []
     server_ms: list[float] = []
     preview = service.preview
 
     def timed_preview(*a, **k):
         start = time.perf_counter()
-        starts.append(start)
         try:
             return preview(*a, **k)
         finally:
@@ -123,35 +143,47 @@ def browser_preview(demo, strokes: int, port: int) -> tuple[list[float], list[fl
     launch(demo, port=port, block=False, quiet=True)
     waits: list[float] = []
     servers: list[float] = []
+    shares: list[float] = []
+    loads: list[float] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        joins: list[float] = []
-        page.on("request", lambda r: joins.append(time.perf_counter())
-                if "queue/join" in r.url or "/run/" in r.url else None)
+        sent: list[float] = []
+        finished: list = []
+        page.on("request", lambda r: sent.append(time.perf_counter()) if "/run/predict" in r.url else None)
+        page.on("requestfinished", lambda r: finished.append(r.timing) if "/run/predict" in r.url else None)
         page.goto(f"http://127.0.0.1:{port}")
         page.get_by_role("tab", name=TASK).click()
         canvas = page.locator(f"#canvas-{TASK}")
         canvas.get_by_role("button", name="Brush", exact=True).click()
         board = canvas.locator("canvas").first
-        image = page.locator(f"#preview-{TASK} img")
+        page.evaluate(MARKS, TASK)
+        time.sleep(1.0)
         print(f"load average before the browser part: {os.getloadavg()[0]:.2f}")
-        print("stroke  mouse-up to new preview ms  server preview() ms")
+        print("stroke  mouse-up to new preview ms  server preview() ms  request's server share ms  load")
         for i in range(strokes):
-            before = image.get_attribute("src") if image.count() else ""
+            page.evaluate("() => { window.img2imgMarks.length = 0; }")
             server_ms.clear()
-            _draw(page, board, [_stroke(i)])  # ends with mouse-up and a 0.1 s pause
-            up = time.perf_counter() - 0.1
-            page.wait_for_function(f"(b) => {{ const i = document.querySelector('#preview-{TASK} img');"
-                                   " return i && i.src !== b; }", arg=before, timeout=30_000)
-            shown = (time.perf_counter() - up) * 1000
+            finished.clear()
+            _draw(page, board, [_stroke(i)])
+            page.wait_for_function("() => { const m = window.img2imgMarks;"
+                                   " const up = m.map(x => x[0]).lastIndexOf('up');"
+                                   " return up >= 0 && m.slice(up).some(x => x[0] === 'shown'); }", timeout=30_000)
+            marks = page.evaluate("() => window.img2imgMarks")
+            up = max(j for j, (name, _) in enumerate(marks) if name == "up")
+            shown = next(t for name, t in marks[up:] if name == "shown") - marks[up][1]
+            share = [t["responseStart"] - t["requestStart"] for t in finished if t.get("responseStart", -1) >= 0]
             waits.append(shown)
             servers += server_ms
-            print(f"{i:6d}  {shown:26.0f}  {' '.join(f'{ms:.0f}' for ms in server_ms)}")
+            shares += share
+            loads.append(os.getloadavg()[0])
+            print(f"{i:6d}  {shown:26.0f}  {' '.join(f'{ms:.0f}' for ms in server_ms):>19}  "
+                  f"{' '.join(f'{ms:.0f}' for ms in share):>25}  {loads[-1]:.1f}")
             time.sleep(0.5)
         time.sleep(1.0)
-        joins.clear()
-        starts.clear()
+        gate = service.preview_gate
+        sent.clear()
+        gate.peak_waiting = gate.superseded = gate.runs = 0
         box = board.bounding_box()
         cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
         for i in range(10):  # quick strokes: no pause between them
@@ -162,9 +194,9 @@ def browser_preview(demo, strokes: int, port: int) -> tuple[list[float], list[fl
                 page.mouse.move(x, y, steps=2)
             page.mouse.up()
         time.sleep(4.0)
-        waiting = max((sum(j <= t for j in joins) - sum(s <= t for s in starts) for t in joins), default=0)
         browser.close()
-    return waits, servers, (len(joins), len(starts), max(0, waiting))
+    return {"waits": waits, "servers": servers, "shares": shares, "loads": loads,
+            "quick": (len(sent), gate.runs, gate.superseded, gate.peak_waiting)}
 
 
 def main() -> int:
@@ -199,16 +231,19 @@ def main() -> int:
         print(f"  realism switch beyond a generate at a fixed a: {times['switching'] - times['fixed']:+.0f} ms; "
               f"the weight write alone: {times['switch']:.1f} ms")
         try:
-            waits, servers, (sent, ran, waiting) = browser_preview(demo, args.strokes, args.port)
+            found = browser_preview(demo, args.strokes, args.port)
         finally:
             demo.close()
-    later = waits[1:] or waits
-    print(f"10 quick strokes: {sent} preview requests sent, {ran} run, at most {waiting} waiting at once")
+    sent, ran, gave_way, waiting = found["quick"]
+    print(f"10 quick strokes: {sent} preview requests sent, {ran} ran the model, {gave_way} gave way to a newer "
+          f"stroke, at most {waiting} waiting at once")
+    later = found["waits"][1:] or found["waits"]  # the first preview of a page also warms the browser up
     if later:
-        shown = statistics.median(later)
+        shown, servers = statistics.median(later), found["servers"]
         print(f"median mouse-up to new preview (strokes 2..): {shown:.0f} ms ({shown / normal:.2f}x a normal "
-              f"generate); median server preview(): {statistics.median(servers):.0f} ms "
-              f"({statistics.median(servers) / normal:.2f}x)")
+              f"generate); median server preview(): {statistics.median(servers):.0f} ms; median request's server "
+              f"share: {statistics.median(found['shares']):.0f} ms; load average {min(found['loads']):.1f}-"
+              f"{max(found['loads']):.1f} on {os.cpu_count()} CPUs")
     return 0
 
 

@@ -5,6 +5,8 @@ and runs the cGAN beside its MSE baseline. The UI (:mod:`img2img.app.ui`) only w
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import os
 import tempfile
@@ -34,6 +36,9 @@ ABSURD_PIXELS = 50_000_000  # refused before decoding: nobody means to upload a 
 MIN_SIDE = 16  # below this there is nothing for a U-Net to work with
 MAX_SAMPLES = 16
 INTERPOLATION_STEPS = 7
+# A canvas's data URL is base64 PNG of a few hundred pixels a side (a few KB for a drawing); anything near this
+# is not one, and is refused before it is decoded.
+MAX_DATA_URL_CHARS = 8 * 1024 * 1024
 
 ImageInput = Union[Image.Image, np.ndarray, str, os.PathLike, bytes, None]
 
@@ -152,6 +157,23 @@ def read_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> tuple[Image.
     return image, notes
 
 
+def decode_data_url(url: Any) -> bytes:
+    """The bytes of a base64 image data URL (``data:image/png;base64,...``), as the app's canvas sends them to
+    its live preview; :func:`read_image` then reads them like an upload. Only data URLs: a plain string would be
+    a path, and a path from a browser must never be opened. Raises :class:`InputError`."""
+    if not isinstance(url, str) or not url.startswith("data:image/"):
+        raise InputError("expected a drawing as an image data URL (data:image/png;base64,...)")
+    if len(url) > MAX_DATA_URL_CHARS:
+        raise InputError(f"the drawing's data URL has {len(url):,} characters; the limit is {MAX_DATA_URL_CHARS:,}")
+    head, _, body = url.partition(",")
+    if not head.endswith(";base64"):
+        raise InputError("expected a base64 image data URL (data:image/png;base64,...)")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InputError(f"cannot read the drawing's data URL: {exc}") from exc
+
+
 def pil_to_rgb(image: Image.Image) -> Image.Image:
     """RGB with transparency flattened onto white (a Sketchpad's empty area is transparent)."""
     if image.mode == "RGB":
@@ -183,6 +205,55 @@ def _from_array(array: np.ndarray) -> Image.Image:
         raise InputError(f"cannot read the image array: {exc}") from exc
 
 
+class LatestOnly:
+    """One call at a time per key, and only the newest waits: a call overtaken by a newer one for the same key
+    while it waits returns :attr:`SUPERSEDED` at once, without running.
+
+    The live preview's gate (key: task and browser session): the browser sends a preview request per stroke
+    without waiting for the last, so quick strokes would otherwise pile up model runs; here one runs, the newest
+    stroke waits, and the ones in between cost nothing. ``peak_waiting`` (never above 1 per key),
+    ``superseded`` and ``runs`` count what happened."""
+
+    SUPERSEDED = object()
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._running: dict[Any, int] = {}  # key -> ticket of the call running
+        self._latest: dict[Any, int] = {}  # key -> ticket of the newest call
+        self._tickets = 0
+        self.peak_waiting = 0
+        self.superseded = 0
+        self.runs = 0
+
+    def waiting(self) -> int:
+        """Calls waiting to run now (at most one per key)."""
+        with self._cond:
+            return sum(1 for key, ticket in self._latest.items() if self._running.get(key, ticket) != ticket)
+
+    def run(self, key: Any, work: Any) -> Any:
+        with self._cond:
+            self._tickets += 1
+            ticket = self._latest[key] = self._tickets
+            self._cond.notify_all()  # an older call of this key, if waiting, now gives way
+            self.peak_waiting = max(self.peak_waiting, sum(
+                1 for k, t in self._latest.items() if self._running.get(k, t) != t))
+            while key in self._running and self._latest.get(key) == ticket:
+                self._cond.wait()
+            if self._latest.get(key) != ticket:
+                self.superseded += 1
+                return self.SUPERSEDED
+            self._running[key] = ticket
+            self.runs += 1
+        try:
+            return work()
+        finally:
+            with self._cond:
+                del self._running[key]
+                if self._latest.get(key) == ticket:
+                    del self._latest[key]
+                self._cond.notify_all()
+
+
 class AppService:
     """Registered tasks plus a lazily filled, thread-safe cache of their cGAN and regression Translators."""
 
@@ -197,6 +268,7 @@ class AppService:
         self._realism: dict[str, str | None] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self.preview_gate = LatestOnly()  # the UI's live previews: per task and session, one runs, the newest waits
 
     # -- tasks and weights ---------------------------------------------------------------------
     def task_names(self) -> list[str]:

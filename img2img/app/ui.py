@@ -8,6 +8,7 @@ import hashlib
 import html
 import inspect
 import io
+import json
 import logging
 import os
 import random
@@ -25,7 +26,7 @@ from PIL import Image  # noqa: E402
 from ..errors import Img2ImgError  # noqa: E402
 from ..plugins import PluginHost  # noqa: E402
 from ..task import Control, Task  # noqa: E402
-from .service import MAX_SAMPLES, AppService, InputError, frames_strip  # noqa: E402
+from .service import MAX_SAMPLES, AppService, LatestOnly, decode_data_url, frames_strip, read_image  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,11 @@ CSS = """
 .img2img-warning { border-left: 4px solid #d97706; padding: 0.25rem 0.75rem; background: rgba(217,119,6,0.08); }
 .img2img-warning pre { white-space: pre-wrap; }
 .img2img-status { min-height: 2.5rem; }
+.img2img-feed { display: none !important; }
 """
-# The canvas's change event waits on HTMLCanvasElement.toBlob three times per stroke (background, layer and
-# composite, PNG-encoded in the browser and sent to the server). Chromium encodes toBlob in an idle period, and a
+# The editor's export (its value for Generate; no longer run per stroke, see FEED_JS) waits on
+# HTMLCanvasElement.toBlob three times (background, layer and composite, PNG-encoded in the browser and sent to
+# the server). Chromium encodes toBlob in an idle period, and a
 # canvas that has just been drawn on keeps its render loop busy, so each waited ~0.7-1.2 s (measured on a 2-core
 # CPU: most of the ~1.8 s from mouse-up to the live preview). Encoding at once with the synchronous toDataURL gives
 # the same PNG in a few ms for a 256 px canvas; big canvases (and anything that fails) keep the browser's own.
@@ -61,11 +64,120 @@ HEAD = """<script>
     setTimeout(() => callback(blob), 0);
   };
 })();
+</script>
+<script>
+(() => {
+  if (globalThis.img2imgDrawing) return;
+  // Pixi's devtools hook hands over every Pixi Application the page creates, the image editors' among them.
+  const apps = new Set();
+  const previous = globalThis.__PIXI_APP_INIT__;
+  globalThis.__PIXI_APP_INIT__ = function (app, version) {
+    apps.add(app);
+    if (previous) previous.call(this, app, version);
+  };
+  // The Pixi app of the editor in `box` that the user sees: an ImageEditor makes two (the second, for cropping,
+  // stays hidden), in no fixed order. The canvas a gesture began on, when given, settles it.
+  const editorApp = (box, target) => {
+    let found = null;
+    for (const app of apps) {
+      const renderer = app.renderer;
+      if (!renderer) { apps.delete(app); continue; }  // destroyed
+      const canvas = renderer.canvas;
+      if (!box || !box.contains(canvas)) continue;
+      if (canvas === target) return app;
+      if (canvas.offsetParent !== null && canvas.clientWidth > 0) found = found || app;
+    }
+    return found;
+  };
+  // The picture an editor (found by its box element) holds, as a PNG data URL: its image container rendered
+  // to a width x height texture, as the editor's own export does (same call, same frame, alpha un-premultiplied
+  // like it), but one image read back at once instead of three encoded and uploaded. null when not found.
+  globalThis.img2imgDrawing = (box, width, height, target) => {
+    const app = editorApp(box, target);
+    const image = app && app.stage.children.find((child) => child.sortableChildren);
+    if (!image) return null;
+    const renderer = app.renderer;
+    const frame = new app.screen.constructor(0, 0, width, height);
+    const out = renderer.extract.pixels({target: image, resolution: 1, frame});
+    const pixels = out.pixels;
+    if (renderer.gl) {
+      for (let i = 0; i < pixels.length; i += 4) {
+        const a = pixels[i + 3];
+        if (a === 0 || a === 255) continue;
+        const k = 255 / a;
+        pixels[i] *= k; pixels[i + 1] *= k; pixels[i + 2] *= k;
+      }
+    }
+    const canvas = document.createElement("canvas");
+    canvas.width = out.width;
+    canvas.height = out.height;
+    const context = canvas.getContext("2d");
+    const data = context.createImageData(out.width, out.height);
+    data.data.set(pixels);
+    context.putImageData(data, 0, 0);
+    return canvas.toDataURL("image/png");
+  };
+  // After a stroke, show its final state once and stop the editor's render loop, which would otherwise redraw
+  // the whole box for another 500 ms (software WebGL: ~50-150 ms a frame on a loaded 2-core CPU), holding up
+  // the preview's request, its answer and the picture. Any pointer event on the canvas restarts the loop.
+  globalThis.img2imgSettle = (box, target) => {
+    const app = editorApp(box, target);
+    if (app) { app.render(); app.ticker.stop(); }
+  };
+})();
 </script>"""
+# Runs in each canvas tab's hidden feed (a gr.HTML): after every pointer gesture that began on the editor (a
+# stroke, an undo, a clear), the editor's picture goes into the feed's value, whose change event runs the live
+# preview. The editor itself has no change listener, so it exports nothing per stroke (with one it reads back,
+# encodes and uploads three images per stroke, each waiting on a software-WebGL frame: most of the ~1.5 s from
+# mouse-up to the preview on a 2-core CPU); Generate still reads its full value when clicked. A value equal to
+# the last one fires no change.
+FEED_JS = """
+const box = () => document.getElementById(%(box)s);
+// A changed picture after a gesture on the canvas itself is a stroke (a pan or a click changes nothing): only
+// then is the render loop stopped, so that a pan's animation is never cut short.
+const read = (target) => {
+  try {
+    const stroke = target && target.tagName === "CANVAS";
+    const draw = globalThis.img2imgDrawing;
+    const url = draw && draw(box(), %(width)d, %(height)d, stroke ? target : null);
+    if (url && url !== props.value) {
+      if (stroke) globalThis.img2imgSettle(box(), target);
+      props.value = url;
+    }
+  } catch (error) {
+    console.warn("img2img: live preview read failed", error);
+  }
+};
+let armed = null;  // what the gesture began on, when inside the editor's box
+const listeners = [
+  [document, "pointerdown", (e) => {
+    const b = box();
+    armed = b && b.contains(e.target) ? e.target : null;
+  }, true],
+  // Bubbling on window: after the editor's own pointerup (captured on window), which commits the stroke.
+  [window, "pointerup", () => {
+    if (armed) { const target = armed; armed = null; read(target); }
+  }, false],
+  // A toolbar button (undo, redo, clear) acts on click, after pointerup.
+  [document, "click", (e) => {
+    const b = box();
+    if (b && b.contains(e.target) && e.target.tagName !== "CANVAS") setTimeout(() => read(null), 0);
+  }, true],
+];
+// Mounted again (a re-render): the listeners of the last mount go, so each gesture is read once.
+const feeds = globalThis.img2imgFeeds = globalThis.img2imgFeeds || {};
+for (const [target, type, listener, capture] of feeds[%(box)s] || []) {
+  target.removeEventListener(type, listener, capture);
+}
+feeds[%(box)s] = listeners;
+for (const [target, type, listener, capture] of listeners) target.addEventListener(type, listener, capture);
+"""
 # The drawing widget's box (px): the 256 px canvas with its border and toolbar, no wider. The editor redraws its
 # whole box in software WebGL on a machine without a GPU, about once per frame while a stroke settles, and the
 # stroke's export to the server waits on those frames: a 478 x 418 box took ~300 ms a frame on a loaded 2-core CPU.
 CANVAS_BOX = (340, 340)
+CANVAS_SIZE = (256, 256)  # the drawing's own pixels (what Generate and the live preview receive)
 SEED_RANGE = 2**31  # seeds travel through JavaScript numbers; stay far below 2**53
 # Uploads above this are refused by the server (HTTP 413) before they reach a handler or fill the disk; a
 # 20 MB PNG is already far more than the ABSURD_PIXELS cap of the service lets through.
@@ -137,11 +249,15 @@ def _task_tab(service: AppService, task: Task) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=320):
             inputs = _input_widgets(task)
-            preview = None
+            preview = feed = drawing = None
             if len(inputs) == 2:  # a canvas: one sample follows the drawing, stroke by stroke
                 preview = gr.Image(label="Live preview: the seed's first sample at the model's size, after each "
                                    "stroke (Generate gives K samples, the baseline and the walk)", format="png",
                                    interactive=False, height=220, elem_id=f"preview-{name}")
+                feed = gr.HTML("", html_template="", elem_id=f"feed-{name}", elem_classes="img2img-feed",
+                               js_on_load=FEED_JS % {"box": json.dumps(f"canvas-{name}"), "width": CANVAS_SIZE[0],
+                                                     "height": CANVAS_SIZE[1]})
+                drawing = gr.State(None)  # the last drawing the preview received: Generate's fallback
             controls = [_control_widget(c) for c in task.app.controls]
             with gr.Row():
                 seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=SEED_RANGE - 1,
@@ -154,7 +270,7 @@ def _task_tab(service: AppService, task: Task) -> None:
             with gr.Row():
                 generate = gr.Button("Generate", variant="primary", elem_id=f"generate-{name}")
                 resample = gr.Button("New samples", elem_id=f"resample-{name}")
-            _examples(service, task, inputs[0])
+            picked = _examples(service, task, inputs[0], drawing)
         with gr.Column(scale=3, min_width=420):
             with gr.Row(equal_height=True):
                 samples = gr.Gallery(label="cGAN samples", columns=2, height=360, object_fit="contain",
@@ -171,8 +287,8 @@ def _task_tab(service: AppService, task: Task) -> None:
                             format="png", interactive=False, height=180, elem_id=f"walk-{name}")
             walk_status = gr.Markdown(elem_classes="img2img-status", elem_id=f"walk-status-{name}")
 
-    run, walk_run, preview_run = _runner(service, task, has_canvas=len(inputs) == 2)
-    event_inputs = [*inputs, *controls, seed, seed_b, k, noise, realism]
+    run, walk_run, preview_run, example_preview = _runner(service, task, has_canvas=len(inputs) == 2)
+    event_inputs = [*inputs, *controls, seed, seed_b, k, noise, realism, *([drawing] if drawing else [])]
     outputs = [samples, baseline, compare, condition, status]
     walk_outputs = [walk, walk_status]
     generate.click(run, event_inputs, outputs, api_name=f"generate_{name}", concurrency_id="model").success(
@@ -180,12 +296,17 @@ def _task_tab(service: AppService, task: Task) -> None:
     resample.click(_new_seeds, None, [seed, seed_b], api_visibility="private").then(
         run, event_inputs, outputs, api_visibility="private", concurrency_id="model").success(
         walk_run, event_inputs, walk_outputs, api_visibility="private", concurrency_id="model")
-    if preview is not None:
-        # always_last: while one preview runs, only the newest stroke waits (older ones are dropped in the
-        # browser), so quick strokes never pile up. Not queued: a plain request, no join and event stream (one
-        # round trip less), and a preview never waits behind a Generate.
-        inputs[0].change(preview_run, [inputs[0], *controls, seed, realism], preview, api_name=f"preview_{name}",
-                         trigger_mode="always_last", show_progress="hidden", queue=False)
+    if feed is not None:
+        # The feed holds the canvas's picture after each stroke (FEED_JS): not the editor's change event, which
+        # would make the editor export and upload itself per stroke. always_last: while one preview runs, only
+        # the newest stroke waits (older ones are dropped in the browser), so quick strokes never pile up. Not
+        # queued: a plain request, no join and event stream (one round trip less), and a preview never waits
+        # behind a Generate.
+        feed.change(preview_run, [feed, *controls, seed, realism], [preview, drawing], api_name=f"preview_{name}",
+                    trigger_mode="always_last", show_progress="hidden", queue=False)
+        if picked is not None:  # an example loaded into the canvas is a drawing too
+            picked.then(example_preview, [drawing, *controls, seed, realism], preview, api_visibility="private",
+                        show_progress="hidden", queue=False)
 
 
 def _realism_widgets(service: AppService, name: str) -> gr.Slider:
@@ -213,7 +334,7 @@ def _input_widgets(task: Task) -> list[gr.components.Component]:
                 canvas = _paint_canvas(task)
             else:
                 canvas = gr.Sketchpad(label=task.app.input_label, type="pil", image_mode="RGB", format="png",
-                                      canvas_size=(256, 256), width=CANVAS_BOX[0], height=CANVAS_BOX[1],
+                                      canvas_size=CANVAS_SIZE, width=CANVAS_BOX[0], height=CANVAS_BOX[1],
                                       elem_id=f"canvas-{task.name}",
                                       brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=2))
         with gr.Tab("Upload"):
@@ -228,9 +349,9 @@ def _paint_canvas(task: Task) -> gr.Sketchpad:
     with a legend naming them (the brush shows colours, not names)."""
     palette = task.app.palette
     fill = palette[0][1]
-    blank = Image.new("RGB", (256, 256), fill)
+    blank = Image.new("RGB", CANVAS_SIZE, fill)
     canvas = gr.Sketchpad(blank, label=task.app.input_label, type="pil", image_mode="RGB", format="png",
-                          canvas_size=(256, 256), width=CANVAS_BOX[0], height=CANVAS_BOX[1],
+                          canvas_size=CANVAS_SIZE, width=CANVAS_BOX[0], height=CANVAS_BOX[1],
                           elem_id=f"canvas-{task.name}", brush=gr.Brush(colors=[colour for _, colour in palette], color_mode="fixed",
                                          default_color=palette[min(1, len(palette) - 1)][1], default_size=12))
     swatches = " ".join(
@@ -256,22 +377,29 @@ def _control_widget(control: Control) -> gr.components.Component:
     return gr.Textbox(value=str(control.default), label=control.label)  # a kind this app does not know yet
 
 
-def _examples(service: AppService, task: Task, target: gr.components.Component) -> None:
-    """Thumbnails of the task's code-made examples; clicking one loads it into the input widget."""
+def _examples(service: AppService, task: Task, target: gr.components.Component,
+              drawing: gr.State | None = None) -> Any:
+    """Thumbnails of the task's code-made examples; clicking one loads it into the input widget (and, on a canvas
+    tab, into ``drawing``, the state the live preview reads). Returns the select event, None without examples."""
     try:
         pictures = service.examples(task.name)
     except Exception as exc:  # a plugin's broken examples() must not take its tab down
         log.warning("examples() of task %s failed: %s", task.name, exc)
-        return
+        return None
     if not pictures:
-        return
+        return None
     gallery = gr.Gallery(pictures, label="Examples (click to load)", columns=len(pictures), height=180,
                          allow_preview=False, object_fit="contain", format="png", interactive=False)
 
     def pick(evt: gr.SelectData) -> Any:
         return pictures[evt.index]
 
-    gallery.select(pick, None, target, api_visibility="private")
+    def pick_both(evt: gr.SelectData) -> tuple[Any, Any]:
+        return pictures[evt.index], pictures[evt.index]
+
+    if drawing is None:
+        return gallery.select(pick, None, target, api_visibility="private")
+    return gallery.select(pick_both, None, [target, drawing], api_visibility="private")
 
 
 def _new_seeds() -> tuple[int, int]:
@@ -279,23 +407,27 @@ def _new_seeds() -> tuple[int, int]:
     return seed, seed + 1
 
 
-def _runner(service: AppService, task: Task, has_canvas: bool
-            ) -> tuple[Callable[..., tuple], Callable[..., tuple], Callable[..., str | None]]:
+def _runner(service: AppService, task: Task, has_canvas: bool) -> tuple[Callable[..., Any], ...]:
     """The handlers of a tab: ``generate`` (samples, baseline, slider, condition, status), ``walk`` (the
     latent-walk strip and its time), which the UI chains after generate so the first answer is not kept waiting
-    for seven more cGAN passes, and ``preview`` (a canvas tab's one quick sample while drawing)."""
+    for seven more cGAN passes, ``preview`` (a canvas tab's one quick sample while drawing, from the canvas's
+    PNG data URL; it also returns the drawing, for the tab's state) and ``example_preview`` (the same for a
+    drawing already decoded: an example loaded into the canvas).
+
+    On a canvas tab, generate and walk take one more, last value: the drawing the live preview last received
+    (a gr.State, not part of the API). An empty canvas value with no upload falls back to it: Gradio (6.x) could
+    send an empty canvas to a click made while a canvas event was still running."""
     names = [c.name for c in task.app.controls]
     blank = task.app.palette[0][1] if task.app.input_kind == "paint" else None  # a paint canvas's empty fill
 
     def parse(values: tuple) -> tuple[Any, dict[str, Any], list[Any]]:
         values_ = list(values)
+        fallback = values_.pop() if has_canvas and len(values_) > len(params) + len(fixed) else None
         drawn = values_.pop(0) if has_canvas else None
         uploaded = values_.pop(0)
         controls = dict(zip(names, values_[: len(names)]))
-        if has_canvas and drawn is None and uploaded is None:
-            # Gradio (6.x) sends an empty canvas to an event fired while the canvas's always_last preview is
-            # still pending (measured: a click within a preview's run after a stroke); a retry a moment later works.
-            raise InputError("the canvas was busy with its live preview: click Generate again")
+        if has_canvas and _empty_canvas(drawn) and uploaded is None and fallback is not None:
+            drawn = fallback
         image = service.choose_input(drawn, uploaded, blank) if has_canvas else uploaded
         return image, controls, values_[len(names):]
 
@@ -331,10 +463,9 @@ def _runner(service: AppService, task: Task, has_canvas: bool
             return _cached_png(frames_strip(frames)), text
         return guarded(work)
 
-    def preview(*values: Any) -> str | None:
+    def quick(drawn: Any, rest: list[Any]) -> str | None:
         """One quick sample of the canvas, or nothing: while drawing, an empty canvas or an error is not worth
         a message (Generate gives those)."""
-        drawn, *rest = values
         controls, (seed, realism) = dict(zip(names, rest[: len(names)])), rest[len(names):]
         try:
             image = service.choose_input(drawn, None, blank)
@@ -346,20 +477,53 @@ def _runner(service: AppService, task: Task, has_canvas: bool
             return None
         return _cached_png(picture)
 
+    def preview(*values: Any) -> tuple[Any, Any]:
+        url, *rest, request = values
+        try:
+            drawn, _ = read_image(decode_data_url(url), service.max_pixels)
+        except Img2ImgError:
+            return None, gr.skip()  # not a drawing (an empty feed, a bad client): the state keeps the last one
+        # The browser sends one request per stroke without waiting for the last: one preview runs per session,
+        # the newest stroke waits, and the strokes in between answer at once with no change.
+        session = getattr(request, "session_hash", None) or id(request)
+        picture = service.preview_gate.run((task.name, session), lambda: quick(drawn, rest))
+        if picture is LatestOnly.SUPERSEDED:
+            return gr.skip(), drawn
+        return picture, drawn
+
+    def example_preview(*values: Any) -> str | None:
+        drawn, *rest = values
+        return quick(drawn, rest) if drawn is not None else None
+
     # gradio_client names API parameters after the signature; *values alone would show param_0, param_1...
     fixed = ["seed", "seed_b", "k", "noise_scale", "realism"]
     params = (["sketch"] if has_canvas else []) + ["image"]
     controls_ = [n if n.isidentifier() and n not in fixed + params else f"control_{i}" for i, n in enumerate(names)]
     params += controls_
-    signature = inspect.Signature(
-        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in params + fixed])
+    hidden = ["drawing"] if has_canvas else []  # the state: gradio leaves it out of the API
+
+    def signature(parameters: list[str], optional: list[str] = ()) -> inspect.Signature:
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        return inspect.Signature([inspect.Parameter(n, kind) for n in parameters]
+                                 + [inspect.Parameter(n, kind, default=None) for n in optional])
+
     for handler, prefix in ((run, "generate"), (walk, "walk")):
         handler.__name__ = f"{prefix}_{task.name}"
-        handler.__signature__ = signature  # type: ignore[attr-defined]
+        handler.__signature__ = signature(params + fixed, hidden)  # type: ignore[attr-defined]
     preview.__name__ = f"preview_{task.name}"
-    preview.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in ["sketch", *controls_, "seed", "realism"]])
-    return run, walk, preview
+    preview.__signature__ = signature(  # type: ignore[attr-defined]
+        ["sketch", *controls_, "seed", "realism"], ["request"])
+    preview.__annotations__ = {"request": gr.Request}  # gradio passes the request (its session) to this parameter
+    example_preview.__name__ = f"example_preview_{task.name}"
+    example_preview.__signature__ = signature(["drawing", *controls_, "seed", "realism"])  # type: ignore[attr-defined]
+    return run, walk, preview, example_preview
+
+
+def _empty_canvas(value: Any) -> bool:
+    """True for a canvas value without a picture: None, or an ImageEditor value whose composite is missing."""
+    if isinstance(value, dict):
+        return value.get("composite") is None
+    return value is None
 
 
 def _cached_png(image: Image.Image | None) -> str | None:

@@ -156,16 +156,23 @@ def test_realism_on_a_tab_without_a_pair_is_a_message(pair_client, example_files
         _call(pair_client, "uncrop", example_files["uncrop"], k=1, realism=0.5)
 
 
+def _data_url(image: Image.Image) -> str:
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
 def test_preview_endpoint_answers_a_drawing_with_one_picture(client, tmp_path):
+    # The preview takes the canvas as the browser sends it: a PNG data URL, not the editor's three files.
     drawn = Image.new("RGB", (256, 256), "white")
     drawn.paste((0, 0, 0), (60, 120, 200, 124))
-    drawn.save(tmp_path / "sketch.png")
-    sketch = {"background": gradio_client.handle_file(str(tmp_path / "sketch.png")), "layers": [],
-              "composite": gradio_client.handle_file(str(tmp_path / "sketch.png"))}
-    picture = client.predict(sketch=sketch, seed=0, api_name="/preview_sketch2photo")
+    picture = client.predict(sketch=_data_url(drawn), seed=0, api_name="/preview_sketch2photo")
     assert Image.open(picture).size == (256, 256) and pixel_std(picture) > 0
-    blank = tmp_path / "blank.png"
-    Image.new("RGB", (256, 256), "white").save(blank)
-    empty = {"background": gradio_client.handle_file(str(blank)), "layers": [],
-             "composite": gradio_client.handle_file(str(blank))}
+    empty = _data_url(Image.new("RGB", (256, 256), "white"))
     assert client.predict(sketch=empty, seed=0, api_name="/preview_sketch2photo") is None  # no toast, no picture
+    # Anything but a data URL is no drawing: a path is never opened.
+    drawn.save(tmp_path / "sketch.png")
+    assert client.predict(sketch=str(tmp_path / "sketch.png"), seed=0, api_name="/preview_sketch2photo") is None

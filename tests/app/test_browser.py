@@ -73,9 +73,8 @@ def _draw(page, canvas, strokes: list[list[tuple[float, float]]]) -> None:
 
 
 def _settle_preview(page, task: str) -> None:
-    """Wait until the live preview of the last stroke has arrived and no preview is pending: Gradio 6 sends an
-    empty canvas to a click made while the canvas's always_last preview is still running (the app then asks
-    for a second click). The first preview of a fresh app also loads the models."""
+    """Wait until the live preview of the last stroke has arrived and no preview is pending (the first preview
+    of a fresh app also loads the models), so that a screenshot shows it."""
     page.locator(f"#preview-{task} img").wait_for(timeout=60_000)
     time.sleep(1.0)
 
@@ -168,6 +167,8 @@ def test_the_preview_follows_the_drawing_before_generate(browser_context, app_ur
     sketchpad.get_by_role("button", name="Brush", exact=True).click()
     canvas = sketchpad.locator("canvas").first
     preview = page.locator("#preview-sketch2photo img")
+    uploads = []
+    page.on("request", lambda r: uploads.append(r.url) if "/upload" in r.url else None)
     _draw(page, canvas, [[(-0.2, 0.1), (0.0, 0.12), (0.2, 0.1)]])
     preview.wait_for(timeout=30_000)
     first = preview.get_attribute("src")
@@ -178,6 +179,28 @@ def test_the_preview_follows_the_drawing_before_generate(browser_context, app_ur
     assert picture.size == (256, 256) and pixel_std(picture) > 1.0
     # Generate was never pressed: its outputs are still empty.
     assert page.locator("#samples-sketch2photo img").count() == 0
+    assert page.locator(".toast-body.error").count() == 0
+    # The preview read the canvas itself: the editor exported and uploaded nothing per stroke.
+    assert uploads == []
+    page.close()
+
+
+def test_generate_right_after_a_stroke_uses_the_drawing(browser_context, app_url):
+    """Generate clicked while the stroke's preview is still pending works on the drawing (it once got an empty
+    canvas and asked for a second click)."""
+    page = browser_context.new_page()
+    page.goto(app_url)
+    page.get_by_role("tab", name="sketch2photo").click()
+    sketchpad = page.locator("#canvas-sketch2photo")
+    sketchpad.get_by_role("button", name="Brush", exact=True).click()
+    canvas = sketchpad.locator("canvas").first
+    _draw(page, canvas, [[(-0.2, 0.0), (0.0, 0.05), (0.2, 0.0)], [(0.0, -0.15), (0.02, 0.15)]])
+    page.locator("#generate-sketch2photo").click()  # no wait for the preview
+    page.locator("#status-sketch2photo").get_by_text("MSE baseline").wait_for(timeout=60_000)
+    condition = page.locator("#condition-sketch2photo img")
+    condition.wait_for(timeout=30_000)
+    seen = np.asarray(Image.open(io.BytesIO(page.request.get(condition.get_attribute("src")).body())).convert("L"))
+    assert (seen < 128).sum() > 50, "the condition holds the strokes"
     assert page.locator(".toast-body.error").count() == 0
     page.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import threading
 
@@ -14,7 +15,10 @@ from img2img.app.service import (
     MAX_PIXELS,
     AppService,
     InputError,
+    LatestOnly,
+    MAX_DATA_URL_CHARS,
     MissingWeightsError,
+    decode_data_url,
     has_ink,
     read_image,
 )
@@ -80,6 +84,20 @@ def test_rgba_and_arrays_become_rgb_on_white():
     assert image.mode == "RGB" and image.getpixel((5, 5)) == (255, 255, 255)
     array = np.zeros((20, 30, 3), dtype=np.uint8)
     assert read_image(array)[0].size == (30, 20)
+
+
+def test_a_canvas_data_url_reads_like_an_upload_and_nothing_else_is_taken_for_one():
+    drawn = Image.new("RGBA", (256, 256), (0, 0, 0, 0))
+    drawn.paste((0, 0, 0, 255), (40, 100, 220, 104))
+    url = "data:image/png;base64," + base64.b64encode(_png_bytes(drawn)).decode()
+    image, _ = read_image(decode_data_url(url))
+    assert image.mode == "RGB" and image.size == (256, 256) and has_ink(image)
+    assert image.getpixel((10, 10)) == (255, 255, 255)  # transparent paper is white
+    # A path (the server must never open a file a browser names), a non-image, junk base64, an absurd length.
+    for bad in ("/etc/passwd", "data:text/plain;base64,aGk=", "data:image/png,notbase64", "data:image/png;base64,@@",
+                "data:image/png;base64," + "A" * MAX_DATA_URL_CHARS, None, {"composite": None}):
+        with pytest.raises(InputError):
+            decode_data_url(bad)
 
 
 def test_has_ink_tells_a_drawing_from_an_empty_canvas():
@@ -309,3 +327,34 @@ def test_preview_is_one_sample_at_the_models_size_shown_at_the_input_size(servic
     assert again.tobytes() == picture.tobytes()  # a fixed seed: the same drawing gives the same preview
     with pytest.raises(Img2ImgError, match="sketch is empty"):
         service.preview("sketch2photo", Image.new("RGB", (256, 256), "white"))
+
+
+def test_latest_only_runs_one_call_per_key_and_lets_only_the_newest_wait():
+    """The live preview's gate: strokes 1..5 sent while stroke 0's preview runs: 0 and 5 run, 1..4 give way."""
+    gate = LatestOnly()
+    release, started, ran = threading.Event(), threading.Event(), []
+
+    def slow():
+        started.set()
+        release.wait(5)
+        ran.append(0)
+        return 0
+
+    answers = {}
+    first = threading.Thread(target=lambda: answers.setdefault(0, gate.run("tab", slow)))
+    first.start()
+    started.wait(5)
+    others = []
+    for i in range(1, 6):
+        call = (lambda i=i: answers.setdefault(i, gate.run("tab", lambda: ran.append(i) or i)))
+        others.append(threading.Thread(target=call))
+        others[-1].start()
+        while gate.waiting() != 1 or (i > 1 and gate.superseded < i - 1):
+            threading.Event().wait(0.001)
+    assert gate.run("another tab", lambda: "at once") == "at once"  # other keys do not wait
+    release.set()
+    for thread in [first, *others]:
+        thread.join(5)
+    assert ran == [0, 5] and answers[0] == 0 and answers[5] == 5
+    assert all(answers[i] is LatestOnly.SUPERSEDED for i in range(1, 5))
+    assert gate.peak_waiting == 1 and gate.superseded == 4 and gate.runs == 3 and gate.waiting() == 0
