@@ -159,6 +159,14 @@ class AppHints:
     palette: list[tuple[str, str]] = field(default_factory=list)
 
 
+
+# The network sizes the built-in tasks train at on a CPU: pix2pix's U-Net and PatchGAN at half their width (ngf and
+# ndf 32, at most 4x that deeper down), resize-convolution upsampling (it cannot draw a checkerboard) and eight
+# latent dimensions for the cGAN. A task's ``defaults`` (its recipe) may start from it: ``{**COMPACT, ...}``.
+COMPACT: dict[str, Any] = {"generator.ngf": 32, "generator.max_mult": 4, "generator.nz": 8,
+                           "generator.upsample": "resize", "discriminator.ndf": 32}
+
+
 class Task:
     """Base class for tasks. Subclass it, set the class attributes, override what differs."""
 

@@ -184,9 +184,8 @@ def kept(task: str, model: str) -> dict:
     if recipe.is_file():
         config = json.loads(recipe.read_text("utf-8"))["stages"][-1]["config"]
     else:
-        task_plugin = load_plugins().get(task)
-        cfg = task_config(task_plugin, load_config_file(ROOT / "weights" / "configs" / f"{task}-{model}.json"))
-        config = cfg.to_dict() | {"task_options": task_plugin.configure(**cfg.task_options).options}
+        config = shipped_config(task, model)
+        config["task_options"] = load_plugins().get(task).configure(**config["task_options"]).options
     # A kept fine-tune keeps the card's sentence saying so (its run is not here to say it again).
     tuned = [line for line in card_lines if line.startswith(_fine_tune_sentence(model))]
     return {"model": model, "row": rows[0], "config": config, "init": None, "tuned": tuned[:1]}

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 import img2img
 from img2img.data.folders import MappedItems
-from img2img.task import AppHints
+from img2img.task import COMPACT, AppHints
 from img2img_plugins.paired import PairedTask
 
 from .palette import CLASSES, PALETTE_HEX, draw_example_facades, snap_to_palette
@@ -40,10 +40,8 @@ class FacadesTask(PairedTask):
     # buildings are still buildings, so flips stay on.
     default_options = {**PairedTask.default_options, "direction": "BtoA"}
     # The shipped model's recipe (weights/configs/facades-*.json add only data, length and bookkeeping), so that
-    # ``img2img train --task facades --data DIR`` trains it: pix2pix's U-Net at half its width (400 photos do not
-    # need more) with resize-convolution upsampling (no checkerboard), eight latent dimensions for the cGAN.
-    defaults = {"generator.ngf": 32, "generator.max_mult": 4, "generator.nz": 8, "generator.upsample": "resize",
-                "discriminator.ndf": 32}
+    # ``img2img train --task facades --data DIR`` trains it: the compact networks (400 photos do not need more).
+    defaults = dict(COMPACT)
     # A window painted 40 px wide means a different thing to a model trained at 128 px than at 512 px, so large
     # maps run at a bounded scale and the photo is upscaled. The bound is 2x the training size, the app's 256 px
     # canvas: on code-drawn maps the shipped cGAN at 256 px drew crisp window frames and cornices, while at 128 px

@@ -18,7 +18,7 @@ from torch import Tensor
 import img2img
 from img2img.errors import ConfigError
 from img2img.seeding import make_generator
-from img2img.task import AppHints, Control, LossTerm
+from img2img.task import COMPACT, AppHints, Control, LossTerm
 
 from .degradations import DegradationConfig, degrade
 
@@ -85,9 +85,8 @@ class RestoreTask(img2img.Task):
     # (docs/experiments.md): L1 x 30 without mode seeking (a restorer should be faithful, not varied), a pixel
     # PatchGAN beside the projected discriminator, the spectral term for detail and the overshoot term against
     # rings; the checkpoint is picked by LPIPS, as KID follows invented texture.
-    defaults = {"generator.encoder": "lite0", "generator.film": True, "generator.ngf": 32, "generator.max_mult": 4,
-                "generator.nz": 8, "generator.upsample": "resize", "generator.residual": True,
-                "discriminator.ndf": 32, "discriminator.kind": "both", "loss.l1_weight": 30.0,
+    defaults = {**COMPACT, "generator.encoder": "lite0", "generator.film": True, "generator.residual": True,
+                "discriminator.kind": "both", "loss.l1_weight": 30.0,
                 "loss.mode_seeking_weight": 0.0, "loss.spectral_weight": 4.0, "loss.task_weights.overshoot": 500.0,
                 "val_best": "lpips", "task_options.severity": "mixed", "task_options.crops": "auto",
                 "task_options.clean_share": 0.25}

@@ -32,7 +32,7 @@ from img2img.data.looks import looks_like_drawing
 from img2img.errors import ConfigError, DataError, Img2ImgError
 from img2img.data.folders import ConcatItems, MappedItems, parse_item
 from img2img.seeding import make_generator, stable_seed
-from img2img.task import AppHints
+from img2img.task import COMPACT, AppHints
 
 from .edges import extract_sketch
 from .examples import draw_example_sketches
@@ -160,11 +160,10 @@ class Sketch2PhotoTask(img2img.Task):
     out_channels = 3
     default_options = {"layout": "auto", "direction": "auto", "sketch": "mixed", "sketch_style": "mixed"}
     # The shipped model's recipe (weights/configs/sketch2photo-*.json add only data, length and bookkeeping), so
-    # that ``img2img train --task sketch2photo --data DIR`` trains it: pix2pix's U-Net at half its width with
-    # resize-convolution upsampling, eight latent dimensions, and the reconstruction terms on the closer of each
-    # pair of samples (a sketch has many photos; L1 on every sample pulls them all to the mean).
-    defaults = {"generator.ngf": 32, "generator.max_mult": 4, "generator.nz": 8, "generator.upsample": "resize",
-                "discriminator.ndf": 32, "loss.reconstruction": "best_of_pair"}
+    # that ``img2img train --task sketch2photo --data DIR`` trains it: the compact networks, and the reconstruction
+    # terms on the closer of each pair of samples (a sketch has many photos; L1 on every sample pulls them all to
+    # the mean).
+    defaults = {**COMPACT, "loss.reconstruction": "best_of_pair"}
     option_help = {
         "layout": f"how --data is laid out: {', '.join(LAYOUTS)} (photos: any photo folder, sketches extracted)",
         "direction": f"for A|B pairs, which side is the sketch: {', '.join(DIRECTIONS)}",

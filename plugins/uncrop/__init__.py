@@ -16,7 +16,7 @@ from torch import Tensor
 import img2img
 from img2img.data.transforms import JITTER_RATIO
 from img2img.errors import ConfigError
-from img2img.task import AppHints, Control
+from img2img.task import COMPACT, AppHints, Control
 
 SIDES = {
     "right": ("right",),
@@ -90,9 +90,8 @@ class UncropTask(img2img.Task):
     # picture: four Fourier context blocks (LaMa's FFC) at the bottleneck see all of it in one layer; noise inputs
     # give the cGAN's fill texture somewhere to come from. The regression baseline builds the same generator
     # without its latent paths (nz 0, no noise inputs).
-    defaults = {"generator.ngf": 32, "generator.max_mult": 4, "generator.nz": 8, "generator.upsample": "resize",
-                "generator.context_blocks": 4, "generator.context_kind": "fourier", "generator.noise": True,
-                "discriminator.ndf": 32}
+    defaults = {**COMPACT, "generator.context_blocks": 4, "generator.context_kind": "fourier",
+                "generator.noise": True}
     option_help = {
         "mask": f"masks to train and evaluate on: {', '.join(MASK_KINDS)} (palette: one side extended by 50%; "
                 "bands: thin bands on one or more sides; mixed: either, per image)",
