@@ -298,10 +298,10 @@ def _task_tab(service: AppService, task: Task) -> None:
         walk_run, event_inputs, walk_outputs, api_visibility="private", concurrency_id="model")
     if feed is not None:
         # The feed holds the canvas's picture after each stroke (FEED_JS): not the editor's change event, which
-        # would make the editor export and upload itself per stroke. always_last: while one preview runs, only
-        # the newest stroke waits (older ones are dropped in the browser), so quick strokes never pile up. Not
-        # queued: a plain request, no join and event stream (one round trip less), and a preview never waits
-        # behind a Generate.
+        # would make the editor export and upload itself per stroke. Not queued: a plain request, no join and
+        # event stream (one round trip less), and a preview never waits behind a Generate. An unqueued event's
+        # always_last holds nothing back in the browser, so quick strokes are kept from piling up on the server:
+        # the service's preview gate runs one per session and lets only the newest stroke wait.
         feed.change(preview_run, [feed, *controls, seed, realism], [preview, drawing], api_name=f"preview_{name}",
                     trigger_mode="always_last", show_progress="hidden", queue=False)
         if picked is not None:  # an example loaded into the canvas is a drawing too
