@@ -14,7 +14,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 import img2img
-from img2img.data.transforms import JITTER_RATIO
 from img2img.errors import ConfigError
 from img2img.task import COMPACT, AppHints, Control
 
@@ -102,11 +101,11 @@ class UncropTask(img2img.Task):
     }
     # The fill needs context from across the picture, which the generator only learned to gather at the
     # training scale: above it the fills turn into streaks (seen by eye at 1.5x, a plaid at 3.75x). So the
-    # generator paints at the scale of its training photos (each shrunk to JITTER_RATIO x the training size on its
-    # shorter side, then cropped) and its fill is upscaled; the known pixels stay full-resolution. Bounding the
-    # longest side instead painted a photo extended by half at 2.5x below that scale (128 x 57 px for 721 x 321).
-    work_scale = JITTER_RATIO
-    work_side = "shortest"
+    # generator paints at the training size and its fill is upscaled; the known pixels stay full-resolution.
+    # Bounding the longest side paints a photo extended by half 2.5x below the scale of the training photos
+    # (128 x 57 px for 721 x 321); ``work_side = "shortest"`` at JITTER_RATIO would paint it at that scale
+    # (321 x 143), but the shipped model draws a diagonal plaid there: to be judged again on a new model.
+    work_scale = 1.0
     app = AppHints(
         input_kind="upload",
         input_label="Photo to extend",
