@@ -55,8 +55,10 @@ TASK = "sketch2photo"
 
 
 def _stroke(i: int) -> list[tuple[float, float]]:
+    """Stroke i: a new line on the canvas for every i (a stroke drawn twice changes no picture and no preview)."""
     y = -0.3 + 0.06 * (i % 10)
-    return [(-0.25, y), (-0.05, y + 0.02), (0.15, y), (0.25, y + 0.03)]
+    x = 0.04 * (i // 10)
+    return [(-0.25 + x, y + x), (-0.05, y + 0.02), (0.15 - x, y), (0.25, y + 0.03 + x)]
 
 
 def stand_in_pair(weights_dir: Path, folder: Path) -> Path:

@@ -252,7 +252,7 @@ def _task_tab(service: AppService, task: Task) -> None:
             preview = feed = drawing = None
             if len(inputs) == 2:  # a canvas: one sample follows the drawing, stroke by stroke
                 preview = gr.Image(label="Live preview: the seed's first sample at the model's size, after each "
-                                   "stroke (Generate gives K samples, the baseline and the walk)", format="png",
+                                   "stroke (Generate gives K samples, the baseline and the walk)", format="jpeg",
                                    interactive=False, height=220, elem_id=f"preview-{name}")
                 feed = gr.HTML("", html_template="", elem_id=f"feed-{name}", elem_classes="img2img-feed",
                                js_on_load=FEED_JS % {"box": json.dumps(f"canvas-{name}"), "width": CANVAS_SIZE[0],
