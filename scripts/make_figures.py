@@ -1,7 +1,12 @@
-"""Draw the README's comparison figure from inputs the project makes itself (code-drawn sketches and facade
-label maps, procedural scenes) and the shipped weights: one row per input, columns input | MSE baseline | 3 cGAN samples.
+"""Draw the README's figures from the shipped weights:
+
+- the comparison, on inputs the project makes itself (code-drawn sketches and facade label maps, procedural scenes):
+  one row per input, columns input | MSE baseline | 3 cGAN samples;
+- the perception-distortion curves of every shipped fine-tuned pair, one row per task, from the scores
+  scripts/ship_weights.py kept in weights/TASK-realism.json (no model runs for it).
 
     .venv/bin/python scripts/make_figures.py [--weights-dir weights] [--out docs/figures/comparison.png]
+        [--realism-out docs/figures/realism.png]
 """
 
 from __future__ import annotations
@@ -15,12 +20,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
+import json  # noqa: E402
+
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from img2img.data.io import make_grid, save_image  # noqa: E402
 from img2img.data.procedural import render_scene  # noqa: E402
 from img2img.inference import Translator, default_weights_path  # noqa: E402
+from img2img.metrics import tradeoff  # noqa: E402
 from img2img.plugins import load_plugins  # noqa: E402
 
 TILE = 160
@@ -52,8 +60,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--weights-dir", default=str(ROOT / "weights"))
     parser.add_argument("--out", default=str(ROOT / "docs" / "figures" / "comparison.png"))
+    parser.add_argument("--realism-out", default=str(ROOT / "docs" / "figures" / "realism.png"))
     parser.add_argument("--tasks", nargs="*", default=["sketch2photo", "uncrop", "restore", "facades"])
     args = parser.parse_args()
+    realism_figure(Path(args.weights_dir), args.tasks, Path(args.realism_out))
     host = load_plugins()
     tiles: list[torch.Tensor] = []
     for name in args.tasks:
@@ -74,6 +84,22 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     save_image(make_grid(torch.cat(tiles), nrow=5, padding=4), args.out)
     print(f"wrote {args.out}: columns input | MSE baseline | 3 cGAN samples")
+
+
+def realism_figure(weights_dir: Path, tasks: list[str], out: Path) -> None:
+    """One row per task whose shipped pair has a curve (weights/TASK-realism.json)."""
+    curves = []
+    for name in tasks:
+        path = weights_dir / f"{name}-realism.json"
+        if not path.is_file():
+            print(f"realism: no {path.name} ({name} ships no fine-tuned pair yet)")
+            continue
+        record = json.loads(path.read_text(encoding="utf-8"))
+        curves.append((f"{name}: from the MSE baseline (a=0) to the cGAN (a=1), {record['images']} validation images",
+                       record["points"]))
+    if curves:
+        tradeoff.draw_curves(curves, out)
+        print(f"wrote {out}: one row per task, PSNR and LPIPS against FD-Lite0, one point per realism a")
 
 
 if __name__ == "__main__":

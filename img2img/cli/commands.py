@@ -242,9 +242,7 @@ def _eval_realism_curve(task: Any, values: list[float], kwargs: dict[str, Any], 
     print(f"{task.name}: the cGAN at each realism a, {report.images} images ({report.source})\n")
     print(tradeoff.table(points))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"task": task.name, "weights": report.weights, "images": report.images,
-                               "source": report.source, "samples": report.samples, "seed": report.seed,
-                               "task_options": report.task_options, "points": points}, indent=2), encoding="utf-8")
+    out.write_text(json.dumps(tradeoff.record(points, report), indent=2), encoding="utf-8")
     tradeoff.draw_curve(points, picture, title=f"{task.name}: from the MSE baseline (a=0) to the cGAN (a=1), "
                                                f"{report.images} images")
     print(f"wrote {out}, {picture}", file=sys.stderr)

@@ -38,9 +38,34 @@ def table(points: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def record(points: list[dict[str, Any]], report: Any) -> dict[str, Any]:
+    """What ``img2img eval --realism ... --json OUT`` writes (and a shipped pair's ``weights/TASK-realism.json``):
+    the points and the caption of the report they were scored with (an EvalReport)."""
+    return {"task": report.task, "weights": report.weights, "images": report.images, "size": report.size,
+            "source": report.source, "samples": report.samples, "seed": report.seed, "task_options": report.task_options, "points": points}
+
+
 def draw_curve(points: list[dict[str, Any]], out: str | Path, title: str = "") -> Path:
     """Two panels, PSNR and LPIPS (y) against the realism distance (x), one labelled point per a, joined in
     order of a. Lower-left is better on the LPIPS panel, upper-left on the PSNR panel."""
+    return _save(curve_image(points, title), out)
+
+
+def draw_curves(curves: list[tuple[str, list[dict[str, Any]]]], out: str | Path) -> Path:
+    """Several curves in one picture, one row per (title, points): the README's figure of every shipped pair."""
+    if not curves:
+        raise ValueError("no curve to draw")
+    rows = [curve_image(points, title) for title, points in curves]
+    image = Image.new("RGB", (max(r.width for r in rows), sum(r.height for r in rows)), "white")
+    top = 0
+    for row in rows:
+        image.paste(row, (0, top))
+        top += row.height
+    return _save(image, out)
+
+
+def curve_image(points: list[dict[str, Any]], title: str = "") -> Image.Image:
+    """The picture :func:`draw_curve` saves."""
     x_key = realism_axis(points)
     panels = [(key, label) for key, label in (("psnr", "PSNR (dB), higher is better"),
                                               ("lpips", "LPIPS to the target, lower is better"))
@@ -65,6 +90,10 @@ def draw_curve(points: list[dict[str, Any]], out: str | Path, title: str = "") -
         for (cx, cy), p in zip(corners, points):
             draw.ellipse((cx - 4, cy - 4, cx + 4, cy + 4), fill="#d62728")
             draw.text((cx + 6, cy - 14), f"a={p['realism']:g}", fill="black")
+    return image
+
+
+def _save(image: Image.Image, out: str | Path) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     image.save(out)
