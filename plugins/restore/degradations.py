@@ -34,6 +34,17 @@ Differences from the reference implementation, and why:
   come after every other draw of the stage, and none is made when the
   probability is 0, so a configuration without it gives the same pixels as
   before it existed.
+
+The code is in three modules, each readable on its own:
+
+* this one: the configuration (:class:`DegradationStage`, :class:`DegradationConfig`
+  and their presets), resizing, JPEG, and the pipeline (:func:`degrade`);
+* :mod:`.kernels`: the random blur and sinc kernels, :func:`filter_per_image`,
+  and the per-image random draws every module shares;
+* :mod:`.noise`: the Gaussian/Poisson noise and :func:`camera_noise`.
+
+The arrows go one way (``degradations`` imports ``noise`` and ``kernels``,
+``noise`` imports ``kernels``), and every public name is re-exported here.
 """
 
 from __future__ import annotations
@@ -43,9 +54,24 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from kornia.color import linear_rgb_to_rgb, rgb_to_grayscale, rgb_to_linear_rgb
 from kornia.enhance import jpeg_codec_differentiable
 from torch import Tensor
+
+from .kernels import (
+    KERNEL_TYPES,
+    _bernoulli,
+    _choice,
+    _identity_kernels,
+    _uniform,
+    filter_per_image,
+    gaussian_kernels,
+    generalized_gaussian_kernels,
+    plateau_kernels,
+    random_blur_kernels,
+    random_sinc_kernels,
+    sinc_kernels,
+)
+from .noise import _add_noise, _camera_params, camera_noise
 
 __all__ = [
     "KERNEL_TYPES",
@@ -63,20 +89,7 @@ __all__ = [
     "degrade",
 ]
 
-# Order matters: ``DegradationStage.kernel_probs`` is indexed by it.
-KERNEL_TYPES: tuple[str, ...] = (
-    "iso",
-    "aniso",
-    "generalized_iso",
-    "generalized_aniso",
-    "plateau_iso",
-    "plateau_aniso",
-)
 RESIZE_MODES: tuple[str, ...] = ("area", "bilinear", "bicubic")
-
-# Real-ESRGAN picks a 2-D sinc kernel's cut-off from a wider band when the
-# kernel is large, because a large support can represent a lower cut-off.
-_SINC_LARGE_KERNEL = 13
 
 
 def _check_range(name: str, lo_hi: tuple[float, float]) -> None:
@@ -275,217 +288,6 @@ class DegradationConfig:
         raise ValueError(f"unknown severity {severity!r}; expected 'clean', 'light', 'medium' or 'heavy'")
 
 
-# --------------------------------------------------------------------------- sampling
-
-
-def _uniform(n: int, lo_hi: tuple[float, float], generator: torch.Generator) -> Tensor:
-    lo, hi = lo_hi
-    return lo + (hi - lo) * torch.rand(n, generator=generator, device=generator.device)
-
-
-def _bernoulli(n: int, p: float, generator: torch.Generator) -> Tensor:
-    return torch.rand(n, generator=generator, device=generator.device) < p
-
-
-def _choice(n: int, probs: tuple[float, ...], generator: torch.Generator) -> Tensor:
-    """Index per image drawn from ``probs``; inverse-CDF keeps it on the generator's device."""
-    cdf = torch.tensor(probs, device=generator.device).cumsum(0)
-    u = torch.rand(n, generator=generator, device=generator.device) * cdf[-1]
-    return torch.searchsorted(cdf, u, right=True).clamp_(max=len(probs) - 1)
-
-
-def _odd_sizes(n: int, lo_hi: tuple[int, int], generator: torch.Generator) -> Tensor:
-    lo, hi = lo_hi
-    steps = torch.randint(0, (hi - lo) // 2 + 1, (n,), generator=generator, device=generator.device)
-    return lo + 2 * steps
-
-
-def _split_range_beta(n: int, lo_hi: tuple[float, float], generator: torch.Generator) -> Tensor:
-    # Real-ESRGAN draws shape exponents below and above 1 equally often, so a
-    # wide upper range does not crowd out the heavy-tailed (< 1) shapes.
-    lo, hi = lo_hi
-    below = _uniform(n, (lo, min(1.0, hi)), generator)
-    above = _uniform(n, (max(1.0, lo), hi), generator)
-    return torch.where(_bernoulli(n, 0.5, generator), below, above)
-
-
-# --------------------------------------------------------------------------- kernels
-
-
-def _centered_grid(size: int, device: torch.device) -> tuple[Tensor, Tensor]:
-    r = torch.arange(size, device=device, dtype=torch.float32) - (size - 1) / 2
-    yy, xx = torch.meshgrid(r, r, indexing="ij")
-    return xx, yy
-
-
-def _mahalanobis(size: int, sigma_x: Tensor, sigma_y: Tensor, theta: Tensor) -> Tensor:
-    """Squared distance under the rotated diagonal covariance, shape (N, size, size)."""
-    xx, yy = _centered_grid(size, sigma_x.device)
-    c = torch.cos(theta)[:, None, None]
-    s = torch.sin(theta)[:, None, None]
-    u = c * xx + s * yy
-    v = -s * xx + c * yy
-    return (u / sigma_x[:, None, None]) ** 2 + (v / sigma_y[:, None, None]) ** 2
-
-
-def _normalise(kernels: Tensor) -> Tensor:
-    return kernels / kernels.sum(dim=(-2, -1), keepdim=True)
-
-
-def gaussian_kernels(size: int, sigma_x: Tensor, sigma_y: Tensor, theta: Tensor) -> Tensor:
-    """Anisotropic Gaussians (isotropic when ``sigma_x == sigma_y``), (N, size, size), each summing to 1."""
-    return _normalise(torch.exp(-0.5 * _mahalanobis(size, sigma_x, sigma_y, theta)))
-
-
-def generalized_gaussian_kernels(
-    size: int, sigma_x: Tensor, sigma_y: Tensor, theta: Tensor, beta: Tensor
-) -> Tensor:
-    """Generalised Gaussians ``exp(-0.5 * q**beta)``: beta < 1 heavy tails, beta > 1 flat top."""
-    q = _mahalanobis(size, sigma_x, sigma_y, theta)
-    return _normalise(torch.exp(-0.5 * q.pow(beta[:, None, None])))
-
-
-def plateau_kernels(size: int, sigma_x: Tensor, sigma_y: Tensor, theta: Tensor, beta: Tensor) -> Tensor:
-    """Plateau-shaped kernels ``1 / (1 + q**beta)``: flat centre with slowly decaying tails."""
-    q = _mahalanobis(size, sigma_x, sigma_y, theta)
-    return _normalise(1.0 / (1.0 + q.pow(beta[:, None, None])))
-
-
-def sinc_kernels(size: int, omega_c: Tensor) -> Tensor:
-    """Circular low-pass (2-D sinc / Airy) kernels with cut-off ``omega_c`` in radians per pixel.
-
-    The ideal low-pass filter's sharp spectral edge is what creates ringing
-    and overshoot around edges.
-    """
-    xx, yy = _centered_grid(size, omega_c.device)
-    r = torch.sqrt(xx**2 + yy**2)[None]
-    w = omega_c[:, None, None]
-    wr = w * r
-    # At r = 0 the J1(wr)/r ratio has the finite limit w/2; mask to avoid 0/0.
-    safe_r = torch.where(r > 0, r, torch.ones_like(r))
-    kernel = torch.where(
-        r > 0,
-        w * torch.special.bessel_j1(wr) / (2 * math.pi * safe_r),
-        w**2 / (4 * math.pi),
-    )
-    return _normalise(kernel)
-
-
-def _support_mask(full: int, sizes: Tensor) -> Tensor:
-    """(N, full, full) mask of each image's centred ``sizes[i]`` x ``sizes[i]`` support."""
-    xx, yy = _centered_grid(full, sizes.device)
-    half = ((sizes - 1) / 2)[:, None, None]
-    return (xx.abs() <= half) & (yy.abs() <= half)
-
-
-def _restrict(kernels: Tensor, sizes: Tensor) -> Tensor:
-    # Zeroing outside the support and renormalising equals building the kernel
-    # at its own size and zero-padding it, but keeps the whole batch in one tensor.
-    return _normalise(kernels * _support_mask(kernels.shape[-1], sizes))
-
-
-def random_sinc_kernels(
-    n: int,
-    generator: torch.Generator,
-    sizes: tuple[int, int],
-    omega: tuple[float, float] | None = None,
-) -> Tensor:
-    """Per-image sinc kernels of random odd size, zero-padded to (n, sizes[1], sizes[1]).
-
-    With ``omega=None`` the cut-off follows Real-ESRGAN's first/second-stage
-    rule: [pi/3, pi] for kernels under 13 taps, [pi/5, pi] for larger ones.
-    """
-    k = _odd_sizes(n, sizes, generator)
-    if omega is None:
-        small = _uniform(n, (math.pi / 3, math.pi), generator)
-        large = _uniform(n, (math.pi / 5, math.pi), generator)
-        w = torch.where(k < _SINC_LARGE_KERNEL, small, large)
-    else:
-        w = _uniform(n, omega, generator)
-    return _restrict(sinc_kernels(sizes[1], w), k)
-
-
-def random_blur_kernels(n: int, generator: torch.Generator, stage: DegradationStage) -> Tensor:
-    """Real-ESRGAN's random mixed blur kernels, one per image, shape (n, K, K) with K the stage's largest size.
-
-    Each image gets a random family (iso/aniso Gaussian, generalised Gaussian,
-    plateau), a random odd size and random sigmas/rotation/shape, or with
-    ``stage.sinc_prob`` a sinc kernel instead.  Sizes below K are zero-padded.
-    """
-    full = stage.kernel_sizes[1]
-    kind = _choice(n, stage.kernel_probs, generator)
-    sizes = _odd_sizes(n, stage.kernel_sizes, generator)
-    sigma_x = _uniform(n, stage.blur_sigma, generator)
-    sigma_y = _uniform(n, stage.blur_sigma, generator)
-    theta = _uniform(n, (-math.pi, math.pi), generator)
-    beta_g = _split_range_beta(n, stage.betag_range, generator)
-    beta_p = _split_range_beta(n, stage.betap_range, generator)
-
-    # KERNEL_TYPES alternates iso/aniso, so parity says which, and index // 2
-    # the family: 0 Gaussian, 1 generalised Gaussian, 2 plateau.
-    isotropic = kind % 2 == 0
-    family = kind // 2
-    sigma_y = torch.where(isotropic, sigma_x, sigma_y)
-    theta = torch.where(isotropic, torch.zeros_like(theta), theta)
-    # A plain Gaussian is the generalised one with beta = 1, so one formula
-    # covers two families and the batch never has to be split by type.
-    beta = torch.where(family == 0, torch.ones_like(beta_g), torch.where(family == 1, beta_g, beta_p))
-    q = _mahalanobis(full, sigma_x, sigma_y, theta).pow(beta[:, None, None])
-    kernels = torch.where((family == 2)[:, None, None], 1.0 / (1.0 + q), torch.exp(-0.5 * q))
-    kernels = _restrict(kernels, sizes)
-
-    use_sinc = _bernoulli(n, stage.sinc_prob, generator)
-    sinc = random_sinc_kernels(n, generator, stage.kernel_sizes)
-    return torch.where(use_sinc[:, None, None], sinc, kernels)
-
-
-def _identity_kernels(n: int, size: int, device: torch.device) -> Tensor:
-    k = torch.zeros(n, size, size, device=device)
-    k[:, size // 2, size // 2] = 1.0
-    return k
-
-
-def _radii(kernels: Tensor) -> Tensor:
-    """Per-kernel half-width of the non-zero support (0 for a single centre tap)."""
-    size = kernels.shape[-1]
-    r = torch.arange(size, device=kernels.device) - size // 2
-    dist = torch.maximum(r[:, None].abs(), r[None, :].abs())
-    return torch.where(kernels != 0, dist, torch.zeros_like(dist)).flatten(1).amax(dim=1)
-
-
-def _grouped_filter(x: Tensor, kernels: Tensor) -> Tensor:
-    n, c, h, w = x.shape
-    pad = kernels.shape[-1] // 2
-    # Reflect padding needs the pad to be smaller than the image; tiny images fall back to replicate.
-    mode = "reflect" if pad < h and pad < w else "replicate"
-    padded = F.pad(x.reshape(1, n * c, h, w), (pad, pad, pad, pad), mode=mode)
-    # conv2d correlates rather than convolves; no flip is needed because every
-    # kernel family here is point-symmetric (k(-p) == k(p)).
-    weight = kernels.to(x.dtype).repeat_interleave(c, dim=0).unsqueeze(1)
-    return F.conv2d(padded, weight, groups=n * c).reshape(n, c, h, w)
-
-
-def filter_per_image(x: Tensor, kernels: Tensor) -> Tensor:
-    """Convolve image i of ``x`` (N, C, H, W) with ``kernels[i]`` (N, K, K), reflect-padded, size kept.
-
-    The batch is folded into the channel axis so that one grouped convolution
-    applies many different kernels at once.  Images are grouped by the true
-    (unpadded) size of their kernel, because the cost grows with the kernel
-    area and sizes are spread over 7..21; identity kernels cost nothing.
-    """
-    size = kernels.shape[-1]
-    centre = size // 2
-    radii = _radii(kernels)
-    out = x
-    for r in sorted(set(radii.tolist())):
-        if r == 0:
-            continue  # a normalised single tap is the identity
-        idx = (radii == r).nonzero().squeeze(1)
-        sub = kernels[idx, centre - r : centre + r + 1, centre - r : centre + r + 1]
-        out = out.index_copy(0, idx, _grouped_filter(x[idx], sub))
-    return out
-
-
 # --------------------------------------------------------------------------- resize
 
 
@@ -518,113 +320,7 @@ def _pack(images: list[Tensor]) -> Tensor:
     )
 
 
-# --------------------------------------------------------------------------- noise and JPEG
-
-# Poisson noise is shot noise of an 8-bit sensor: 256 photon levels per unit intensity.
-_POISSON_LEVELS = 256.0
-_POISSON_EXACT_BELOW = 20.0
-
-
-def _shot_noise(rate: Tensor, generator: torch.Generator) -> Tensor:
-    """Zero-mean Poisson noise for the given photon counts.
-
-    ``torch.poisson`` costs ~20x a normal draw on CPU, so it is only used for
-    dark pixels; above ``_POISSON_EXACT_BELOW`` photons the Poisson law is
-    already indistinguishable from a normal with variance equal to its mean.
-    """
-    noise = torch.randn(rate.shape, generator=generator, device=rate.device, dtype=rate.dtype) * rate.sqrt()
-    dark = rate < _POISSON_EXACT_BELOW
-    if dark.any():
-        low = rate[dark]
-        noise[dark] = torch.poisson(low, generator=generator) - low
-    return noise
-
-
-def _add_noise(x: Tensor, stage: DegradationStage, generator: torch.Generator) -> Tensor:
-    """Gaussian or Poisson noise per image, colour or grey per image; result clipped to [0, 1]."""
-    n = x.shape[0]
-    gaussian = _bernoulli(n, stage.gaussian_noise_prob, generator)
-    gray = _bernoulli(n, stage.gray_noise_prob, generator)[:, None, None, None]
-    sigma = _uniform(n, stage.noise_sigma, generator) / 255.0
-    scale = _uniform(n, stage.poisson_scale, generator)
-
-    noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    # Grey noise is one field shared by the three channels.
-    noise = torch.where(gray, noise[:, :1].expand_as(noise), noise) * sigma[:, None, None, None]
-
-    poisson_idx = (~gaussian).nonzero().squeeze(1)
-    if poisson_idx.numel() > 0:
-        src = x[poisson_idx].clamp(0, 1)
-        g = gray[poisson_idx]
-        # Grey shot noise is drawn on luminance; replicating it to three
-        # channels and keeping only channel 0 gives one shared field per image.
-        src = torch.where(g, rgb_to_grayscale(src).expand_as(src), src)
-        shot = _shot_noise(src * _POISSON_LEVELS, generator) / _POISSON_LEVELS
-        shot = torch.where(g, shot[:, :1].expand_as(shot), shot) * scale[poisson_idx, None, None, None]
-        noise = noise.index_copy(0, poisson_idx, shot)
-    return (x + noise).clamp(0, 1)
-
-
-# Brooks et al. 2019, "Unprocessing Images for Learned Raw Denoising": across real cameras,
-# log(read variance) = 2.18 * log(shot gain) + 1.2 with a residual of standard deviation 0.26.
-_READ_SLOPE, _READ_OFFSET, _READ_SPREAD = 2.18, 1.2, 0.26
-
-
-def _unit_grain(field: Tensor, sigma: Tensor) -> Tensor:
-    """``field`` (N, C, H, W) of unit normals blurred by a Gaussian of per-image ``sigma`` pixels, rescaled to
-    unit variance again, so the grain size changes the noise's texture and not its strength."""
-    size = 2 * math.ceil(3 * float(sigma.max())) + 1
-    kernels = gaussian_kernels(size, sigma, sigma, torch.zeros_like(sigma))
-    # A sum of i.i.d. unit normals weighted by k has variance sum(k**2).
-    gain = kernels.pow(2).sum(dim=(-2, -1)).rsqrt()[:, None, None, None]
-    return filter_per_image(field, kernels) * gain
-
-
-def camera_noise(
-    x: Tensor,
-    shot: Tensor,
-    read: Tensor,
-    chroma: Tensor,
-    grain: Tensor,
-    chroma_grain: Tensor,
-    generator: torch.Generator,
-) -> Tensor:
-    """A camera's noise on ``x`` (N, 3, H, W) in [0, 1] sRGB; every parameter is one value per image.
-
-    Drawn in linear light with variance ``shot * signal + read`` per channel (shot noise grows with the
-    light, read noise is the floor that shows in the shadows), then taken back through the sRGB curve, so the
-    shadows get the most noise in 8-bit levels as in a real photo.  The field is a luma part (one field in
-    all three channels, blurred to ``grain`` px: the 1-2 px grain demosaicing leaves) plus ``chroma`` times a
-    chroma part (three fields with their channel mean removed, blurred to ``chroma_grain`` px: the colour
-    blotches left once a camera has smoothed its chroma noise).  Both parts have unit variance before the
-    signal-dependent scaling.  Result clipped to [0, 1] in linear light, like a sensor's.
-    """
-    n, c, h, w = x.shape
-    lin = rgb_to_linear_rgb(x.clamp(0, 1))
-    luma = torch.randn((n, 1, h, w), generator=generator, device=x.device, dtype=x.dtype)
-    colour = torch.randn((n, c, h, w), generator=generator, device=x.device, dtype=x.dtype)
-    luma = _unit_grain(luma, grain)
-    colour = _unit_grain(colour, chroma_grain)
-    # Removing the channel mean leaves (c - 1) / c of the variance in each channel.
-    colour = (colour - colour.mean(dim=1, keepdim=True)) * math.sqrt(c / (c - 1))
-    field = luma + chroma[:, None, None, None] * colour
-    std = (shot[:, None, None, None] * lin + read[:, None, None, None]).sqrt()
-    return linear_rgb_to_rgb((lin + std * field).clamp(0, 1))
-
-
-def _camera_params(
-    n: int, stage: DegradationStage, generator: torch.Generator
-) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """Which images get camera noise, and its parameters (shot and read variance, chroma, grain sizes)."""
-    use = _bernoulli(n, stage.camera_noise_prob, generator)
-    lo, hi = stage.camera_shot
-    log_shot = _uniform(n, (math.log(lo), math.log(hi)), generator)
-    jitter = torch.randn(n, generator=generator, device=generator.device) * _READ_SPREAD
-    read = torch.exp(_READ_SLOPE * log_shot + _READ_OFFSET + jitter)
-    chroma = _uniform(n, stage.camera_chroma, generator)
-    grain = _uniform(n, stage.camera_grain, generator)
-    chroma_grain = _uniform(n, stage.camera_chroma_grain, generator)
-    return use, log_shot.exp(), read, chroma, grain, chroma_grain
+# --------------------------------------------------------------------------- JPEG
 
 
 def _jpeg(x: Tensor, quality: Tensor) -> Tensor:
