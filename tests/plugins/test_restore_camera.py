@@ -13,7 +13,8 @@ from PIL import Image
 
 from img2img.seeding import make_generator
 from img2img_plugins.restore import overshoot_map
-from img2img_plugins.restore.degradations import DegradationConfig, DegradationStage, camera_noise, degrade
+from img2img_plugins.restore.degradations import DegradationConfig, DegradationStage, degrade
+from img2img_plugins.restore.noise import camera_noise
 
 
 def _gen(seed: int) -> torch.Generator:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import math
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from img2img_plugins.restore.degradations import (
-    DegradationConfig,
-    degrade,
+from img2img_plugins.restore import degradations as degradations_module
+from img2img_plugins.restore import kernels as kernels_module
+from img2img_plugins.restore import noise as noise_module
+from img2img_plugins.restore.degradations import DegradationConfig, degrade
+from img2img_plugins.restore.kernels import (
     filter_per_image,
     gaussian_kernels,
     generalized_gaussian_kernels,
@@ -213,3 +217,21 @@ def test_filter_per_image_matches_single_convolutions() -> None:
             F.pad(x[i : i + 1], (pad,) * 4, mode="reflect"), kernels[i].expand(3, 1, -1, -1), groups=3
         )
         torch.testing.assert_close(y[i : i + 1], ref, atol=1e-5, rtol=1e-5)
+
+
+
+def test_moved_names_still_import_from_degradations() -> None:
+    # Kernels and noise have modules of their own; code that imports them from degradations keeps working.
+    protocols = {"BlurStage", "NoiseStage"}
+    for module in (kernels_module, noise_module):
+        for name in set(module.__all__) - protocols:
+            assert name in degradations_module.__all__, name
+            assert getattr(degradations_module, name) is getattr(module, name), name
+
+
+def test_kernels_and_noise_never_import_degradations() -> None:
+    # One-way arrows: degradations imports noise and kernels, noise imports kernels, kernels imports neither.
+    for module, allowed in ((kernels_module, set()), (noise_module, {"kernels"})):
+        tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+        local = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level}
+        assert local <= allowed, (module.__name__, local)
