@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-from img2img.config import data_folders, load_config_file, task_config  # noqa: E402
+from img2img.config import TrainConfig, data_folders, load_config_file, task_config  # noqa: E402
+from img2img.engine.settle import settle_config  # noqa: E402
 from img2img.engine.precision import resolve_precision  # noqa: E402
 from img2img.evaluate import evaluate, evaluate_realism  # noqa: E402
 from img2img.metrics import tradeoff  # noqa: E402
@@ -102,6 +103,22 @@ def shipped_config(task: str, model: str) -> dict:
     return cfg.to_dict()
 
 
+def trained_recipe(task: str, model: str, init_path: Path | None) -> dict:
+    """The shipped config as the trainer settles it, which is what a run's config.json records: "auto" priors
+    replaced by what they resolve to, and a fine-tune's generator adopted from its ``init`` file (the run's own,
+    ``init_path``), whose architecture it keeps (e.g. the encoder U-Net's depth)."""
+    shipped = shipped_config(task, model)
+    cfg = TrainConfig.from_dict(shipped)
+    if cfg.init:
+        if init_path is None or not init_path.is_file():
+            raise SystemExit(f"{task}-{model}: cannot check the run against its config: the weights it was "
+                             f"fine-tuned from ({cfg.init}) are not at {init_path}")
+        cfg.init = str(init_path)
+    settled = settle_config(cfg).to_dict()
+    settled["init"] = shipped.get("init")  # as the config names it, not where it lies here
+    return settled
+
+
 def recipe_differences(run_config: dict, shipped: dict, prefix: str = "") -> list[str]:
     """The keys (dotted) where a run's config.json differs from its shipped config, bookkeeping aside."""
     out = []
@@ -131,7 +148,9 @@ def prepare(task: str, model: str, runs: Path, last: bool = False, pick: Path | 
     source = pick or (best if best.is_file() and not last else run / f"{task}-{model}.safetensors")
     generator, info = load_generator(source, expected_task=task)
     config = json.loads((run / "config.json").read_text())
-    differs = recipe_differences(config, shipped_config(task, model))
+    init = config.get("init")
+    init_path = Path(init) if init and Path(init).is_absolute() else ROOT / str(init)
+    differs = recipe_differences(config, trained_recipe(task, model, init_path if init else None))
     if differs:
         raise SystemExit(f"{run}: not a run of weights/configs/{task}-{model}.json (differs in {', '.join(differs)}); "
                          "the card's command would not make it")
@@ -143,8 +162,6 @@ def prepare(task: str, model: str, runs: Path, last: bool = False, pick: Path | 
     seconds = training_seconds(records, info.step if pick else None)
     picked = picked_as or (f"step {info.step}, by eval" if pick else
                            "best validation score" if source == best else "last step")
-    init = config.get("init")
-    init_path = Path(init) if init and Path(init).is_absolute() else ROOT / str(init)
     init_step = read_info(init_path).step if init and init_path.is_file() else None
     out = ROOT / "weights" / f"{task}-{model}.safetensors"
     return {"model": model, "file": out.name, "mb": None, "params": count_parameters(generator),

@@ -177,7 +177,7 @@ def test_shipping_checks_both_models_before_writing_either(tmp_path, monkeypatch
     for model in ("cgan", "regression"):
         Trainer(tiny_config(steps=2, model=model), cached_uncrop, runs / f"uncrop-{model}", progress=False).fit()
     monkeypatch.setattr(ship_weights, "ROOT", root)
-    monkeypatch.setattr(ship_weights, "shipped_config", lambda task, model: {})  # tiny runs stand for the real ones
+    monkeypatch.setattr(ship_weights, "trained_recipe", lambda task, model, init: {})  # tiny runs stand for the real ones
     monkeypatch.setattr(ship_weights, "recipe_differences", lambda run, shipped: [])
     wrong = runs / "uncrop-cgan" / "uncrop-cgan.safetensors"  # a cGAN file picked for the baseline
     monkeypatch.setattr(sys, "argv", ["ship_weights.py", "uncrop", "--runs", str(runs), "--pick", f"regression={wrong}"])
@@ -205,7 +205,7 @@ def test_what_a_shipped_file_records_of_its_run(tmp_path, monkeypatch, cached_un
                    progress=False).fit()
     Trainer(tiny_config(steps=2, init=str(base)), cached_uncrop, runs / "uncrop-cgan", progress=False).fit()
     monkeypatch.setattr(ship_weights, "ROOT", root)
-    monkeypatch.setattr(ship_weights, "shipped_config", lambda task, model: {})  # tiny runs stand for the real ones
+    monkeypatch.setattr(ship_weights, "trained_recipe", lambda task, model, init: {})  # tiny runs stand for the real ones
     monkeypatch.setattr(ship_weights, "recipe_differences", lambda run, shipped: [])
     prepared = ship_weights.prepare("uncrop", "cgan", runs)
     assert prepared["init"] == str(base) and prepared["init_step"] == 2
@@ -224,3 +224,29 @@ def test_what_a_shipped_file_records_of_its_run(tmp_path, monkeypatch, cached_un
         ship_weights.main()
     shipped = read_info(root / "weights" / "uncrop-regression.safetensors")
     assert shipped.extra["id"] == read_info(base).extra["id"]
+
+
+def test_a_fine_tune_is_checked_against_its_config_as_the_trainer_settles_it(tmp_path):
+    """A run's config.json records what the trainer made of its config: "auto" priors resolved and a fine-tune's
+    generator adopted from its init file (the encoder U-Net's depth). The shipped config, read raw, has neither:
+    the check settles it the same way, from the run's own init file."""
+    from img2img.config import TrainConfig
+    from img2img.engine.settle import settle_config
+    from img2img.models import build_generator
+    from img2img.weights import save_generator
+
+    ship_weights = _ship_weights_module()
+    raw = ship_weights.shipped_config("restore", "cgan")
+    base_cfg = TrainConfig.from_dict(ship_weights.shipped_config("restore", "regression"))
+    baseline = tmp_path / "restore-regression.safetensors"
+    save_generator(baseline, build_generator(base_cfg.generator, base_cfg.size), task="restore", model="regression",
+                   train_size=base_cfg.size, step=1, task_options=base_cfg.task_options)
+    run_cfg = TrainConfig.from_dict(raw)
+    run_cfg.init = str(baseline)
+    run_config = settle_config(run_cfg).to_dict() | {"init": raw["init"]}  # what the run's config.json holds
+    assert ship_weights.recipe_differences(run_config, raw)  # read raw, the shipped config does not match its run
+    settled = ship_weights.trained_recipe("restore", "cgan", baseline)
+    assert ship_weights.recipe_differences(run_config, settled) == []
+    assert settled["generator"]["depth"] is not None and settled["init"] == raw["init"]
+    with pytest.raises(SystemExit, match="fine-tuned from"):
+        ship_weights.trained_recipe("restore", "cgan", tmp_path / "missing.safetensors")
