@@ -184,7 +184,7 @@ def test_the_guide_and_the_readme_link_the_reference():
 ROOT = GUIDE.parents[1]
 CLI_DOC = GUIDE.parent / "cli.md"
 CARDS = sorted((ROOT / "weights").glob("*.md"))
-LIMITS = {README: 160, GUIDE.parent / "performance.md": 360, GUIDE.parent / "experiments.md": 300} | \
+LIMITS = {README: 170, GUIDE.parent / "performance.md": 360, GUIDE.parent / "experiments.md": 300} | \
     {card: 160 for card in CARDS if card.name != "README.md"}
 _OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 

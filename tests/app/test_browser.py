@@ -211,3 +211,38 @@ def _keep_copy(screenshot: Path) -> None:
         shutil.copy(screenshot, screenshot.parents[2] / "img2img-app-screenshot.png")
     except OSError:
         pass
+
+
+def test_the_shipped_weights_serve_restore_with_its_realism_slider(browser_context, tmp_path_factory, tmp_path):
+    """The app on the weights in the repository: restore's shipped pair shows the realism slider, restores an
+    uploaded photo at its own size and answers again at another realism; a tab whose shipped cGAN is not a pair
+    hides the slider and says why."""
+    from img2img.data.procedural import render_scene
+    from img2img.inference import default_weights_dir
+
+    host = load_plugins(allow=list(TASKS))
+    if any(not (default_weights_dir() / f"{t}-{m}.safetensors").is_file() for t in TASKS for m in ("cgan", "regression")):
+        pytest.skip("the shipped weights are not all in this checkout")
+    demo, url = start_app(default_weights_dir(), host, tmp_path_factory.mktemp("gradio-shipped"))
+    try:
+        photo = tmp_path / "photo.png"
+        scene = render_scene(3, 160, 200)  # a code-made scene (160 x 200): no dataset image
+        Image.fromarray((scene.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(photo)
+        page = browser_context.new_page()
+        page.goto(url)
+        page.get_by_role("tab", name="restore").click()
+        page.locator("#realism-restore").wait_for(timeout=60_000)  # a fine-tuned pair: the slider is there
+        page.locator("#input-restore input[type=file]").set_input_files(str(photo))
+        page.locator("#generate-restore").click()
+        status = page.locator("#status-restore")
+        status.get_by_text("MSE baseline").wait_for(timeout=120_000)
+        samples = page.locator("#samples-restore img")
+        samples.first.wait_for(timeout=30_000)
+        first = Image.open(io.BytesIO(page.request.get(samples.first.get_attribute("src")).body()))
+        assert first.size == (200, 160) and pixel_std(first) > 1.0  # restored at the photo's own size
+        page.get_by_role("tab", name="sketch2photo").click()
+        page.locator("#realism-info-sketch2photo").get_by_text("not fine-tuned from a baseline").wait_for(timeout=30_000)
+        assert page.locator(".toast-body.error").count() == 0
+        page.close()
+    finally:
+        demo.close()
