@@ -377,6 +377,11 @@ OPTION_ROWS = {
 MAIN_OPTIONS = {"restore": {"severity": "medium"}}
 
 
+# Tables on the validation splits of a run's other training folders (the main table is on the first one's), with
+# the option a user meets most: BSDS500's 50 validation photos are few, the landscapes' 500 are many more.
+OTHER_DATA_OPTIONS = {"uncrop": {"mask": "palette"}, "restore": {"severity": "medium"}}
+
+
 def _options_flags(options: dict) -> str:
     return "".join(f" --task-option {k}={v}" for k, v in options.items())
 
@@ -391,6 +396,19 @@ def option_rows_section(task: str, data: str, limit: int, val_fraction: float, s
         command = (f"img2img eval --task {task} --data {data} --limit {limit} --split val"
                    + (f" --size {size}" if size is not None else "") + _options_flags({option: value}))
         lines += [f"{what} (`{command}`):", "", report.table(), ""]
+    return "\n".join(lines)
+
+
+def other_data_section(task: str, folders: list[str], limit: int, val_fraction: float, size: int | None) -> str:
+    """The card's tables on the validation splits of the training folders after the first (OTHER_DATA_OPTIONS)."""
+    options, lines = OTHER_DATA_OPTIONS[task], []
+    for data in folders:
+        report = evaluate(task, data_dir=Path(data), weights_dir=ROOT / "weights", samples=8, limit=limit,
+                          val_fraction=val_fraction, split="val", size=size, task_options=options)
+        command = (f"img2img eval --task {task} --data {data} --limit {limit} --split val"
+                   + (f" --size {size}" if size is not None else "") + _options_flags(options))
+        lines += [f"On the validation split of the other training folder, {report.images} images (`{command}`):", "",
+                  report.table(), ""]
     return "\n".join(lines)
 
 
@@ -477,6 +495,9 @@ def main() -> None:
             extra = option_rows_section(task, data, args.limit, val_fraction, size)
         else:
             extra = ""
+        others = data_folders(shipped[0]["config"]["data"])[1:]
+        if task in OTHER_DATA_OPTIONS and others:
+            extra += "\n" + other_data_section(task, others, args.limit, val_fraction, size)
         if paired:
             extra += realism_section(task, data, args.limit, val_fraction, size, options, eval_command)
         notes = kept_notes(card_path)  # read last: the evals take minutes, and the notes may be edited meanwhile

@@ -124,7 +124,7 @@ def _ship_weights_module():
     return module
 
 
-def test_a_kept_model_keeps_its_card_row_and_gets_its_recipe_config():
+def test_a_kept_model_keeps_its_card_row_and_gets_its_config():
     ship_weights = _ship_weights_module()
     card = (ship_weights.ROOT / "weights" / "uncrop.md").read_text(encoding="utf-8")
     kept = ship_weights.kept("uncrop", "regression")
@@ -134,7 +134,12 @@ def test_a_kept_model_keeps_its_card_row_and_gets_its_recipe_config():
     row = {"model": "cgan", "file": "x.safetensors", "mb": 4.8, "params": 2.5e6, "steps": 2500, "run_steps": 2500,
            "hours": 0.7, "picked": "last step", "config": config, "init": None, "init_step": None}
     text = ship_weights.card("uncrop", [row, kept], "TABLE", "DIR", "img2img eval")
-    assert kept["row"] in text and "weights/recipes/uncrop-regression.json" in text
+    assert kept["row"] in text
+    # a kept model made by a chain of fine-tunes names its recipe; one trained by its config's command does not
+    recipe = ship_weights.recipe_file("uncrop", "regression")
+    assert ("weights/recipes/uncrop-regression.json" in text) == recipe.is_file()
+    assert kept["config"]["steps"] == json.loads((ship_weights.ROOT / "weights" / "configs" / "uncrop-regression.json")
+                                                 .read_text())["steps"] or recipe.is_file()
     # a kept model that was a fine-tune keeps the sentence that says so
     tuned = {**kept, "tuned": ["The regression run is a fine-tune (`--init X`: ...); its steps and wall time count from there."]}
     assert tuned["tuned"][0] in ship_weights.card("uncrop", [row, tuned], "TABLE", "DIR", "img2img eval")
@@ -169,9 +174,10 @@ def test_shipping_checks_both_models_before_writing_either(tmp_path, monkeypatch
     ship_weights = _ship_weights_module()
     root = tmp_path / "repo"
     (root / "weights" / "recipes").mkdir(parents=True)
-    for name in ("uncrop-cgan.safetensors", "uncrop-regression.safetensors", "uncrop.md", "recipes/uncrop-cgan.json",
-                 "recipes/uncrop-regression.json"):
+    for name in ("uncrop-cgan.safetensors", "uncrop-regression.safetensors", "uncrop.md"):
         shutil.copy(ship_weights.ROOT / "weights" / name, root / "weights" / name)
+    for name in ("uncrop-cgan.json", "uncrop-regression.json"):  # an old fine-tune chain, which must survive too
+        (root / "weights" / "recipes" / name).write_text('{"stages": []}')
     before = {p: p.read_bytes() for p in (root / "weights").rglob("*") if p.is_file()}
     runs = tmp_path / "runs"
     for model in ("cgan", "regression"):

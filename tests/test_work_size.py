@@ -45,15 +45,16 @@ class _Spy:
         return self.inner(y, z)
 
 
-def test_uncrop_paints_at_the_training_size_and_keeps_known_pixels_full_resolution(tmp_path, host):
+def test_uncrop_paints_at_the_training_scale_and_keeps_known_pixels_full_resolution(tmp_path, host):
     task = host.get("uncrop")
     translator = Translator(task, _weights(tmp_path, task), device="cpu")
-    assert translator.max_side == 32  # work_scale 1.0 x train_size 32
+    # the shorter side at the scale training crops are cut at: 286/256 x train_size 32, rounded
+    assert translator.max_side == 36 and translator.work_side == "shortest"
     translator.generator = spy = _Spy(translator.generator)
     photo = torch.rand(1, 3, 90, 120) * 2 - 1
     y = translator.condition(photo, sides="left+right", amount=0.25)
     out = translator.sample(y, samples=2, seed=0)
-    assert spy.sizes == [(16, 32)]  # a 90x180 canvas, its longest side scaled to 32
+    assert spy.sizes == [(36, 72)]  # a 90x180 canvas, its shorter side scaled to 36
     assert out.shape == (2, 3, 90, 180)
     # The photo comes back untouched: compose pastes it at full resolution, not an upscaled copy.
     assert torch.equal(out[:, :, :, 30:150], photo.expand(2, -1, -1, -1))
@@ -67,20 +68,20 @@ def test_max_side_zero_runs_at_full_resolution_and_small_inputs_are_never_upscal
     assert native.max_side is None and native.work_size(90, 180) == (90, 180)
     scaled = Translator(task, weights, device="cpu")
     assert scaled.work_size(20, 30) == (20, 30)
-    assert scaled.work_size(180, 90) == (32, 16)
+    assert scaled.work_size(180, 90) == (72, 36) and scaled.work_size(30, 200) == (30, 200)
     with pytest.raises(ConfigError):
         Translator(task, weights, device="cpu", max_side=-5)
 
 
-def test_a_task_may_bound_the_shorter_side_and_a_given_size_bounds_the_longest(tmp_path, host):
+def test_a_task_may_bound_the_longer_side_and_a_given_size_bounds_the_longest(tmp_path, host):
     task = host.get("uncrop")
-    shorter = type("ShorterSide", (type(task),), {"work_scale": 286 / 256, "work_side": "shortest"})()
-    weights = _weights(tmp_path, shorter)
-    translator = Translator(shorter, weights, device="cpu")
-    assert translator.max_side == 36 and translator.work_side == "shortest"  # 286/256 x train_size 32, rounded
-    # a canvas's shorter side scaled to 36 (the scale of photos shrunk so for training), whatever its shape
-    assert translator.work_size(180, 90) == (72, 36) and translator.work_size(30, 200) == (30, 200)
-    capped = Translator(shorter, weights, device="cpu", max_side=32)  # a size the caller gives bounds the longest
+    longer = type("LongerSide", (type(task),), {"work_scale": 1.0, "work_side": "longest"})()
+    weights = _weights(tmp_path, longer)
+    translator = Translator(longer, weights, device="cpu")
+    assert translator.max_side == 32 and translator.work_side == "longest"  # 1.0 x train_size 32
+    # a canvas's longer side scaled to 32 (a canvas the size of the training crops, e.g. a sketch), whatever its shape
+    assert translator.work_size(180, 90) == (32, 16) and translator.work_size(30, 200) == (5, 32)
+    capped = Translator(task, weights, device="cpu", max_side=32)  # a size the caller gives bounds the longest
     assert capped.work_side == "longest" and capped.work_size(180, 90) == (32, 16)
 
 

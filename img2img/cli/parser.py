@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--max-side", type=int, default=None, metavar="PX",
                          help="longest side the generator runs at; larger inputs are scaled down for it and the "
                               "output scaled back (default: the task's choice, e.g. uncrop paints at its "
-                              "training size; 0 = always full resolution)")
+                              "training scale; 0 = always full resolution)")
     predict.add_argument("--realism", type=float, default=None, metavar="A",
                          help="a cGAN fine-tuned from its MSE baseline only: 0 = the baseline, 1 = the cGAN, between "
                               "= their weight interpolation (runs with torch)")

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 import img2img
+from img2img.data.transforms import JITTER_RATIO
 from img2img.errors import ConfigError
 from img2img.task import COMPACT, AppHints, Control
 
@@ -100,12 +101,14 @@ class UncropTask(img2img.Task):
                 "random square of 1/Z to all of the photo's shorter side, resized (scale augmentation)",
     }
     # The fill needs context from across the picture, which the generator only learned to gather at the
-    # training scale: above it the fills turn into streaks (seen by eye at 1.5x, a plaid at 3.75x). So the
-    # generator paints at the training size and its fill is upscaled; the known pixels stay full-resolution.
-    # Bounding the longest side paints a photo extended by half 2.5x below the scale of the training photos
-    # (128 x 57 px for 721 x 321); ``work_side = "shortest"`` at JITTER_RATIO would paint it at that scale
-    # (321 x 143), but the shipped model draws a diagonal plaid there: to be judged again on a new model.
-    work_scale = 1.0
+    # training scale: far above it the fills turn into streaks (seen by eye at 3.75x). The training crops are cut
+    # after a photo's shorter side is shrunk to JITTER_RATIO x the training size, so the generator paints the
+    # canvas with its shorter side at that scale (321 x 143 px for a 721 x 321 canvas) and its fill is upscaled;
+    # the known pixels stay full-resolution. Bounding the longest side instead painted a photo extended by half
+    # as a 128 x 57 thumbnail: coarse blocks, and on 50 BSDS500 validation photos extended by 50% the fill's
+    # LPIPS 0.90 and FD-Lite0 74.7, against 0.82 and 70.5 at the shorter side.
+    work_scale = JITTER_RATIO
+    work_side = "shortest"
     app = AppHints(
         input_kind="upload",
         input_label="Photo to extend",
