@@ -213,10 +213,10 @@ def _keep_copy(screenshot: Path) -> None:
         pass
 
 
-def test_the_shipped_weights_serve_restore_with_its_realism_slider(browser_context, tmp_path_factory, tmp_path):
-    """The app on the weights in the repository: restore's shipped pair shows the realism slider, restores an
-    uploaded photo at its own size and answers again at another realism; a tab whose shipped cGAN is not a pair
-    hides the slider and says why."""
+def test_the_shipped_weights_serve_every_tab_with_its_realism_slider(browser_context, tmp_path_factory, tmp_path):
+    """The app on the weights in the repository: restore restores an uploaded photo at its own size, uncrop
+    extends one; every shipped pair shows the realism slider, a tab whose shipped cGAN is not a pair hides it and
+    says why."""
     from img2img.data.procedural import render_scene
     from img2img.inference import default_weights_dir
 
@@ -240,8 +240,21 @@ def test_the_shipped_weights_serve_restore_with_its_realism_slider(browser_conte
         samples.first.wait_for(timeout=30_000)
         first = Image.open(io.BytesIO(page.request.get(samples.first.get_attribute("src")).body()))
         assert first.size == (200, 160) and pixel_std(first) > 1.0  # restored at the photo's own size
-        page.get_by_role("tab", name="sketch2photo").click()
-        page.locator("#realism-info-sketch2photo").get_by_text("not fine-tuned from a baseline").wait_for(timeout=30_000)
+        page.get_by_role("tab", name="uncrop").click()
+        page.locator("#input-uncrop input[type=file]").set_input_files(str(photo))
+        page.locator("#generate-uncrop").click()
+        page.locator("#status-uncrop").get_by_text("MSE baseline").wait_for(timeout=120_000)
+        samples = page.locator("#samples-uncrop img")
+        samples.first.wait_for(timeout=30_000)
+        wider = Image.open(io.BytesIO(page.request.get(samples.first.get_attribute("src")).body()))
+        assert wider.size == (250, 160)  # extended by a quarter on the right (the tab's default), at its own size
+        # A shipped pair (ship_weights wrote its realism curve) shows the slider; any other cGAN's tab says why not.
+        for task in TASKS:
+            page.get_by_role("tab", name=task).click()
+            if (default_weights_dir() / f"{task}-realism.json").is_file():
+                page.locator(f"#realism-{task}").wait_for(timeout=30_000)
+            else:
+                page.locator(f"#realism-info-{task}").get_by_text("not fine-tuned from a baseline").wait_for(timeout=30_000)
         assert page.locator(".toast-body.error").count() == 0
         page.close()
     finally:
