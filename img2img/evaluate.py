@@ -17,7 +17,8 @@ With ``reference`` (``--reference PHOTOS``) the inputs have no targets (hand-dra
 compare the outputs with a folder of real photos, and the paired ones are reported as not applicable.
 
 ``size=0`` (``--size 0``) evaluates every image at its native size: no resize, no crop, and the generator runs
-at full resolution (``Translator(max_side=0)``). Images of one shape share a batch, others go alone. Per-image
+at full resolution (``Translator(max_side=0)``), or with ``work_scale`` (``--work-scale``) at the task's working
+scale, as ``predict`` and the app run it (uncrop paints its fill at the training photos' scale and upscales it). Images of one shape share a batch, others go alone. Per-image
 metrics are unchanged; Lite0/FID features come from each image on its own (those networks pool globally);
 SWD, which compares patch statistics of equal-sized sets, uses the central S x S crop of every image at its
 native scale, S = the smallest side of the set. Images whose longest side exceeds ``max_side`` (default
@@ -287,7 +288,7 @@ def _save_grid(rows: list[Tensor], grid: str | Path | None) -> str | None:
 
 
 def _checked(samples: int, limit: int | None, batch_size: int, size: int | None, max_side: int | None,
-             data_dir: str | Path | None, reference: str | Path | None) -> int | None:
+             data_dir: str | Path | None, reference: str | Path | None, work_scale: bool = False) -> int | None:
     """Refuse bad arguments in one line; return the longest side allowed at native size (None: no cap, or
     not at native size)."""
     if samples < 1:
@@ -301,6 +302,9 @@ def _checked(samples: int, limit: int | None, batch_size: int, size: int | None,
     native = size == NATIVE
     if max_side is not None and not native:
         raise ConfigError("--max-side caps images evaluated at native size: use it with --size 0")
+    if work_scale and not native:
+        raise ConfigError("--work-scale runs the generator at the task's working scale on images at their native "
+                          "size: use it with --size 0 (at one size the generator already runs at the training size)")
     if max_side is not None and max_side < 0:
         raise ConfigError(f"--max-side must be 0 (no cap) or a size in pixels, got {max_side}")
     if native and reference is not None:
@@ -350,13 +354,15 @@ def _inputs(gan: Translator, reg: Translator, paths: dict[str, Path], data_dir: 
 
 
 def _translators(task: Task, paths: dict[str, Path], device: str, native: bool,
-                 task_options: dict[str, Any], realism: float | None = None) -> tuple[Translator, Translator]:
+                 task_options: dict[str, Any], realism: float | None = None,
+                 work_scale: bool = False) -> tuple[Translator, Translator]:
     """The cGAN's and the regression's Translators. Each configures the task once: the options its weights
     record, ``task_options`` on top (a bad one fails there, in one line). ``realism``: the cGAN interpolated with
     the regression file it was fine-tuned from (refused in one line when the two are not such a pair)."""
     # At native size the generator runs at full resolution, as `predict --max-side 0` does: evaluating a
-    # downscaled-then-upscaled output would measure the working scale, not the photo's.
-    translators = {name: Translator(task, path, device=device, max_side=0 if native else "auto",
+    # downscaled-then-upscaled output would measure the working scale, not the photo's. ``work_scale`` asks for
+    # just that: the output a user of predict or the app gets.
+    translators = {name: Translator(task, path, device=device, max_side=0 if native and not work_scale else "auto",
                                     task_options=task_options, **(
                                         {"realism": realism, "baseline": paths["regression"]}
                                         if name == "cgan" and realism is not None else {}))
@@ -394,6 +400,7 @@ def evaluate(
     task_options: dict[str, Any] | None = None,
     realism: float | None = None,
     baseline: Baseline | None = None,
+    work_scale: bool = False,
 ) -> EvalReport:
     """Evaluate a task's cGAN and regression on a folder's validation split or on all of its images.
 
@@ -410,17 +417,20 @@ def evaluate(
     and ``limit`` also caps the photos. ``task_options``: options of the task to override for this evaluation
     (on top of those the weights record), e.g. ``{"mask": "palette"}`` to score uncrop on one-side 50% masks.
     ``realism``: the cGAN at realism a (:mod:`img2img.realism`; several: :func:`evaluate_realism`).
-    ``baseline``: the regression's outputs and scores, kept by the first call given it and reused by the next."""
+    ``baseline``: the regression's outputs and scores, kept by the first call given it and reused by the next.
+    ``work_scale``: at native size, the generator at the task's working scale (``Task.work_scale``), as predict
+    and the app run it, instead of at full resolution."""
     start = time.perf_counter()
     task = _task(task)
     task_options = dict(task_options or {})
-    native, cap = size == NATIVE, _checked(samples, limit, batch_size, size, max_side, data_dir, reference)
+    native = size == NATIVE
+    cap = _checked(samples, limit, batch_size, size, max_side, data_dir, reference, work_scale)
     tiles = _grid_tiles(grid, grid_rows, grid_crop, grid_crop_at, native)
     paths = {"cgan": resolve_weights(task.name, "cgan", cgan, weights_dir),
              "regression": resolve_weights(task.name, "regression", regression, weights_dir)}
     # A bad --fid-weights file should fail before minutes of generation, not after.
     extractor = load_feature_extractor(fid_weights) if fid_weights is not None else None
-    gan, reg = _translators(task, paths, device, native, task_options, realism)
+    gan, reg = _translators(task, paths, device, native, task_options, realism, work_scale)
     size = gan.info.train_size if size is None else size
     networks = perceptual_networks(gan.device)  # (LPIPS, Lite0), or why they are unavailable
     perceptual_note, networks = (networks, None) if isinstance(networks, str) else ("", networks)
@@ -445,6 +455,7 @@ def evaluate(
         source=inputs.source, seconds=timing, grid=grid_path, perceptual_note=perceptual_note,
         reference=str(reference) if reference is not None else None, max_side=cap,
         scaled_down=scored.scaled_down, swd_crop=swd_crop, task_options=task_options, grid_crop=tiles.record(),
+        work_scale=work_scale,
     )
 
 

@@ -41,7 +41,8 @@ def test_eval_reproduces_the_card(card, shared_data):
         pytest.skip(f"{data} is not present")
     report = evaluate(recorded["task"], data_dir=data, weights_dir=default_weights_dir(), samples=recorded["samples"],
                       size=recorded["size"], seed=recorded["seed"], split=recorded["split"],
-                      limit=recorded["images"], task_options=recorded.get("task_options"))
+                      limit=recorded["images"], task_options=recorded.get("task_options"),
+                      work_scale=recorded.get("work_scale", False))
     assert report.images == recorded["images"]
     for model in ("cgan", "regression"):
         want, got = _numbers(recorded["models"][model]), _numbers(report.models[model])

@@ -311,6 +311,20 @@ def test_native_size_evaluates_each_image_at_its_own_size(tiny_weights, host, tm
     assert capped.scaled_down == 5 and capped.max_side == 40 and capped.swd_crop == 28
     assert "5 image(s) with a side over 40 px scaled down to it" in capped.table()
 
+    # --work-scale: the generator at the task's working scale, as predict and the app run it (uncrop: the
+    # shorter side at 286/256 x its 32 px training size); the outputs and metrics stay at each photo's own size.
+    measured.clear()
+    generated.clear()
+    from img2img.errors import ConfigError
+
+    as_app = evaluate(host.get("uncrop"), data, batch_size=1, work_scale=True, **kwargs)
+    assert measured == twice(native)
+    assert generated and all(min(ran) <= 36 for _, ran in generated) and any(asked != ran for asked, ran in generated)
+    assert "the generator at the task's working scale" in as_app.table() and "working scale" not in report.table()
+    assert json.loads(as_app.to_json())["work_scale"] is True and "work_scale" not in json.loads(report.to_json())
+    with pytest.raises(ConfigError, match="--work-scale .* use it with --size 0"):
+        evaluate(host.get("uncrop"), data, work_scale=True, **{**kwargs, "size": 32})
+
 
 def test_cli_eval_at_native_size_prints_the_table(tiny_weights, tmp_path, capsys):
     data = _mixed_sizes(tmp_path / "photos")

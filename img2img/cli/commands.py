@@ -193,7 +193,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     kwargs = dict(data_dir=args.data, weights_dir=args.weights_dir, cgan=args.cgan, regression=args.regression,
                   samples=args.samples, size=args.size, limit=args.limit or None, seed=args.seed, device=args.device,
                   fid_weights=args.fid_weights, split=args.split, reference=args.reference, progress=not args.quiet,
-                  max_side=args.max_side, task_options=task_options)
+                  max_side=args.max_side, task_options=task_options, work_scale=args.work_scale)
     if realism is not None and len(realism) > 1:
         return _eval_realism_curve(task, realism, kwargs, args)
     report = evaluate(task, **kwargs, grid=args.grid, grid_crop=args.grid_crop,

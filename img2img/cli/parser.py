@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--max-side", type=int, metavar="PX",
                           help="with --size 0: images whose longest side exceeds PX are scaled down to it first, so "
                                "one huge photo cannot exhaust memory (default 1024; 0 = no cap)")
+    evaluate.add_argument("--work-scale", action="store_true",
+                          help="with --size 0: run the generator at the task's working scale, as predict and the "
+                               "app do (uncrop paints its fill at the training photos' scale and upscales it), "
+                               "instead of at full resolution")
     evaluate.add_argument("--split", choices=("auto", "val", "all"), default="auto",
                           help="auto (default): the validation split when --data is the folder the weights were "
                                "trained on, every image of any other folder (held-out photos); val / all force it")

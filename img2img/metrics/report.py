@@ -63,11 +63,14 @@ class EvalReport:
     # What the grid's tiles show when they are not the default ones (``--grid-crop``): the window side, how it
     # was placed ("center" / "detail") and each row's window (image, top, left, height, width) at native scale.
     grid_crop: dict[str, Any] | None = None
+    work_scale: bool = False  # native size: the generator at the task's working scale (``--work-scale``)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         if self.grid_crop is None:  # only a grid crop adds the key: every other report keeps its exact layout
             del data["grid_crop"]
+        if not self.work_scale:  # the same for --work-scale
+            del data["work_scale"]
         return data
 
     def to_json(self) -> str:
@@ -89,6 +92,8 @@ class EvalReport:
         scale = f"at {self.size} px" if self.size != NATIVE else "at native size"
         if self.size == NATIVE and self.scaled_down:
             scale += f" ({self.scaled_down} image(s) with a side over {self.max_side} px scaled down to it)"
+        if self.size == NATIVE and self.work_scale:
+            scale += ", the generator at the task's working scale (as predict and the app run it)"
         caption = (f"{self.task}: {which}, {scale}, {self.samples} cGAN sample(s) "
                    f"each, seed {self.seed}. SWD x1e3, mean of {levels} Laplacian levels (cGAN: first samples)")
         if self.swd_crop is not None:
