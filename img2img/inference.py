@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import kornia
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -221,6 +222,10 @@ class Translator:
             out = self.generator(self.task.resize_condition(batch, work) if scaled else batch, z).float()
         if scaled:
             out = F.interpolate(out, size=y.shape[2:], mode="bicubic", align_corners=False)
+            if self.task.work_detail:
+                with autocast(self.device, self.precision):
+                    full = self.generator(batch, z).float()
+                out = detail_blend(out, full, min(y.shape[2] / work[0], y.shape[3] / work[1]))
         return self.task.compose(out, batch.float()).clamp(-1, 1)
 
     def work_size(self, height: int, width: int) -> tuple[int, int]:
@@ -246,6 +251,19 @@ class Translator:
                       **controls: Any) -> list[Image.Image]:
         out = self.translate(pil_to_tensor(image).unsqueeze(0), samples, seed, noise_scale, **controls)
         return [tensor_to_pil(t.cpu()) for t in out]
+
+
+def detail_blend(upscaled: Tensor, full: Tensor, scale: float) -> Tensor:
+    """The low frequencies of ``upscaled`` (an output painted at a working scale ``scale`` x smaller, upscaled)
+    plus the high frequencies of ``full`` (the same latents painted at full resolution): a Gaussian split with
+    sigma = the upscale factor, the finest detail the upscaled output lacks (``Task.work_detail``)."""
+    sigma = max(0.5, float(scale))
+    # an odd kernel of +-3 sigma, at most the image (reflect padding needs the image to be the larger)
+    size = min(2 * round(3 * sigma) + 1, 2 * ((min(full.shape[2:]) - 1) // 2) + 1)
+    if size < 3:
+        return upscaled
+    blur = lambda t: kornia.filters.gaussian_blur2d(t, (size, size), (sigma, sigma), border_type="reflect")  # noqa: E731
+    return blur(upscaled) + full - blur(full)
 
 
 def describe(info: WeightsInfo) -> str:

@@ -185,6 +185,10 @@ class Task:
     # "shortest" (a photo whose training crops were cut after its shorter side was shrunk to about the training
     # size: uncrop's wide canvases are then painted at the scale its training photos had, not at a thumbnail).
     work_side: ClassVar[str] = "longest"
+    # With ``work_scale``: True runs the generator a second time at the condition's full resolution and gives the
+    # upscaled output that pass's high frequencies (a Gaussian split at the upscale factor): the layout comes from
+    # the working scale, the grain from the photo's own, so an upscaled fill does not read as blocks.
+    work_detail: ClassVar[bool] = False
     # Training data: False (pix2pix) shrinks each photo to about the training size, then crops; True cuts the
     # crops from the photo at its own scale (no resizing), so a pixel-level task learns detail and damage at
     # the scale it meets them in use and in ``eval --size 0`` (restoration, like BasicSR/Real-ESRGAN). Applies

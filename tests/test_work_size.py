@@ -54,7 +54,8 @@ def test_uncrop_paints_at_the_training_scale_and_keeps_known_pixels_full_resolut
     photo = torch.rand(1, 3, 90, 120) * 2 - 1
     y = translator.condition(photo, sides="left+right", amount=0.25)
     out = translator.sample(y, samples=2, seed=0)
-    assert spy.sizes == [(36, 72)]  # a 90x180 canvas, its shorter side scaled to 36
+    # a 90x180 canvas, its shorter side scaled to 36; then the detail pass at full resolution (work_detail)
+    assert spy.sizes == [(36, 72), (90, 180)]
     assert out.shape == (2, 3, 90, 180)
     # The photo comes back untouched: compose pastes it at full resolution, not an upscaled copy.
     assert torch.equal(out[:, :, :, 30:150], photo.expand(2, -1, -1, -1))
@@ -121,3 +122,19 @@ def test_sketch2photo_paints_a_canvas_sketch_at_its_training_size_with_binary_st
     small = task.resize_condition(y, (32, 32))
     assert set(small.unique().tolist()) <= {-1.0, 1.0}  # binary, like every training condition
     assert (small == -1).any() and (small == 1).any()
+
+
+def test_the_detail_pass_keeps_the_working_scale_layout_and_adds_full_resolution_grain():
+    from img2img.inference import detail_blend
+
+    torch.manual_seed(0)
+    smooth = torch.linspace(-1, 1, 96).view(1, 1, 1, 96).expand(1, 3, 64, 96).clone()  # a layout: a ramp
+    grain = torch.rand(1, 3, 64, 96) * 2 - 1  # all detail, no layout
+    out = detail_blend(smooth, grain, scale=3.0)
+    blur = lambda t: torch.nn.functional.avg_pool2d(t, 16)  # noqa: E731
+    # the low frequencies are the upscaled pass's, the high ones the full-resolution pass's
+    assert (blur(out) - blur(smooth)).abs().max() < 0.1
+    assert (out - smooth).std() > 0.3 and torch.corrcoef(torch.stack([(out - smooth).flatten(), grain.flatten()]))[0, 1] > 0.8
+    assert torch.equal(detail_blend(smooth, grain, scale=3.0), out)  # deterministic
+    tiny = torch.rand(1, 3, 2, 2)
+    assert torch.equal(detail_blend(tiny, torch.rand(1, 3, 2, 2), scale=3.0), tiny)  # too small to split: as it was
