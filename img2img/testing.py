@@ -294,6 +294,8 @@ class _Checker(Checks):
             self.fail("work_scale", f"must be None or a positive number (x the training size), got {scale!r}")
         if getattr(task, "work_side", "longest") not in ("longest", "shortest"):
             self.fail("work_side", f"must be 'longest' or 'shortest', got {task.work_side!r}")
+        if not isinstance(getattr(task, "work_detail", False), bool):
+            self.fail("work_detail", f"must be True or False, got {task.work_detail!r}")
         with self.part("resize_condition"):
             size = (max(1, h // 2), max(1, w // 2))
             small = task.resize_condition(y, size)

@@ -134,17 +134,19 @@ def test_a_crashing_method_is_reported_not_raised():
     assert [str(p) for p in problems] == ["condition_preview: raised RuntimeError: boom"]
 
 
-def test_a_bad_work_scale_and_a_resize_condition_of_the_wrong_size_are_named():
+def test_a_bad_work_scale_work_detail_and_a_resize_condition_of_the_wrong_size_are_named():
     class WrongResize(_Fine):
         name = "wrongresize"
         work_scale = -2
+        work_detail = "yes"
 
         def resize_condition(self, y, size):
             return y  # ignores the size it was asked for
 
     problems = find_problems(WrongResize(), train=False)
-    assert [p.where for p in problems] == ["work_scale", "resize_condition"]
-    assert "positive number" in problems[0].message and "must have shape" in problems[1].message
+    assert [p.where for p in problems] == ["work_scale", "work_detail", "resize_condition"]
+    assert "positive number" in problems[0].message and "True or False" in problems[1].message
+    assert "must have shape" in problems[2].message
 
 
 def test_the_kit_leaves_the_global_rng_alone():
