@@ -32,6 +32,7 @@ from img2img.config import TrainConfig, data_folders, load_config_file, task_con
 from img2img.engine.settle import settle_config  # noqa: E402
 from img2img.engine.precision import resolve_precision  # noqa: E402
 from img2img.evaluate import evaluate, evaluate_realism  # noqa: E402
+from img2img.metrics.report import EvalReport  # noqa: E402
 from img2img.metrics import tradeoff  # noqa: E402
 from img2img.models import count_parameters  # noqa: E402
 from img2img.plugins import load_plugins  # noqa: E402
@@ -386,27 +387,31 @@ def _options_flags(options: dict) -> str:
     return "".join(f" --task-option {k}={v}" for k, v in options.items())
 
 
+def _validation_table(task: str, data: str, limit: int, val_fraction: float, size: int | None,
+                      options: dict) -> tuple[EvalReport, str]:
+    """The shipped pair evaluated on ``data``'s validation split, and the `img2img eval` command that repeats it."""
+    report = evaluate(task, data_dir=Path(data), weights_dir=ROOT / "weights", samples=8, limit=limit,
+                      val_fraction=val_fraction, split="val", size=size, task_options=options)
+    command = (f"img2img eval --task {task} --data {data} --limit {limit} --split val"
+               + (f" --size {size}" if size is not None else "") + _options_flags(options))
+    return report, command
+
+
 def option_rows_section(task: str, data: str, limit: int, val_fraction: float, size: int | None) -> str:
     """The card's tables per value of the task's option in OPTION_ROWS (``eval --task-option NAME=VALUE``)."""
     option, why, values = OPTION_ROWS[task]
     lines = [f"By `{option}` (the same validation images; {why}):", ""]
     for value, what in values:
-        report = evaluate(task, data_dir=Path(data), weights_dir=ROOT / "weights", samples=8, limit=limit,
-                          val_fraction=val_fraction, split="val", size=size, task_options={option: value})
-        command = (f"img2img eval --task {task} --data {data} --limit {limit} --split val"
-                   + (f" --size {size}" if size is not None else "") + _options_flags({option: value}))
+        report, command = _validation_table(task, data, limit, val_fraction, size, {option: value})
         lines += [f"{what} (`{command}`):", "", report.table(), ""]
     return "\n".join(lines)
 
 
 def other_data_section(task: str, folders: list[str], limit: int, val_fraction: float, size: int | None) -> str:
     """The card's tables on the validation splits of the training folders after the first (OTHER_DATA_OPTIONS)."""
-    options, lines = OTHER_DATA_OPTIONS[task], []
+    lines = []
     for data in folders:
-        report = evaluate(task, data_dir=Path(data), weights_dir=ROOT / "weights", samples=8, limit=limit,
-                          val_fraction=val_fraction, split="val", size=size, task_options=options)
-        command = (f"img2img eval --task {task} --data {data} --limit {limit} --split val"
-                   + (f" --size {size}" if size is not None else "") + _options_flags(options))
+        report, command = _validation_table(task, data, limit, val_fraction, size, OTHER_DATA_OPTIONS[task])
         lines += [f"On the validation split of the other training folder, {report.images} images (`{command}`):", "",
                   report.table(), ""]
     return "\n".join(lines)
@@ -481,10 +486,7 @@ def main() -> None:
         data = data_folders(shipped[0]["config"]["data"])[0]
         size, options = EVAL_SIZE.get(task), MAIN_OPTIONS.get(task, {})
         val_fraction = shipped[0]["config"]["val_fraction"]
-        report = evaluate(task, data_dir=Path(data), weights_dir=ROOT / "weights", samples=8, limit=args.limit,
-                          val_fraction=val_fraction, split="val", size=size, task_options=options)
-        eval_command = (f"img2img eval --task {task} --data {data} --limit {args.limit} --split val"
-                        + (f" --size {size}" if size is not None else "") + _options_flags(options))
+        report, eval_command = _validation_table(task, data, args.limit, val_fraction, size, options)
         # The shipped record names files relative to the repository, not this machine's absolute paths.
         report.weights = {name: Path(path).resolve().relative_to(ROOT).as_posix() for name, path in report.weights.items()}
         (ROOT / "weights" / f"{task}.json").write_text(report.to_json())
