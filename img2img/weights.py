@@ -195,8 +195,9 @@ def adopt_init(cfg: Any) -> None:
     if cfg.model == "cgan" and not nz and cfg.generator.nz:
         adopted.nz = nz = cfg.generator.nz
     # Noise inputs and latent FiLM leave z = 0 unchanged, so adding them keeps the init's mean sample: two of the
-    # three options a run may add.
-    for option in ("noise", "film"):
+    # three options a run may add. The regression baseline builds neither (engine.build.networks), whatever its
+    # config says: nothing to add.
+    for option in ("noise", "film") if cfg.model == "cgan" else ():
         if getattr(cfg.generator, option) and not getattr(adopted, option):
             if not nz:
                 raise WeightsError(f"init weights {cfg.init} have no latent input (nz 0): generator.{option} needs one")

@@ -96,6 +96,9 @@ def test_predict_realism_walks_from_the_baseline_to_its_fine_tuned_cgan(trained,
     tuned = tmp_path / "tuned"
     assert main(["train", "--task", "uncrop", "--steps", "2", "--init", str(base / "uncrop-regression.safetensors"),
                  "--out", str(tuned), *TINY]) == 0
+    # a baseline fine-tunes from a baseline too, although the task's defaults give its cGAN noise inputs
+    assert main(["train", "--task", "uncrop", "--model", "regression", "--steps", "2", "--init",
+                 str(base / "uncrop-regression.safetensors"), "--out", str(tmp_path / "again"), *TINY]) == 0
     capsys.readouterr()
     Image.new("RGB", (40, 30), (200, 40, 40)).save(tmp_path / "in.png")
     cgan, regression = str(tuned / "uncrop-cgan.safetensors"), str(base / "uncrop-regression.safetensors")
