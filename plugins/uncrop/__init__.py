@@ -1,6 +1,8 @@
 """uncrop: extend a photo beyond its borders (outpainting).
 
 Condition y = the image with the unknown region blanked (RGB) + the mask (1 = to fill) as a 4th channel.
+With ``fill=mirror`` the unknown region starts as the known pixels mirrored across its border instead of grey,
+so every row and column of the canvas carries a guess of what continues (a horizon, a shore, a sky band).
 Training masks mix Palette's one-side-50% masks (Saharia et al. 2022) with LaMa-style outpainting bands
 (each side with p=0.5, 4-25% wide, at least one side). The output keeps the known pixels (``compose``).
 """
@@ -29,6 +31,7 @@ SIDES = {
 }
 _SIDE_ORDER = ("left", "right", "top", "bottom")
 MASK_KINDS = ("mixed", "palette", "bands")
+FILL_KINDS = ("grey", "mirror")
 
 
 def outpaint_masks(
@@ -74,9 +77,40 @@ def _masks_from_widths(widths: Tensor, height: int, width: int) -> Tensor:
     return mask[:, None].float()
 
 
-def masked_condition(x: Tensor, mask: Tensor) -> Tensor:
-    """Blank the unknown region (0 = mid grey in [-1, 1]) and append the mask channel."""
-    return torch.cat([x * (1 - mask), mask], dim=1)
+def masked_condition(x: Tensor, mask: Tensor, fill: str = "grey") -> Tensor:
+    """Blank the unknown region (0 = mid grey in [-1, 1]; ``fill="mirror"``: the known pixels mirrored into it,
+    :func:`mirror_fill`) and append the mask channel."""
+    known = x * (1 - mask)
+    if fill == "mirror":
+        known = known + mirror_fill(x, mask) * mask
+    return torch.cat([known, mask], dim=1)
+
+
+def _symmetric_index(size: int, start: int, stop: int, device: torch.device) -> Tensor:
+    """For each of ``size`` positions, the position inside [start, stop) that mirrors it (the edge pixel
+    repeated, as numpy's 'symmetric' padding), reflecting back and forth when the outside is wider."""
+    n = stop - start
+    offset = torch.remainder(torch.arange(size, device=device) - start, 2 * n)
+    return start + torch.where(offset < n, offset, 2 * n - 1 - offset)
+
+
+def mirror_fill(x: Tensor, mask: Tensor) -> Tensor:
+    """The image (N,C,H,W) with every pixel outside its known rectangle (the rows and columns where ``mask``
+    (N,1,H,W) has a 0) replaced by the known pixel mirrored across the rectangle's nearest border: a horizon
+    or a shore meets itself at the border, and the fill has the photo's own colours and grain. An image with
+    no known pixel is returned as it is. Outpainting masks (``outpaint_masks``, ``prepare_input``) leave a
+    known rectangle; inside it nothing is changed."""
+    out = x.clone()
+    known = mask[:, 0] < 0.5
+    for i in range(x.shape[0]):
+        rows = known[i].any(dim=1).nonzero()
+        cols = known[i].any(dim=0).nonzero()
+        if not len(rows):
+            continue
+        r = _symmetric_index(x.shape[2], int(rows[0]), int(rows[-1]) + 1, x.device)
+        c = _symmetric_index(x.shape[3], int(cols[0]), int(cols[-1]) + 1, x.device)
+        out[i] = x[i][:, r][:, :, c]
+    return out
 
 
 class UncropTask(img2img.Task):
@@ -84,7 +118,7 @@ class UncropTask(img2img.Task):
     description = "Extend a photo beyond its borders (outpainting): the model paints what lies outside the frame."
     in_channels = 4
     out_channels = 3
-    default_options = {"mask": "mixed", "band_min": 0.04, "band_max": 0.25, "zoom": 1.0}
+    default_options = {"mask": "mixed", "band_min": 0.04, "band_max": 0.25, "zoom": 1.0, "fill": "grey"}
     # The shipped model's recipe (weights/configs/uncrop-*.json add only data, length and bookkeeping), so that
     # ``img2img train --task uncrop --data DIR`` trains it on a user's photos. A fill needs context from across the
     # picture: four Fourier context blocks (LaMa's FFC) at the bottleneck see all of it in one layer; noise inputs
@@ -97,6 +131,8 @@ class UncropTask(img2img.Task):
                 "bands: thin bands on one or more sides; mixed: either, per image)",
         "band_min": "narrowest band, as a fraction of the side (0-0.5)",
         "band_max": "widest band, as a fraction of the side (0-0.5)",
+        "fill": f"what the unknown region starts as: {', '.join(FILL_KINDS)} (mirror: the known pixels mirrored "
+                "across its border); a model keeps the fill it was trained with",
         "zoom": "training crops: 1 = pix2pix's jitter (each photo shrunk to about the training size); Z > 1 = a "
                 "random square of 1/Z to all of the photo's shorter side, resized (scale augmentation)",
     }
@@ -137,13 +173,15 @@ class UncropTask(img2img.Task):
             raise ConfigError(f"uncrop: task_options.zoom must be >= 1 (1 = no zoom), got {self.options['zoom']}")
         if self.options["mask"] not in MASK_KINDS:
             raise ConfigError(f"uncrop: task_options.mask must be one of {', '.join(MASK_KINDS)}")
+        if self.options["fill"] not in FILL_KINDS:
+            raise ConfigError(f"uncrop: task_options.fill must be one of {', '.join(FILL_KINDS)}")
         if not 0.0 < float(self.options["band_min"]) <= float(self.options["band_max"]) < 0.5:
             raise ConfigError("uncrop: need 0 < band_min <= band_max < 0.5")
 
     def make_condition(self, x: Tensor, generator: torch.Generator) -> Tensor:
         band = (float(self.options["band_min"]), float(self.options["band_max"]))
         mask = outpaint_masks(x.shape[0], x.shape[2], x.shape[3], generator, self.options["mask"], band)
-        return masked_condition(x, mask.to(x.device, x.dtype))
+        return masked_condition(x, mask.to(x.device, x.dtype), self.options["fill"])
 
     def prepare_input(self, image: Tensor, sides: str = "right", amount: float = 0.25, **_: Any) -> Tensor:
         """Grow the canvas on the chosen sides by ``amount`` of the photo's size and mark the new area."""
@@ -158,13 +196,14 @@ class UncropTask(img2img.Task):
         canvas = F.pad(image, (grow["left"], grow["right"], grow["top"], grow["bottom"]), value=0.0)
         mask = torch.ones_like(canvas[:, :1])
         mask[:, :, grow["top"] : grow["top"] + h, grow["left"] : grow["left"] + w] = 0
-        return masked_condition(canvas, mask)
+        return masked_condition(canvas, mask, self.options["fill"])
 
     def resize_condition(self, y: Tensor, size: tuple[int, int]) -> Tensor:
         # A pixel that is even partly unknown at the new size counts as unknown: the mask stays binary, as in
-        # training, and no blanked grey bleeds into the known pixels the generator sees.
+        # training, and no blanked grey (or mirrored fill) bleeds into the known pixels the generator sees; the
+        # unknown region is filled again from the known pixels at the new size.
         small = super().resize_condition(y, size)
-        return masked_condition(small[:, :3], (small[:, 3:4] > 1e-3).to(y.dtype))
+        return masked_condition(small[:, :3], (small[:, 3:4] > 1e-3).to(y.dtype), self.options["fill"])
 
     def compose(self, output: Tensor, y: Tensor) -> Tensor:
         mask = y[:, 3:4]

@@ -11,7 +11,7 @@ from img2img.errors import ConfigError, Img2ImgError
 from img2img.seeding import make_generator
 
 from img2img_plugins.sketch2photo import detect_direction, detect_layout, whiteness  # noqa: I001
-from img2img_plugins.uncrop import fill_lattice, fill_psnr, outpaint_masks
+from img2img_plugins.uncrop import fill_lattice, fill_psnr, mirror_fill, outpaint_masks
 
 
 # -- uncrop ----------------------------------------------------------------------------------------
@@ -98,6 +98,35 @@ def test_uncrop_options_are_validated(host):
     for bad in ("lots", 0.9, float("nan")):
         with pytest.raises(ConfigError, match="zoom must be"):
             host.get("uncrop").configure(zoom=bad)
+
+
+def test_uncrop_mirror_fill_continues_each_row_and_column_across_the_border(host):
+    photo = torch.rand(1, 3, 20, 30) * 2 - 1
+    task = host.get("uncrop").configure(fill="mirror")
+    y = task.prepare_input(photo, sides="right", amount=0.5)  # 20 x 45, the right 15 columns unknown
+    assert torch.equal(y[0, :3, :, :30], photo[0])  # the known pixels untouched
+    assert torch.equal(y[0, :3, :, 30:], photo[0, :, :, 15:].flip(-1))  # each row mirrored across the border
+    assert torch.equal(task.compose(torch.zeros(1, 3, 20, 45), y)[..., :30], photo)
+    # every side and its corners; a band wider than the known part reflects back and forth
+    y = task.prepare_input(photo, sides="all", amount=0.25)  # 30 x 46
+    assert torch.equal(y[0, :3, :5, 8:38], photo[0, :, :5].flip(-2))
+    assert torch.equal(y[0, :3, :5, :8], photo[0, :, :5, :8].flip(-2, -1))
+    row = torch.full((1, 1, 1, 14), 9.0)
+    mask = torch.ones_like(row)
+    mask[..., 5:9] = 0
+    row[..., 5:9] = torch.tensor([0.0, 1.0, 2.0, 3.0])
+    assert mirror_fill(row, mask)[0, 0, 0].tolist() == [3, 3, 2, 1, 0, 0, 1, 2, 3, 3, 2, 1, 0, 0]
+    assert torch.equal(mirror_fill(photo, torch.ones(1, 1, 20, 30)), photo)  # nothing known: unchanged
+    # training conditions and resized ones are filled the same way, and the mask stays binary
+    x = torch.rand(4, 3, 32, 32) * 2 - 1
+    y = task.make_condition(x, make_generator(0))
+    assert torch.equal(y[:, :3], mirror_fill(x * (1 - y[:, 3:]), y[:, 3:]))
+    small = task.resize_condition(task.prepare_input(photo, sides="left", amount=0.4), (10, 21))
+    assert set(small[:, 3].unique().tolist()) == {0.0, 1.0}
+    assert torch.equal(small[:, :3], mirror_fill(small[:, :3], small[:, 3:]))
+    with pytest.raises(ConfigError, match="fill must be"):
+        host.get("uncrop").configure(fill="noise")
+    assert host.get("uncrop").options["fill"] == "grey"  # the shipped models' fill
 
 
 def test_uncrop_zoom_scales_the_training_crops_only(host, tmp_path):
