@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/time_to_quality.py [--task TASK | --config FILE] [--data DIR ...] [--minutes 30]
         [--eval-every MIN] [--threads 2] [--val-images 256] [--recipe NAME=JSON ...] [--recipes A,B,...]
-        [--concurrent] [--out FILE.json] [--keep DIR]
+        [--concurrent] [--out FILE.json] [--keep DIR | --no-keep]
     .venv/bin/python benchmarks/time_to_quality.py --show FILE.json   # the table of a saved run
 
 Trains the same generator (a task's shipped cGAN config, ``weights/configs/TASK-cgan.json``: data, size, batch,
@@ -98,8 +98,10 @@ def main() -> None:
     parser.add_argument("--recipes", default="pix2pix,default", help="comma-separated names, reference first")
     parser.add_argument("--concurrent", action="store_true", help="train the recipes side by side")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/time_to_quality.json"))
-    parser.add_argument("--keep", metavar="DIR", help="save each recipe's final EMA generator as DIR/NAME/TASK-cgan."
-                        "safetensors, for `img2img eval --cgan` (diversity, hand-drawn inputs)")
+    parser.add_argument("--keep", metavar="DIR", help="save each recipe's final EMA generator as DIR/NAME/cgan/TASK-cgan."
+                        "safetensors, for `img2img eval --cgan` (diversity, hand-drawn inputs, contact sheets; "
+                        "default runs/time_to_quality/OUT's name)")
+    parser.add_argument("--no-keep", action="store_true", help="keep no weights")
     parser.add_argument("--show", metavar="FILE.json", help="print the table of a saved run and exit")
     parser.add_argument("--arm", help=argparse.SUPPRESS)  # internal: train one recipe, write its curve
     parser.add_argument("--overrides", help=argparse.SUPPRESS)
@@ -111,6 +113,8 @@ def main() -> None:
         return
     if args.eval_every is None:
         args.eval_every = args.minutes / 10
+    if args.keep is None and not args.no_keep and not args.arm:
+        args.keep = str(ROOT / "runs/time_to_quality" / Path(args.out).stem)
     if args.config is None:
         args.config = str(ROOT / f"weights/configs/{args.task or 'sketch2photo'}-cgan.json")
     if args.arm:
