@@ -304,6 +304,12 @@ class Task:
         override this to keep the mask binary."""
         return F.interpolate(y, size=size, mode="bilinear", align_corners=False, antialias=True)
 
+    def generator_input(self, y: Tensor) -> Tensor:
+        """y as this configuration's generator takes it. A condition made by another configuration of the task
+        (another model's options, as when ``eval`` or the app give the cGAN's condition to the baseline) is
+        brought to this one's; uncrop re-fills the unknown region its own way. Default: y unchanged."""
+        return y
+
     def condition_preview(self, y: Tensor) -> Tensor:
         """A 3-channel picture of the condition for sample grids and the app."""
         if y.shape[1] == 3:

@@ -296,6 +296,9 @@ class _Checker(Checks):
             self.fail("work_side", f"must be 'longest' or 'shortest', got {task.work_side!r}")
         if not isinstance(getattr(task, "work_detail", False), bool):
             self.fail("work_detail", f"must be True or False, got {task.work_detail!r}")
+        with self.part("generator_input"):
+            self.tensor("generator_input", task.generator_input(y), (n, task.in_channels, h, w),
+                        "the generator's input (N, in_channels, H, W)")
         with self.part("resize_condition"):
             size = (max(1, h // 2), max(1, w // 2))
             small = task.resize_condition(y, size)

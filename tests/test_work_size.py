@@ -32,16 +32,17 @@ def _weights(tmp_path: Path, task, train_size: int = 32) -> Path:
 
 
 class _Spy:
-    """Wraps a generator and records the spatial size of every condition it is given."""
+    """Wraps a generator and records every condition it is given, and its spatial size."""
 
     def __init__(self, generator) -> None:
-        self.inner, self.sizes = generator, []
+        self.inner, self.sizes, self.conditions = generator, [], []
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
     def __call__(self, y, z):
         self.sizes.append(tuple(y.shape[2:]))
+        self.conditions.append(y.clone())
         return self.inner(y, z)
 
 
@@ -138,3 +139,22 @@ def test_the_detail_pass_keeps_the_working_scale_layout_and_adds_full_resolution
     assert torch.equal(detail_blend(smooth, grain, scale=3.0), out)  # deterministic
     tiny = torch.rand(1, 3, 2, 2)
     assert torch.equal(detail_blend(tiny, torch.rand(1, 3, 2, 2), scale=3.0), tiny)  # too small to split: as it was
+
+
+def test_each_uncrop_model_gets_the_unknown_region_filled_as_it_was_trained(tmp_path, host):
+    # eval and the app hand the cGAN's condition to the baseline too: a model trained with fill=mirror must see
+    # its mirrored fill, not the other model's grey, whatever configuration made the condition.
+    task = host.get("uncrop")
+    path = save_generator(tmp_path / "uncrop-cgan.safetensors", UNetGenerator(GeneratorConfig(
+        in_channels=4, out_channels=3, ngf=8, max_mult=4, nz=4), size=32), task="uncrop", model="cgan",
+        train_size=32, step=0, task_options={**task.options, "fill": "mirror"})
+    translator = Translator(task, path, device="cpu")
+    translator.generator = spy = _Spy(translator.generator)
+    photo = torch.rand(1, 3, 24, 24) * 2 - 1
+    grey = task.prepare_input(photo, sides="right", amount=0.25)
+    mirror = task.configure(fill="mirror").prepare_input(photo, sides="right", amount=0.25)
+    assert not torch.equal(grey, mirror)
+    out_grey, out_mirror = translator.sample(grey, 2), translator.sample(mirror, 2)
+    seen = spy.conditions
+    assert len(seen) == 2 and torch.equal(seen[0], seen[1]) and torch.equal(seen[0][:1], mirror)
+    assert torch.equal(out_grey, out_mirror)

@@ -205,6 +205,10 @@ class UncropTask(img2img.Task):
         small = super().resize_condition(y, size)
         return masked_condition(small[:, :3], (small[:, 3:4] > 1e-3).to(y.dtype), self.options["fill"])
 
+    def generator_input(self, y: Tensor) -> Tensor:
+        # The same known pixels and mask, the unknown region filled as this model was trained (fill).
+        return masked_condition(y[:, :3], y[:, 3:4], self.options["fill"])
+
     def compose(self, output: Tensor, y: Tensor) -> Tensor:
         mask = y[:, 3:4]
         return y[:, :3] * (1 - mask) + output * mask
