@@ -412,7 +412,7 @@ def test_the_task_is_configured_once_per_model(tiny_weights, monkeypatch):
 
 
 @pytest.mark.parametrize("option, message", [
-    ("colour=red", "task 'uncrop' has no option colour (options: band_max, band_min, mask, zoom)"),
+    ("colour=red", "task 'uncrop' has no option colour (options: band_max, band_min, fill, mask, zoom)"),
     ("mask=everything", "task_options.mask must be one of mixed, palette, bands"),
     ("zoom=lots", "task_options.zoom must be a number, got 'lots'"),
     ("zoom=0.5", "task_options.zoom must be >= 1 (1 = no zoom), got 0.5"),
