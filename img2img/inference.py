@@ -215,7 +215,7 @@ class Translator:
             samples = 1
         if z is None:
             z = sample_latent(samples, self.generator.nz, make_generator(seed), self.device, scale=noise_scale)
-        batch = self.task.generator_input(y.expand(z.shape[0], -1, -1, -1))
+        batch = self.task.generator_input(y).expand(z.shape[0], -1, -1, -1)  # once, not once per sample
         work = self.work_size(y.shape[2], y.shape[3])
         scaled = work != tuple(y.shape[2:])
         with autocast(self.device, self.precision):
