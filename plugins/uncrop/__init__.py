@@ -86,11 +86,19 @@ def masked_condition(x: Tensor, mask: Tensor, fill: str = "grey") -> Tensor:
     return torch.cat([known, mask], dim=1)
 
 
-def _symmetric_index(size: int, start: int, stop: int, device: torch.device) -> Tensor:
-    """For each of ``size`` positions, the position inside [start, stop) that mirrors it (the edge pixel
-    repeated, as numpy's 'symmetric' padding), reflecting back and forth when the outside is wider."""
+def _symmetric_index(known: Tensor) -> Tensor:
+    """For each image's positions along one axis (``known`` (N,L): which hold a known pixel), the position
+    inside its known span [start, stop) that mirrors it (the edge pixel repeated, as numpy's 'symmetric'
+    padding), reflecting back and forth when the outside is wider. An image with nothing known maps each position
+    to itself."""
+    size = known.shape[1]
+    position = torch.arange(size, device=known.device)
+    some = known.any(dim=1, keepdim=True)
+    start = torch.where(known, position, size).amin(dim=1, keepdim=True)
+    stop = torch.where(known, position, -1).amax(dim=1, keepdim=True) + 1
+    start, stop = torch.where(some, start, 0), torch.where(some, stop, size)
     n = stop - start
-    offset = torch.remainder(torch.arange(size, device=device) - start, 2 * n)
+    offset = torch.remainder(position - start, 2 * n)
     return start + torch.where(offset < n, offset, 2 * n - 1 - offset)
 
 
@@ -99,18 +107,13 @@ def mirror_fill(x: Tensor, mask: Tensor) -> Tensor:
     (N,1,H,W) has a 0) replaced by the known pixel mirrored across the rectangle's nearest border: a horizon
     or a shore meets itself at the border, and the fill has the photo's own colours and grain. An image with
     no known pixel is returned as it is. Outpainting masks (``outpaint_masks``, ``prepare_input``) leave a
-    known rectangle; inside it nothing is changed."""
-    out = x.clone()
+    known rectangle; inside it nothing is changed. One gather per axis for the whole batch (no host sync)."""
+    n, c, h, w = x.shape
     known = mask[:, 0] < 0.5
-    for i in range(x.shape[0]):
-        rows = known[i].any(dim=1).nonzero()
-        cols = known[i].any(dim=0).nonzero()
-        if not len(rows):
-            continue
-        r = _symmetric_index(x.shape[2], int(rows[0]), int(rows[-1]) + 1, x.device)
-        c = _symmetric_index(x.shape[3], int(cols[0]), int(cols[-1]) + 1, x.device)
-        out[i] = x[i][:, r][:, :, c]
-    return out
+    rows = _symmetric_index(known.any(dim=2))
+    cols = _symmetric_index(known.any(dim=1))
+    out = x.gather(2, rows[:, None, :, None].expand(n, c, h, w))
+    return out.gather(3, cols[:, None, None, :].expand(n, c, h, w))
 
 
 class UncropTask(img2img.Task):

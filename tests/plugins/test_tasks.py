@@ -117,6 +117,13 @@ def test_uncrop_mirror_fill_continues_each_row_and_column_across_the_border(host
     row[..., 5:9] = torch.tensor([0.0, 1.0, 2.0, 3.0])
     assert mirror_fill(row, mask)[0, 0, 0].tolist() == [3, 3, 2, 1, 0, 0, 1, 2, 3, 3, 2, 1, 0, 0]
     assert torch.equal(mirror_fill(photo, torch.ones(1, 1, 20, 30)), photo)  # nothing known: unchanged
+    # a batch: each image mirrored across its own rectangle, as when filled alone
+    batch, masks = torch.rand(3, 3, 20, 30), torch.ones(3, 1, 20, 30)
+    masks[0, :, 2:15, 4:30] = 0
+    masks[1, :, :, :11] = 0
+    alone = torch.cat([mirror_fill(batch[i:i + 1], masks[i:i + 1]) for i in range(3)])
+    assert torch.equal(mirror_fill(batch, masks), alone)
+    assert torch.equal(alone[1, :, :, 11:22], batch[1, :, :, :11].flip(-1)) and torch.equal(alone[2], batch[2])
     # training conditions and resized ones are filled the same way, and the mask stays binary
     x = torch.rand(4, 3, 32, 32) * 2 - 1
     y = task.make_condition(x, make_generator(0))
