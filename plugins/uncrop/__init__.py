@@ -2,17 +2,21 @@
 
 Condition y = the image with the unknown region blanked (RGB) + the mask (1 = to fill) as a 4th channel.
 With ``fill=mirror`` the unknown region starts as the known pixels mirrored across its border instead of grey,
-so every row and column of the canvas carries a guess of what continues (a horizon, a shore, a sky band).
+so every row and column of the canvas carries a guess of what continues (a horizon, a shore, a sky band); with
+``fill=edge`` each row and column carries the softened colour at the border, the same guess without a mirrored
+copy of what stands at the border.
 Training masks mix Palette's one-side-50% masks (Saharia et al. 2022) with LaMa-style outpainting bands
 (each side with p=0.5, 4-25% wide, at least one side). The output keeps the known pixels (``compose``).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from kornia.filters import gaussian_blur2d
 from torch import Tensor
 
 import img2img
@@ -31,7 +35,7 @@ SIDES = {
 }
 _SIDE_ORDER = ("left", "right", "top", "bottom")
 MASK_KINDS = ("mixed", "palette", "bands")
-FILL_KINDS = ("grey", "mirror")
+FILL_KINDS = ("grey", "mirror", "edge")
 
 
 def outpaint_masks(
@@ -81,25 +85,37 @@ def masked_condition(x: Tensor, mask: Tensor, fill: str = "grey") -> Tensor:
     """Blank the unknown region (0 = mid grey in [-1, 1]; ``fill="mirror"``: the known pixels mirrored into it,
     :func:`mirror_fill`) and append the mask channel."""
     known = x * (1 - mask)
-    if fill == "mirror":
-        known = known + mirror_fill(x, mask) * mask
+    if fill != "grey":
+        known = known + (mirror_fill if fill == "mirror" else edge_fill)(x, mask) * mask
     return torch.cat([known, mask], dim=1)
 
 
-def _symmetric_index(known: Tensor) -> Tensor:
-    """For each image's positions along one axis (``known`` (N,L): which hold a known pixel), the position
-    inside its known span [start, stop) that mirrors it (the edge pixel repeated, as numpy's 'symmetric'
-    padding), reflecting back and forth when the outside is wider. An image with nothing known maps each position
-    to itself."""
+def _known_span(known: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Positions (L,) along one axis and, per image (``known`` (N,L): which positions hold a known pixel), the
+    known span's [start, stop) as (N,1); an image with nothing known spans the whole axis."""
     size = known.shape[1]
     position = torch.arange(size, device=known.device)
     some = known.any(dim=1, keepdim=True)
     start = torch.where(known, position, size).amin(dim=1, keepdim=True)
     stop = torch.where(known, position, -1).amax(dim=1, keepdim=True) + 1
-    start, stop = torch.where(some, start, 0), torch.where(some, stop, size)
+    return position, torch.where(some, start, 0), torch.where(some, stop, size)
+
+
+def _symmetric_index(known: Tensor) -> Tensor:
+    """For each image's positions along one axis (``known`` (N,L)), the position inside its known span that
+    mirrors it (the edge pixel repeated, as numpy's 'symmetric' padding), reflecting back and forth when the
+    outside is wider. An image with nothing known maps each position to itself."""
+    position, start, stop = _known_span(known)
     n = stop - start
     offset = torch.remainder(position - start, 2 * n)
     return start + torch.where(offset < n, offset, 2 * n - 1 - offset)
+
+
+def _gather_rows_cols(x: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
+    """x (N,C,H,W) read at row indices (N,H) and column indices (N,W): one gather per axis for the batch."""
+    n, c, h, w = x.shape
+    out = x.gather(2, rows[:, None, :, None].expand(n, c, h, w))
+    return out.gather(3, cols[:, None, None, :].expand(n, c, h, w))
 
 
 def mirror_fill(x: Tensor, mask: Tensor) -> Tensor:
@@ -108,12 +124,26 @@ def mirror_fill(x: Tensor, mask: Tensor) -> Tensor:
     or a shore meets itself at the border, and the fill has the photo's own colours and grain. An image with
     no known pixel is returned as it is. Outpainting masks (``outpaint_masks``, ``prepare_input``) leave a
     known rectangle; inside it nothing is changed. One gather per axis for the whole batch (no host sync)."""
-    n, c, h, w = x.shape
     known = mask[:, 0] < 0.5
-    rows = _symmetric_index(known.any(dim=2))
-    cols = _symmetric_index(known.any(dim=1))
-    out = x.gather(2, rows[:, None, :, None].expand(n, c, h, w))
-    return out.gather(3, cols[:, None, None, :].expand(n, c, h, w))
+    return _gather_rows_cols(x, _symmetric_index(known.any(dim=2)), _symmetric_index(known.any(dim=1)))
+
+
+def edge_fill(x: Tensor, mask: Tensor) -> Tensor:
+    """The image (N,C,H,W) with every pixel outside its known rectangle replaced by the nearest pixel on the
+    rectangle's border, read from the known pixels blurred (a Gaussian of 1/32 of the shorter side, the unknown
+    region left out of it): each row and column of the fill carries the colour beside it, so a horizon or a
+    sky band continues at its height, while an object at the border leaves only a soft band of its colour, not
+    a mirrored copy (:func:`mirror_fill`'s ghost). An image with no known pixel is returned blurred."""
+    known = mask[:, 0] < 0.5
+    sigma = max(1.0, min(x.shape[2:]) / 32)
+    size = min(2 * math.ceil(3 * sigma) + 1, 2 * ((min(x.shape[2:]) - 1) // 2) + 1)
+    weight = (1 - mask).to(x.dtype)
+    blur = lambda t: gaussian_blur2d(t, (size, size), (sigma, sigma), border_type="replicate")  # noqa: E731
+    smooth = blur(x * weight) / blur(weight).clamp(min=1e-3)
+    position, start, stop = _known_span(known.any(dim=2))
+    rows = position.clamp(start, stop - 1)
+    position, start, stop = _known_span(known.any(dim=1))
+    return _gather_rows_cols(smooth, rows, position.clamp(start, stop - 1))
 
 
 class UncropTask(img2img.Task):
@@ -135,7 +165,8 @@ class UncropTask(img2img.Task):
         "band_min": "narrowest band, as a fraction of the side (0-0.5)",
         "band_max": "widest band, as a fraction of the side (0-0.5)",
         "fill": f"what the unknown region starts as: {', '.join(FILL_KINDS)} (mirror: the known pixels mirrored "
-                "across its border); a model keeps the fill it was trained with",
+                "across its border; edge: the softened colour at the border carried outward along each row and "
+                "column); a model keeps the fill it was trained with",
         "zoom": "training crops: 1 = pix2pix's jitter (each photo shrunk to about the training size); Z > 1 = a "
                 "random square of 1/Z to all of the photo's shorter side, resized (scale augmentation)",
     }

@@ -11,7 +11,7 @@ from img2img.errors import ConfigError, Img2ImgError
 from img2img.seeding import make_generator
 
 from img2img_plugins.sketch2photo import detect_direction, detect_layout, whiteness  # noqa: I001
-from img2img_plugins.uncrop import fill_lattice, fill_psnr, mirror_fill, outpaint_masks
+from img2img_plugins.uncrop import edge_fill, fill_lattice, fill_psnr, mirror_fill, outpaint_masks
 
 
 # -- uncrop ----------------------------------------------------------------------------------------
@@ -134,6 +134,31 @@ def test_uncrop_mirror_fill_continues_each_row_and_column_across_the_border(host
     with pytest.raises(ConfigError, match="fill must be"):
         host.get("uncrop").configure(fill="noise")
     assert host.get("uncrop").options["fill"] == "grey"  # the shipped models' fill
+
+def test_uncrop_edge_fill_carries_each_border_colour_outward_without_copying_objects(host):
+    # a scene of horizontal bands with a bright object touching the right border
+    photo = torch.linspace(-1, 1, 64)[:, None].expand(64, 64).clone()[None, None].expand(1, 3, 64, 64).clone()
+    photo[:, :, 20:30, 40:64] = 1.0
+    task = host.get("uncrop").configure(fill="edge")
+    y = task.prepare_input(photo, sides="right", amount=0.5)  # 64 x 96, the right 32 columns unknown
+    assert torch.equal(y[0, :3, :, :64], photo[0]) and torch.equal(y[:, 3:, :, 64:], torch.ones(1, 1, 64, 32))
+    fill = y[0, 0, :, 64:]
+    assert torch.allclose(fill, fill[:, :1].expand(64, 32))  # each row one colour: the band goes on at its height
+    assert (fill[:, 0].diff() >= -0.2).sum() > 60 and fill[5, 0] < -0.6 < 0.6 < fill[60, 0]
+    assert fill[25, 0] > 0.5 and fill[45, 0] < fill[25, 0] - 0.2  # the object's colour, softened, at its rows only
+    # the unknown grey never leaks in: the same fill whatever the unknown region held before
+    blank = task.prepare_input(photo, sides="right", amount=0.5)
+    noisy = blank.clone()
+    noisy[:, :3, :, 64:] = torch.rand(1, 3, 64, 32)
+    assert torch.allclose(edge_fill(noisy[:, :3], noisy[:, 3:]), edge_fill(blank[:, :3], blank[:, 3:]))
+    # a corner takes the (softened) colour of the photo's corner; a batch is filled image by image
+    y = task.prepare_input(photo, sides="all", amount=0.25)
+    assert torch.allclose(y[0, :3, :16, :16], y[0, :3, :1, :1].expand(3, 16, 16)) and y[0, 0, 0, 0] < -0.8
+    batch, masks = torch.rand(2, 3, 20, 30), torch.ones(2, 1, 20, 30)
+    masks[0, :, 2:15, 4:30], masks[1, :, :, :11] = 0, 0
+    alone = torch.cat([edge_fill(batch[i:i + 1], masks[i:i + 1]) for i in range(2)])
+    assert torch.allclose(edge_fill(batch, masks), alone)
+
 
 
 def test_uncrop_zoom_scales_the_training_crops_only(host, tmp_path):
