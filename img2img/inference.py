@@ -126,7 +126,8 @@ class Translator:
             self.generator, self.info = load_generator(weights, expected_task=task.name, device=self.device)
             fold_resize_upsampling(self.generator)  # resize-conv -> the equal transposed conv: 2x faster here
             self.backend = "torch"
-        options = {k: v for k, v in self.info.task_options.items() if k in task.default_options}
+        # The options the file was trained with; one it does not record keeps its value from before it existed.
+        options = {k: v for k, v in {**task.legacy_options, **self.info.task_options}.items() if k in task.default_options}
         # Configured once, before an ONNX export: a bad override fails in one line, not after the export.
         self.task = task.configure(**{**options, **(task_options or {})})
         if self.backend == "torch" and choose_backend(backend, self.device) == "onnx":

@@ -194,6 +194,9 @@ def validate_task(task: Any, plugin: str) -> None:
     helps = getattr(task, "option_help", {})
     if not isinstance(helps, dict) or not all(isinstance(v, str) for v in helps.values()):
         raise PluginError(f"{where}: task '{name}'.option_help must be a dict of option name -> one line of text")
+    legacy = getattr(task, "legacy_options", {})
+    if not isinstance(legacy, dict) or set(legacy) - set(task.default_options):
+        raise PluginError(f"{where}: task '{name}'.legacy_options must be a dict of options it has")
     if set(helps) - set(task.default_options):
         raise PluginError(f"{where}: task '{name}'.option_help names options it does not have: "
                           f"{', '.join(sorted(set(helps) - set(task.default_options)))}")

@@ -202,6 +202,9 @@ class Task:
     default_options: ClassVar[dict[str, Any]] = {}  # task options (``--set task_options.NAME=...``)
     # One line per option for ``img2img tasks NAME``: what it does and the values it takes.
     option_help: ClassVar[dict[str, str]] = {}
+    # What an option meant before a weights file could record it: a file trained before the option existed (or
+    # before its default changed) runs with this value, not today's default, e.g. {"fill": "grey"}.
+    legacy_options: ClassVar[dict[str, Any]] = {}
     defaults: ClassVar[dict[str, Any]] = {}  # TrainConfig overrides, dotted keys: {"generator.nz": 0}
     app: ClassVar[AppHints] = AppHints()
 

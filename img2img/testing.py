@@ -164,6 +164,8 @@ class _Checker(Checks):
         task = self.task
         with self.part("default_options"):
             task.configure(**task.default_options)  # the defaults must pass validate_options
+        with self.part("legacy_options"):
+            task.configure(**task.legacy_options)  # so must the values files without them run with
         with self.part("defaults"):
             cfg = TrainConfig(task=task.name)
             for key, value in task.defaults.items():

@@ -70,6 +70,8 @@ def test_a_good_plugin_registers():
          "option_help names options it does not have: speed"),
         (lambda register: register(type("H", (_Good,), {"name": "h", "default_options": {"speed": 1},
                                                        "option_help": {"speed": 3}})()), "option_help must be a dict"),
+        (lambda register: register(type("L", (_Good,), {"name": "l", "legacy_options": {"speed": 1}})()),
+         "legacy_options must be a dict of options it has"),
     ],
 )
 def test_broken_plugins_are_named_and_skipped(register_fn, message):

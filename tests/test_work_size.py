@@ -158,3 +158,22 @@ def test_each_uncrop_model_gets_the_unknown_region_filled_as_it_was_trained(tmp_
     seen = spy.conditions
     assert len(seen) == 2 and torch.equal(seen[0], seen[1]) and torch.equal(seen[0][:1], mirror)
     assert torch.equal(out_grey, out_mirror)
+
+
+def test_a_file_trained_before_an_option_existed_runs_with_its_legacy_value_not_todays_default(tmp_path, host):
+    # uncrop's default fill may change; a file that records no fill was trained grey and must stay grey.
+    class Later(type(host.get("uncrop"))):
+        default_options = {**type(host.get("uncrop")).default_options, "fill": "edge"}
+
+    def saved(name, options):
+        return save_generator(tmp_path / f"{name}.safetensors", UNetGenerator(GeneratorConfig(
+            in_channels=4, out_channels=3, ngf=8, max_mult=4, nz=4), size=32), task="uncrop", model="cgan",
+            train_size=32, step=0, task_options=options)
+
+    task = Later()
+    old = {k: v for k, v in task.options.items() if k != "fill"}
+    assert Translator(task, saved("old", old), device="cpu").task.options["fill"] == "grey"
+    assert Translator(task, saved("new", {**old, "fill": "mirror"}), device="cpu").task.options["fill"] == "mirror"
+    assert Translator(task, saved("old", old), device="cpu", task_options={"fill": "edge"}).task.options["fill"] == "edge"
+    assert Translator(host.get("sketch2photo"), _weights(tmp_path, host.get("sketch2photo")), device="cpu").task.options \
+        == host.get("sketch2photo").options  # a task without legacy options: the file's, else the defaults

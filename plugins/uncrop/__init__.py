@@ -152,6 +152,7 @@ class UncropTask(img2img.Task):
     in_channels = 4
     out_channels = 3
     default_options = {"mask": "mixed", "band_min": 0.04, "band_max": 0.25, "zoom": 1.0, "fill": "grey"}
+    legacy_options = {"fill": "grey"}  # models trained before ``fill`` existed filled with grey
     # The shipped model's recipe (weights/configs/uncrop-*.json add only data, length and bookkeeping), so that
     # ``img2img train --task uncrop --data DIR`` trains it on a user's photos. A fill needs context from across the
     # picture: four Fourier context blocks (LaMa's FFC) at the bottleneck see all of it in one layer; noise inputs
