@@ -127,7 +127,8 @@ class Translator:
             fold_resize_upsampling(self.generator)  # resize-conv -> the equal transposed conv: 2x faster here
             self.backend = "torch"
         # The options the file was trained with; one it does not record keeps its value from before it existed.
-        options = {k: v for k, v in {**task.legacy_options, **self.info.task_options}.items() if k in task.default_options}
+        recorded = {**task.legacy_options, **self.info.task_options}
+        options = {k: v for k, v in recorded.items() if k in task.default_options}
         # Configured once, before an ONNX export: a bad override fails in one line, not after the export.
         self.task = task.configure(**{**options, **(task_options or {})})
         if self.backend == "torch" and choose_backend(backend, self.device) == "onnx":

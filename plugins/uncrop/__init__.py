@@ -83,7 +83,8 @@ def _masks_from_widths(widths: Tensor, height: int, width: int) -> Tensor:
 
 def masked_condition(x: Tensor, mask: Tensor, fill: str = "grey") -> Tensor:
     """Blank the unknown region (0 = mid grey in [-1, 1]; ``fill="mirror"``: the known pixels mirrored into it,
-    :func:`mirror_fill`) and append the mask channel."""
+    :func:`mirror_fill`; ``fill="edge"``: the border's softened colour carried outward, :func:`edge_fill`) and
+    append the mask channel."""
     known = x * (1 - mask)
     if fill != "grey":
         known = known + (mirror_fill if fill == "mirror" else edge_fill)(x, mask) * mask
@@ -133,13 +134,21 @@ def edge_fill(x: Tensor, mask: Tensor) -> Tensor:
     rectangle's border, read from the known pixels blurred (a Gaussian of 1/32 of the shorter side, the unknown
     region left out of it): each row and column of the fill carries the colour beside it, so a horizon or a
     sky band continues at its height, while an object at the border leaves only a soft band of its colour, not
-    a mirrored copy (:func:`mirror_fill`'s ghost). An image with no known pixel is returned blurred."""
+    a mirrored copy (:func:`mirror_fill`'s ghost). An image with no known pixel comes back mid grey."""
     known = mask[:, 0] < 0.5
-    sigma = max(1.0, min(x.shape[2:]) / 32)
-    size = min(2 * math.ceil(3 * sigma) + 1, 2 * ((min(x.shape[2:]) - 1) // 2) + 1)
     weight = (1 - mask).to(x.dtype)
+    # The blur runs with the shorter side at most 128 px (area-averaged down, bilinear back up): the same
+    # smooth colours, in milliseconds on a photo of any size.
+    factor = max(1, min(x.shape[2:]) // 128)
+    small_x, small_w = x * weight, weight
+    if factor > 1:
+        small_x, small_w = F.avg_pool2d(small_x, factor, ceil_mode=True), F.avg_pool2d(small_w, factor, ceil_mode=True)
+    sigma = max(1.0, min(small_x.shape[2:]) / 32)
+    size = min(2 * math.ceil(3 * sigma) + 1, 2 * ((min(small_x.shape[2:]) - 1) // 2) + 1)
     blur = lambda t: gaussian_blur2d(t, (size, size), (sigma, sigma), border_type="replicate")  # noqa: E731
-    smooth = blur(x * weight) / blur(weight).clamp(min=1e-3)
+    smooth = blur(small_x) / blur(small_w).clamp(min=1e-3)
+    if factor > 1:
+        smooth = F.interpolate(smooth, size=x.shape[2:], mode="bilinear", align_corners=False)
     position, start, stop = _known_span(known.any(dim=2))
     rows = position.clamp(start, stop - 1)
     position, start, stop = _known_span(known.any(dim=1))

@@ -158,6 +158,10 @@ def test_uncrop_edge_fill_carries_each_border_colour_outward_without_copying_obj
     masks[0, :, 2:15, 4:30], masks[1, :, :, :11] = 0, 0
     alone = torch.cat([edge_fill(batch[i:i + 1], masks[i:i + 1]) for i in range(2)])
     assert torch.allclose(edge_fill(batch, masks), alone)
+    # a large photo (blurred at a reduced scale) gets the same bands: a vertical ramp continues row by row
+    ramp = torch.linspace(-1, 1, 600)[:, None].expand(600, 400)[None, None].expand(1, 3, 600, 400)
+    y = task.prepare_input(ramp, sides="right", amount=0.5)
+    assert (y[0, :3, 30:570, 400:] - ramp[0, :, 30:570, -1:]).abs().max() < 0.02
 
 
 
