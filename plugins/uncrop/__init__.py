@@ -35,7 +35,6 @@ SIDES = {
 }
 _SIDE_ORDER = ("left", "right", "top", "bottom")
 MASK_KINDS = ("mixed", "palette", "bands")
-FILL_KINDS = ("grey", "mirror", "edge")
 
 
 def outpaint_masks(
@@ -86,8 +85,8 @@ def masked_condition(x: Tensor, mask: Tensor, fill: str = "grey") -> Tensor:
     :func:`mirror_fill`; ``fill="edge"``: the border's softened colour carried outward, :func:`edge_fill`) and
     append the mask channel."""
     known = x * (1 - mask)
-    if fill != "grey":
-        known = known + (mirror_fill if fill == "mirror" else edge_fill)(x, mask) * mask
+    if FILLS[fill] is not None:
+        known = known + FILLS[fill](x, mask) * mask
     return torch.cat([known, mask], dim=1)
 
 
@@ -153,6 +152,11 @@ def edge_fill(x: Tensor, mask: Tensor) -> Tensor:
     rows = position.clamp(start, stop - 1)
     position, start, stop = _known_span(known.any(dim=1))
     return _gather_rows_cols(smooth, rows, position.clamp(start, stop - 1))
+
+
+# What the unknown region starts as (task option ``fill``): grey leaves the blank.
+FILLS = {"grey": None, "mirror": mirror_fill, "edge": edge_fill}
+FILL_KINDS = tuple(FILLS)
 
 
 class UncropTask(img2img.Task):
