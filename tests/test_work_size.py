@@ -152,7 +152,7 @@ def test_each_uncrop_model_gets_the_unknown_region_filled_as_it_was_trained(tmp_
     translator.generator = spy = _Spy(translator.generator)
     photo = torch.rand(1, 3, 24, 24) * 2 - 1
     grey = task.prepare_input(photo, sides="right", amount=0.25)
-    mirror = task.configure(fill="mirror").prepare_input(photo, sides="right", amount=0.25)
+    mirror = task.configure(fill="mirror").generator_input(grey)  # filled by another configuration (eval's conditions)
     assert not torch.equal(grey, mirror)
     out_grey, out_mirror = translator.sample(grey, 2), translator.sample(mirror, 2)
     seen = spy.conditions

@@ -244,7 +244,8 @@ class UncropTask(img2img.Task):
         canvas = F.pad(image, (grow["left"], grow["right"], grow["top"], grow["bottom"]), value=0.0)
         mask = torch.ones_like(canvas[:, :1])
         mask[:, :, grow["top"] : grow["top"] + h, grow["left"] : grow["left"] + w] = 0
-        return masked_condition(canvas, mask, self.options["fill"])
+        # Left grey: generator_input fills the unknown region the model's way, once, at the size it runs at.
+        return masked_condition(canvas, mask)
 
     def resize_condition(self, y: Tensor, size: tuple[int, int]) -> Tensor:
         # A pixel that is even partly unknown at the new size counts as unknown: the mask stays binary, as in

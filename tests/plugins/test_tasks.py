@@ -103,12 +103,14 @@ def test_uncrop_options_are_validated(host):
 def test_uncrop_mirror_fill_continues_each_row_and_column_across_the_border(host):
     photo = torch.rand(1, 3, 20, 30) * 2 - 1
     task = host.get("uncrop").configure(fill="mirror")
-    y = task.prepare_input(photo, sides="right", amount=0.5)  # 20 x 45, the right 15 columns unknown
+    y = task.generator_input(task.prepare_input(photo, sides="right", amount=0.5))  # 20 x 45, right 15 unknown
     assert torch.equal(y[0, :3, :, :30], photo[0])  # the known pixels untouched
+    # the user's condition stays grey: the model's fill is made once, for the generator, at its size
+    assert torch.equal(task.prepare_input(photo, sides="right", amount=0.5)[0, :3, :, 30:], torch.zeros(3, 20, 15))
     assert torch.equal(y[0, :3, :, 30:], photo[0, :, :, 15:].flip(-1))  # each row mirrored across the border
     assert torch.equal(task.compose(torch.zeros(1, 3, 20, 45), y)[..., :30], photo)
     # every side and its corners; a band wider than the known part reflects back and forth
-    y = task.prepare_input(photo, sides="all", amount=0.25)  # 30 x 46
+    y = task.generator_input(task.prepare_input(photo, sides="all", amount=0.25))  # 30 x 46
     assert torch.equal(y[0, :3, :5, 8:38], photo[0, :, :5].flip(-2))
     assert torch.equal(y[0, :3, :5, :8], photo[0, :, :5, :8].flip(-2, -1))
     row = torch.full((1, 1, 1, 14), 9.0)
@@ -128,7 +130,7 @@ def test_uncrop_mirror_fill_continues_each_row_and_column_across_the_border(host
     x = torch.rand(4, 3, 32, 32) * 2 - 1
     y = task.make_condition(x, make_generator(0))
     assert torch.equal(y[:, :3], mirror_fill(x * (1 - y[:, 3:]), y[:, 3:]))
-    small = task.resize_condition(task.prepare_input(photo, sides="left", amount=0.4), (10, 21))
+    small = task.resize_condition(task.generator_input(task.prepare_input(photo, sides="left", amount=0.4)), (10, 21))
     assert set(small[:, 3].unique().tolist()) == {0.0, 1.0}
     assert torch.equal(small[:, :3], mirror_fill(small[:, :3], small[:, 3:]))
     with pytest.raises(ConfigError, match="fill must be"):
@@ -140,19 +142,19 @@ def test_uncrop_edge_fill_carries_each_border_colour_outward_without_copying_obj
     photo = torch.linspace(-1, 1, 64)[:, None].expand(64, 64).clone()[None, None].expand(1, 3, 64, 64).clone()
     photo[:, :, 20:30, 40:64] = 1.0
     task = host.get("uncrop").configure(fill="edge")
-    y = task.prepare_input(photo, sides="right", amount=0.5)  # 64 x 96, the right 32 columns unknown
+    y = task.generator_input(task.prepare_input(photo, sides="right", amount=0.5))  # 64 x 96, right 32 unknown
     assert torch.equal(y[0, :3, :, :64], photo[0]) and torch.equal(y[:, 3:, :, 64:], torch.ones(1, 1, 64, 32))
     fill = y[0, 0, :, 64:]
     assert torch.allclose(fill, fill[:, :1].expand(64, 32))  # each row one colour: the band goes on at its height
     assert (fill[:, 0].diff() >= -0.2).sum() > 60 and fill[5, 0] < -0.6 < 0.6 < fill[60, 0]
     assert fill[25, 0] > 0.5 and fill[45, 0] < fill[25, 0] - 0.2  # the object's colour, softened, at its rows only
     # the unknown grey never leaks in: the same fill whatever the unknown region held before
-    blank = task.prepare_input(photo, sides="right", amount=0.5)
+    blank = task.generator_input(task.prepare_input(photo, sides="right", amount=0.5))
     noisy = blank.clone()
     noisy[:, :3, :, 64:] = torch.rand(1, 3, 64, 32)
     assert torch.allclose(edge_fill(noisy[:, :3], noisy[:, 3:]), edge_fill(blank[:, :3], blank[:, 3:]))
     # a corner takes the (softened) colour of the photo's corner; a batch is filled image by image
-    y = task.prepare_input(photo, sides="all", amount=0.25)
+    y = task.generator_input(task.prepare_input(photo, sides="all", amount=0.25))
     assert torch.allclose(y[0, :3, :16, :16], y[0, :3, :1, :1].expand(3, 16, 16)) and y[0, 0, 0, 0] < -0.8
     batch, masks = torch.rand(2, 3, 20, 30), torch.ones(2, 1, 20, 30)
     masks[0, :, 2:15, 4:30], masks[1, :, :, :11] = 0, 0
@@ -160,7 +162,7 @@ def test_uncrop_edge_fill_carries_each_border_colour_outward_without_copying_obj
     assert torch.allclose(edge_fill(batch, masks), alone)
     # a large photo (blurred at a reduced scale) gets the same bands: a vertical ramp continues row by row
     ramp = torch.linspace(-1, 1, 600)[:, None].expand(600, 400)[None, None].expand(1, 3, 600, 400)
-    y = task.prepare_input(ramp, sides="right", amount=0.5)
+    y = task.generator_input(task.prepare_input(ramp, sides="right", amount=0.5))
     assert (y[0, :3, 30:570, 400:] - ramp[0, :, 30:570, -1:]).abs().max() < 0.02
 
 
