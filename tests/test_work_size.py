@@ -97,7 +97,7 @@ def test_tasks_without_work_scale_run_at_the_input_resolution(tmp_path, host):
 
 
 def test_uncrop_resize_condition_keeps_the_mask_binary_and_unknown_pixels_blank(host):
-    task = host.get("uncrop")
+    task = host.get("uncrop").configure(fill="grey")
     y = task.prepare_input(torch.rand(1, 3, 100, 100) * 2 - 1, sides="right", amount=0.33)  # 100x133
     small = task.resize_condition(y, (30, 40))
     mask = small[:, 3:4]

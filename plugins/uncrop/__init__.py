@@ -1,10 +1,10 @@
 """uncrop: extend a photo beyond its borders (outpainting).
 
-Condition y = the image with the unknown region blanked (RGB) + the mask (1 = to fill) as a 4th channel.
-With ``fill=mirror`` the unknown region starts as the known pixels mirrored across its border instead of grey,
-so every row and column of the canvas carries a guess of what continues (a horizon, a shore, a sky band); with
-``fill=edge`` each row and column carries the softened colour at the border, the same guess without a mirrored
-copy of what stands at the border.
+Condition y = the image with the unknown region filled (RGB) + the mask (1 = to fill) as a 4th channel. With
+``fill=edge`` (the default) each row and column of the unknown region carries the softened colour at the border,
+so the generator starts from a guess of what continues (a horizon, a shore, a sky band); ``fill=mirror`` carries
+the known pixels mirrored across the border (the same bands, plus a mirrored copy of whatever stands there);
+``fill=grey`` leaves the region blank.
 Training masks mix Palette's one-side-50% masks (Saharia et al. 2022) with LaMa-style outpainting bands
 (each side with p=0.5, 4-25% wide, at least one side). The output keeps the known pixels (``compose``).
 """
@@ -164,7 +164,7 @@ class UncropTask(img2img.Task):
     description = "Extend a photo beyond its borders (outpainting): the model paints what lies outside the frame."
     in_channels = 4
     out_channels = 3
-    default_options = {"mask": "mixed", "band_min": 0.04, "band_max": 0.25, "zoom": 1.0, "fill": "grey"}
+    default_options = {"mask": "mixed", "band_min": 0.04, "band_max": 0.25, "zoom": 1.0, "fill": "edge"}
     legacy_options = {"fill": "grey"}  # models trained before ``fill`` existed filled with grey
     # The shipped model's recipe (weights/configs/uncrop-*.json add only data, length and bookkeeping), so that
     # ``img2img train --task uncrop --data DIR`` trains it on a user's photos. A fill needs context from across the

@@ -32,7 +32,7 @@ def test_band_masks_are_4_to_25_percent_per_side_and_never_empty():
 
 
 def test_uncrop_condition_compose_and_eval_determinism(host):
-    task = host.get("uncrop")
+    task = host.get("uncrop").configure(fill="grey")
     x = torch.rand(3, 3, 32, 32) * 2 - 1
     y = task.make_condition(x, make_generator(0))
     assert y.shape == (3, 4, 32, 32)
@@ -135,7 +135,7 @@ def test_uncrop_mirror_fill_continues_each_row_and_column_across_the_border(host
     assert torch.equal(small[:, :3], mirror_fill(small[:, :3], small[:, 3:]))
     with pytest.raises(ConfigError, match="fill must be"):
         host.get("uncrop").configure(fill="noise")
-    assert host.get("uncrop").options["fill"] == "grey"  # the shipped models' fill
+    assert host.get("uncrop").options["fill"] == "edge"  # the recipe's fill
 
 def test_uncrop_edge_fill_carries_each_border_colour_outward_without_copying_objects(host):
     # a scene of horizontal bands with a bright object touching the right border
