@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save
 from torch import nn
 
 from .atomic import atomic_write
-from .config import generator_config_from_dict
+from .config import LATENT_PATHS, generator_config_from_dict
 from .errors import ConfigError, WeightsError
 from .models import build_generator
 
@@ -197,7 +197,7 @@ def adopt_init(cfg: Any) -> None:
     # Noise inputs and latent FiLM leave z = 0 unchanged, so adding them keeps the init's mean sample: two of the
     # three options a run may add. The regression baseline builds neither (engine.build.networks), whatever its
     # config says: nothing to add.
-    for option in ("noise", "film") if cfg.model == "cgan" else ():
+    for option in LATENT_PATHS if cfg.model == "cgan" else ():
         if getattr(cfg.generator, option) and not getattr(adopted, option):
             if not nz:
                 raise WeightsError(f"init weights {cfg.init} have no latent input (nz 0): generator.{option} needs one")

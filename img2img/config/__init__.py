@@ -10,14 +10,14 @@ explicit CLI flags (``--size``, ``--steps`` ...) < ``--set key=value``.
 from .overrides import (apply_dict, data_entries, data_folders, load_config_file, parse_scalar, set_dotted,
                         set_value)
 from .sections import (ADVERSARIAL_LOSSES, CONTEXT_KINDS, DIFF_AUGMENT_POLICIES, DISCRIMINATOR_KINDS, ENCODERS,
-                       GENERATOR_OUTPUTS, MODE_SEEKING_DISTANCES, MODELS, NAN_POLICIES, NORMS, PERCEPTUAL_NETS,
-                       PRECISIONS, RECONSTRUCTIONS, UPSAMPLES, VAL_BEST, DiscriminatorConfig, GeneratorConfig,
-                       LossConfig, OptimConfig, TrainConfig, generator_config_from_dict, task_config)
+                       GENERATOR_OUTPUTS, LATENT_PATHS, MODE_SEEKING_DISTANCES, MODELS, NAN_POLICIES, NORMS,
+                       PERCEPTUAL_NETS, PRECISIONS, RECONSTRUCTIONS, UPSAMPLES, VAL_BEST, DiscriminatorConfig,
+                       GeneratorConfig, LossConfig, OptimConfig, TrainConfig, generator_config_from_dict, task_config)
 
 __all__ = [
     "ADVERSARIAL_LOSSES", "CONTEXT_KINDS", "DIFF_AUGMENT_POLICIES", "DISCRIMINATOR_KINDS", "ENCODERS",
-    "GENERATOR_OUTPUTS", "MODE_SEEKING_DISTANCES", "MODELS", "NAN_POLICIES", "NORMS", "PERCEPTUAL_NETS", "PRECISIONS",
-    "RECONSTRUCTIONS", "UPSAMPLES", "VAL_BEST", "DiscriminatorConfig", "GeneratorConfig", "LossConfig", "OptimConfig",
-    "TrainConfig", "apply_dict", "data_entries", "data_folders", "generator_config_from_dict", "load_config_file",
-    "parse_scalar", "set_dotted", "set_value", "task_config",
+    "GENERATOR_OUTPUTS", "LATENT_PATHS", "MODE_SEEKING_DISTANCES", "MODELS", "NAN_POLICIES", "NORMS",
+    "PERCEPTUAL_NETS", "PRECISIONS", "RECONSTRUCTIONS", "UPSAMPLES", "VAL_BEST", "DiscriminatorConfig",
+    "GeneratorConfig", "LossConfig", "OptimConfig", "TrainConfig", "apply_dict", "data_entries", "data_folders",
+    "generator_config_from_dict", "load_config_file", "parse_scalar", "set_dotted", "set_value", "task_config",
 ]

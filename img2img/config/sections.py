@@ -32,6 +32,11 @@ NAN_POLICIES = ("stop", "rollback")
 VAL_BEST = ("auto", "kid_lite0", "fd_lite0", "lpips", "psnr", "l1", "swd")
 
 
+# The generator options that act on the latent z (each needs nz > 0; the regression baseline builds none of them,
+# and a cGAN fine-tuned from a baseline may add them: both are identity at z = 0).
+LATENT_PATHS = ("noise", "film")
+
+
 @dataclass
 class GeneratorConfig:
     # "unet": the pix2pix U-Net from random weights. "lite0": a U-Net whose encoder is the ImageNet EfficientNet-Lite0

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from ..config import TrainConfig, data_entries
+from ..config import LATENT_PATHS, TrainConfig, data_entries
 from ..errors import ConfigError, DataError
 from ..models import build_discriminator, build_generator
 from ..task import Task
@@ -68,7 +68,7 @@ def networks(cfg: TrainConfig, task: Task, dist: Dist, device: torch.device, fre
     depth = cfg.generator.depth or int(math.log2(cfg.size))
     # The regression baseline has no latent, so none of the paths that act on one (FiLM, noise inputs): a cGAN
     # config's generator section trains its baseline as is.
-    latent = {} if is_gan else {"nz": 0, "film": False, "noise": False}
+    latent = {} if is_gan else {"nz": 0, **dict.fromkeys(LATENT_PATHS, False)}
     gen_cfg = replace(cfg.generator, in_channels=task.in_channels, out_channels=task.out_channels, depth=depth,
                       **latent)
     # Only a run from scratch reads the ImageNet weights of a pretrained encoder; --init and resume bring their own.
