@@ -9,7 +9,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import kornia
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -18,6 +17,7 @@ from torch import Tensor
 from .data.io import pil_to_tensor, tensor_to_pil
 from .engine.precision import autocast, resolve_device
 from .errors import ConfigError, Img2ImgError, WeightsError
+from .filters import gaussian_blur, gaussian_size
 from .models import sample_latent
 from .models.unet import fold_resize_upsampling
 from .seeding import make_generator
@@ -260,12 +260,9 @@ def detail_blend(upscaled: Tensor, full: Tensor, scale: float) -> Tensor:
     plus the high frequencies of ``full`` (the same latents painted at full resolution): a Gaussian split with
     sigma = the upscale factor, the finest detail the upscaled output lacks (``Task.work_detail``)."""
     sigma = max(0.5, float(scale))
-    # an odd kernel of +-3 sigma, at most the image (reflect padding needs the image to be the larger)
-    size = min(2 * round(3 * sigma) + 1, 2 * ((min(full.shape[2:]) - 1) // 2) + 1)
-    if size < 3:
+    if gaussian_size(sigma, *full.shape[2:]) < 3:
         return upscaled
-    blur = lambda t: kornia.filters.gaussian_blur2d(t, (size, size), (sigma, sigma), border_type="reflect")  # noqa: E731
-    return blur(upscaled) + full - blur(full)
+    return gaussian_blur(upscaled, sigma) + full - gaussian_blur(full, sigma)
 
 
 def describe(info: WeightsInfo) -> str:

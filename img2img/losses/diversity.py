@@ -9,7 +9,6 @@ the two latents happen to be close.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -29,12 +28,10 @@ def pair_distance(kind: str, blur: float, net: str, device: torch.device) -> Dis
         base = lpips(net, device)
     if not blur:
         return base
-    from kornia.filters import gaussian_blur2d
-
-    size = 2 * math.ceil(3 * blur) + 1
+    from ..filters import gaussian_blur
 
     def blurred(a: Tensor, b: Tensor) -> Tensor:
-        a, b = gaussian_blur2d(a, size, (blur, blur)), gaussian_blur2d(b, size, (blur, blur))
+        a, b = gaussian_blur(a, blur), gaussian_blur(b, blur)
         return base(a, b) if base is not None else (a - b).abs().flatten(1).mean(1)
 
     return blurred

@@ -11,17 +11,16 @@ Training masks mix Palette's one-side-50% masks (Saharia et al. 2022) with LaMa-
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from kornia.filters import gaussian_blur2d
 from torch import Tensor
 
 import img2img
 from img2img.data.transforms import JITTER_RATIO
 from img2img.errors import ConfigError
+from img2img.filters import gaussian_blur
 from img2img.task import COMPACT, AppHints, Control
 
 SIDES = {
@@ -143,9 +142,7 @@ def edge_fill(x: Tensor, mask: Tensor) -> Tensor:
     if factor > 1:
         small_x, small_w = F.avg_pool2d(small_x, factor, ceil_mode=True), F.avg_pool2d(small_w, factor, ceil_mode=True)
     sigma = max(1.0, min(small_x.shape[2:]) / 32)
-    size = min(2 * math.ceil(3 * sigma) + 1, 2 * ((min(small_x.shape[2:]) - 1) // 2) + 1)
-    blur = lambda t: gaussian_blur2d(t, (size, size), (sigma, sigma), border_type="replicate")  # noqa: E731
-    smooth = blur(small_x) / blur(small_w).clamp(min=1e-3)
+    smooth = gaussian_blur(small_x, sigma, "replicate") / gaussian_blur(small_w, sigma, "replicate").clamp(min=1e-3)
     if factor > 1:
         smooth = F.interpolate(smooth, size=x.shape[2:], mode="bilinear", align_corners=False)
     position, start, stop = _known_span(known.any(dim=2))
