@@ -29,7 +29,9 @@ blocks reused), the decoder is new, as in fastai's DynamicUnet and segmentation_
 - Padding: inputs are padded to a multiple of 32 (``multiple``), so every stride-2 convolution sees an even
   size and TensorFlow's "same" padding is a constant (k - 2) // 2 before, the rest after: no shape arithmetic
   in the graph (ONNX export) and the same numbers as :class:`~img2img.features.efficientnet.SameConv2d`.
-- channels_last inside the encoder: the depthwise convolutions run ~1.6x faster that way on the CPU.
+- channels_last inside the encoder: the depthwise convolutions run ~1.6x faster that way on the CPU. Under bf16
+  autocast they run in fp32: the CPU's bf16 matrix units do not serve them, and on one thread their bf16
+  backward was the slowest part of a training step.
 
 The weights file holds the fine-tuned encoder like any other tensor: loading one needs no pretrained package;
 only a from-scratch training run reads the ImageNet weights (``build_generator(..., pretrained=True)``).
@@ -73,6 +75,17 @@ class _EvenSameConv2d(nn.Conv2d):
         self.same_pads = tuple(pads)
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.groups > 1 and torch.is_autocast_enabled("cpu"):
+            # A depthwise convolution gains nothing from the CPU's bf16 matrix units, and on one thread its bf16
+            # backward took ~35 ms per call on the 4x4 x 1152-channel blocks. In fp32 (the next convolution casts
+            # back) the lite0 generator's one-thread training step went from 2.37x to 1.56x the U-Net's on a CPU
+            # with native bf16 (benchmarks/run_all.py --part generator-step); on two threads and in fp32 it is
+            # unchanged.
+            with torch.autocast("cpu", enabled=False):
+                return self._conv(x.float())
+        return self._conv(x)
+
+    def _conv(self, x: Tensor) -> Tensor:
         return F.conv2d(F.pad(x, self.same_pads), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 

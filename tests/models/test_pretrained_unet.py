@@ -150,6 +150,25 @@ def test_no_batchnorm_runs_and_train_mode_changes_nothing_but_dropout() -> None:
         assert torch.equal(g.eval()(y, z), before)
 
 
+def test_depthwise_convolutions_run_in_fp32_under_bf16_autocast() -> None:
+    # They have no bf16 matrix-unit kernel on the CPU (their bf16 backward was the slowest part of a step): under
+    # autocast they compute in fp32, exactly as without it, and the gradient reaches their weights; the dense
+    # convolutions still run in bf16.
+    from img2img.models.pretrained_unet import _EvenSameConv2d
+    torch.manual_seed(0)
+    depthwise, dense = _EvenSameConv2d(8, 8, 5, 2, groups=8), _EvenSameConv2d(8, 4, 1)
+    x = torch.randn(2, 8, 16, 16)
+    with torch.no_grad():
+        plain = depthwise(x)
+    with torch.autocast("cpu", torch.bfloat16):
+        out = depthwise(x.bfloat16())
+        assert dense(out).dtype == torch.bfloat16
+        out.sum().backward()
+    assert out.dtype == torch.float32 and torch.equal(out, depthwise(x.bfloat16().float()).detach())
+    assert (out - plain).abs().max() < 0.1 and depthwise.weight.grad is not None
+    assert depthwise.weight.grad.abs().sum() > 0
+
+
 def test_encoder_trains_at_its_own_learning_rate() -> None:
     g = build_generator(lite0_config(), size=32)
     groups = param_groups(g, 2e-4, 0.1)
