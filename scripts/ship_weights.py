@@ -244,7 +244,8 @@ def recipe_sentence(task: str, model: str) -> str:
 def commands(task: str, shipped: list[dict]) -> list[str]:
     """The Training procedure's commands: one per model trained by its shipped config (the baseline first where
     the cGAN starts from it), each with what it cost; a kept model's fine-tune chain in a sentence."""
-    made = [s for s in shipped if "row" not in s]
+    # A kept model trained by its config's command (no recipe) gets its line too, its cost read from its card row.
+    made = [s for s in shipped if "row" not in s or not recipe_file(task, s["model"]).is_file()]
     made.sort(key=lambda s: s["model"] != "regression")  # a cGAN may start from the baseline: that one first
     width = max((len(f"weights/configs/{task}-{s['model']}.json") for s in made), default=0)
     lines = []
@@ -253,14 +254,20 @@ def commands(task: str, shipped: list[dict]) -> list[str]:
                   "config, which adds the data, the length and the bookkeeping):", "", "```bash"]
         for s in made:
             config = f"weights/configs/{task}-{s['model']}.json"
-            start = "; starts from the baseline's file (init)" if s["init"] else ""
-            lines.append(f"img2img train --config {config:<{width}}  # {s['config']['steps']} steps, "
-                         f"{s['hours']:.1f} h on {short_hardware(s['config'])}{start}")
+            start = "; starts from the baseline's file (init)" if s["init"] or s["config"].get("init") else ""
+            cost = (f"{s['hours']:.1f} h on {short_hardware(s['config'])}" if "row" not in s else
+                    "{} on {}".format(*_row_cells(s["row"])[7:9]))
+            lines.append(f"img2img train --config {config:<{width}}  # {s['config']['steps']} steps, {cost}{start}")
         lines += ["```"]
     for s in shipped:
         if "row" in s and recipe_file(task, s["model"]).is_file():
             lines += ["", recipe_sentence(task, s["model"])]
     return lines
+
+
+def _row_cells(row: str) -> list[str]:
+    """A Model details row's cells: model, file, size, parameters, steps, picked by, batch, wall time, hardware."""
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
 
 
 def _losses(config: dict) -> str:
