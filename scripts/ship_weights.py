@@ -255,8 +255,11 @@ def commands(task: str, shipped: list[dict]) -> list[str]:
         for s in made:
             config = f"weights/configs/{task}-{s['model']}.json"
             start = "; starts from the baseline's file (init)" if s["init"] or s["config"].get("init") else ""
-            cost = (f"{s['hours']:.1f} h on {short_hardware(s['config'])}" if "row" not in s else
-                    "{} on {}".format(*_row_cells(s["row"])[7:9]))
+            if "row" in s:
+                cells = dict(zip(DETAIL_COLUMNS, _row_cells(s["row"])))
+                cost = f"{cells['wall time']} on {cells['hardware']}"
+            else:
+                cost = f"{s['hours']:.1f} h on {short_hardware(s['config'])}"
             lines.append(f"img2img train --config {config:<{width}}  # {s['config']['steps']} steps, {cost}{start}")
         lines += ["```"]
     for s in shipped:
@@ -265,8 +268,13 @@ def commands(task: str, shipped: list[dict]) -> list[str]:
     return lines
 
 
+# The card's Model details table: one row per model (a kept model's row is read back from the existing card).
+DETAIL_COLUMNS = ("model", "file", "size", "parameters", "steps (shipped / run)", "picked by", "batch", "wall time",
+                  "hardware")
+
+
 def _row_cells(row: str) -> list[str]:
-    """A Model details row's cells: model, file, size, parameters, steps, picked by, batch, wall time, hardware."""
+    """A Model details row's cells, in DETAIL_COLUMNS order."""
     return [cell.strip() for cell in row.strip().strip("|").split("|")]
 
 
@@ -314,8 +322,7 @@ def card(task: str, shipped: list[dict], table: str, data: str, eval_command: st
     dataset = Path(data).parts[-2] if Path(data).name in ("train", "images") else Path(data).name
     dataset = next((k for k in DATA_TERMS if k in data), dataset)
     gan = shipped[0]["config"]
-    details = ["| model | file | size | parameters | steps (shipped / run) | picked by | batch | wall time | hardware |",
-               "|---|---|---|---|---|---|---|---|---|"]
+    details = ["| " + " | ".join(DETAIL_COLUMNS) + " |", "|" + "---|" * len(DETAIL_COLUMNS)]
     for s in shipped:
         if "row" in s:  # kept from the existing card (--keep)
             details.append(s["row"])

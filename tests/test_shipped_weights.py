@@ -139,9 +139,9 @@ def test_a_kept_model_keeps_its_card_row_and_gets_its_config():
     recipe = ship_weights.recipe_file("uncrop", "regression")
     assert ("weights/recipes/uncrop-regression.json" in text) == recipe.is_file()
     # ... and gets its command line, its cost read from its card row, baseline first
-    cells = ship_weights._row_cells(kept["row"])
+    cells = dict(zip(ship_weights.DETAIL_COLUMNS, ship_weights._row_cells(kept["row"])))
     line = next((line for line in text.splitlines() if "weights/configs/uncrop-regression.json" in line), "")
-    assert recipe.is_file() or (f"# {kept['config']['steps']} steps, {cells[7]} on {cells[8]}" in line
+    assert recipe.is_file() or (f"# {kept['config']['steps']} steps, {cells['wall time']} on {cells['hardware']}" in line
                                 and text.index(line) < text.index("weights/configs/uncrop-cgan.json"))
     assert kept["config"]["steps"] == json.loads((ship_weights.ROOT / "weights" / "configs" / "uncrop-regression.json")
                                                  .read_text())["steps"] or recipe.is_file()
